@@ -1,0 +1,229 @@
+"""Pandera models of the eight input feeds: the contract of shared/spec/feeds.md.
+
+Each model has exactly the columns and types of feeds.md, with the column-level row rules
+as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
+columns (R-ID check digits, R-DATES, R-REQUIRED, composite keys) are described beside the
+model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags, and the
+valid rows are validated again with the model before they go on.
+
+Types are canonical after staging: `int` columns arrive as Int32 or Int64 and are cast to
+Int64; everything else must arrive with the listed Parquet type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+REGIONS = ["VL", "BXL", "WAL", "ABROAD"]
+AFFILIATION_BASES = ["RESIDENT_VL", "RESIDENT_BXL", "ABROAD_EMPLOYER_VL", "ABROAD_EMPLOYER_BXL"]
+SERVICE_KINDS = ["GEZINSZORG", "AANVULLENDE_THUISZORG", "OTHER"]
+SCALE_KINDS = ["IT", "THAB", "ZBO", "ZTK"]
+FACILITY_KINDS = ["WZC", "PVT", "SERVICEFLAT", "KORTVERBLIJF", "DAGVERZORGING"]
+SPECIAL_CATEGORIES = ["COMA_NAH", "MS_ALS_HUNTINGTON", "ACCIDENT_INSURER"]
+SUPPORT_KINDS = [
+    "PVB",
+    "NRTH",
+    "PAB",
+    "MFC_FULLTIME",
+    "ADULT_FACILITY_OUTSIDE_VL",
+    "MINOR_RESIDENTIAL_OUTSIDE_VL",
+    "ADULT_AMBULATORY_OUTSIDE_VL",
+    "MPI_BOARDING",
+    "SUPPORT_NEED",
+]
+MAX_ABSENCE_DAYS = 366
+
+
+class Members(pa.DataFrameModel):
+    """members: insured persons, one row per person (from the zorgkassen)."""
+
+    insz: str = pa.Field(unique=True)
+    zorgkas: str  # a code of data/reference/zorgkassen.csv (checked against the reference list)
+    name: str
+    birth_date: dt.date
+    death_date: Optional[dt.date] = pa.Field(nullable=True)
+    domicile_region: str = pa.Field(isin=REGIONS)
+    affiliation_basis: str = pa.Field(isin=AFFILIATION_BASES)
+    affiliation_start: dt.date
+    affiliation_end: Optional[dt.date] = pa.Field(nullable=True)
+    eu_insured_since: Optional[dt.date] = pa.Field(nullable=True)
+    iban: Optional[str] = pa.Field(nullable=True)
+
+
+class ResidencePeriods(pa.DataFrameModel):
+    """residence_periods: population register, where a person was domiciled."""
+
+    insz: str
+    region: str = pa.Field(isin=REGIONS)
+    start_date: dt.date
+    end_date: Optional[dt.date] = pa.Field(nullable=True)
+
+
+class IncreasedAllowance(pa.DataFrameModel):
+    """increased_allowance: periods with verhoogde tegemoetkoming."""
+
+    insz: str
+    start_date: dt.date
+    end_date: Optional[dt.date] = pa.Field(nullable=True)
+
+
+class PremiumPayments(pa.DataFrameModel):
+    """premium_payments: care premium per member and year; key (insz, premium_year)."""
+
+    insz: str
+    premium_year: int
+    amount_due: float = pa.Field(ge=0)
+    amount_paid: float = pa.Field(ge=0)
+    due_date: dt.date
+    paid_date: Optional[dt.date] = pa.Field(nullable=True)
+
+
+class BelraiScreeners(pa.DataFrameModel):
+    """belrai_screeners: BelRAI Screener results from care services."""
+
+    assessment_id: str = pa.Field(unique=True)
+    insz: str
+    assessment_date: dt.date
+    service_kind: str = pa.Field(isin=SERVICE_KINDS)
+    service_recognised: bool
+    total_score: float = pa.Field(ge=0)
+    adl_score: float = pa.Field(ge=0)
+    iadl_score: float = pa.Field(ge=0)
+    valid_until: Optional[dt.date] = pa.Field(nullable=True)
+
+
+class MedsocScales(pa.DataFrameModel):
+    """medsoc_scales: medical-social scale results."""
+
+    decision_id: str = pa.Field(unique=True)
+    insz: str
+    scale_kind: str = pa.Field(isin=SCALE_KINDS)
+    decision_date: dt.date
+    valid_from: dt.date
+    valid_until: Optional[dt.date] = pa.Field(nullable=True)
+    score: Optional[float] = pa.Field(nullable=True, ge=0)
+    pillar_1: Optional[float] = pa.Field(nullable=True, ge=0)
+    pillar_2: Optional[float] = pa.Field(nullable=True, ge=0)
+    pillar_3: Optional[float] = pa.Field(nullable=True, ge=0)
+
+
+class FacilityStays(pa.DataFrameModel):
+    """facility_stays: residence lists of care facilities."""
+
+    stay_id: str = pa.Field(unique=True)
+    insz: str
+    facility_id: str
+    facility_kind: str = pa.Field(isin=FACILITY_KINDS)
+    facility_region: str = pa.Field(isin=REGIONS)
+    recognised_by_flanders: bool
+    admission_date: dt.date
+    discharge_date: Optional[dt.date] = pa.Field(nullable=True)
+    special_category: Optional[str] = pa.Field(nullable=True, isin=SPECIAL_CATEGORIES)
+
+
+class VaphSupport(pa.DataFrameModel):
+    """vaph_support: budget and support register of the VAPH."""
+
+    record_id: str = pa.Field(unique=True)
+    insz: str
+    support_kind: str = pa.Field(isin=SUPPORT_KINDS)
+    start_date: dt.date
+    end_date: Optional[dt.date] = pa.Field(nullable=True)
+    school_year: Optional[int] = pa.Field(nullable=True)
+    absence_days: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_ABSENCE_DAYS)
+
+
+@dataclass(frozen=True)
+class Required:
+    """R-REQUIRED: when `when` holds, `columns` must not be null (or, `together`, all or none)."""
+
+    columns: tuple[str, ...]
+    kind_column: str | None = None
+    kinds: tuple[str, ...] = ()
+    together: bool = False
+
+
+@dataclass(frozen=True)
+class FeedContract:
+    """What feeds.md says of a feed beyond its pandera model."""
+
+    name: str
+    model: type[pa.DataFrameModel]
+    key: tuple[str, ...]  # R-DUPLICATE: every row of a repeated key is quarantined
+    end_after_start: tuple[tuple[str, str], ...] = ()  # R-DATES: (start, end) pairs
+    past_events: tuple[str, ...] = ()  # R-DATES: not after the delivery date
+    required: tuple[Required, ...] = ()
+    reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
+
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        return self.model.to_schema()
+
+    @property
+    def columns(self) -> dict[str, pl.DataType]:
+        """The contract's columns and their canonical Polars types, in feeds.md order."""
+        return {name: col.dtype.type for name, col in self.schema.columns.items()}
+
+    @property
+    def nullable(self) -> frozenset[str]:
+        return frozenset(n for n, c in self.schema.columns.items() if c.nullable)
+
+
+FEEDS: dict[str, FeedContract] = {
+    c.name: c
+    for c in [
+        FeedContract(
+            "members",
+            Members,
+            key=("insz",),
+            end_after_start=(("affiliation_start", "affiliation_end"), ("birth_date", "death_date")),
+            past_events=("birth_date", "death_date"),
+            reference_codes={"zorgkas": "zorgkassen"},
+        ),
+        FeedContract("residence_periods", ResidencePeriods, key=(), end_after_start=(("start_date", "end_date"),)),
+        FeedContract("increased_allowance", IncreasedAllowance, key=(), end_after_start=(("start_date", "end_date"),)),
+        FeedContract(
+            "premium_payments",
+            PremiumPayments,
+            key=("insz", "premium_year"),
+            past_events=("paid_date",),
+        ),
+        FeedContract(
+            "belrai_screeners",
+            BelraiScreeners,
+            key=("assessment_id",),
+            end_after_start=(("assessment_date", "valid_until"),),
+            past_events=("assessment_date",),
+        ),
+        FeedContract(
+            "medsoc_scales",
+            MedsocScales,
+            key=("decision_id",),
+            end_after_start=(("valid_from", "valid_until"),),
+            past_events=("decision_date",),
+            required=(
+                Required(("score",), "scale_kind", ("IT", "THAB", "ZBO")),
+                Required(("pillar_1", "pillar_2", "pillar_3"), "scale_kind", ("ZTK",)),
+            ),
+        ),
+        FeedContract(
+            "facility_stays",
+            FacilityStays,
+            key=("stay_id",),
+            end_after_start=(("admission_date", "discharge_date"),),
+            past_events=("admission_date",),
+        ),
+        FeedContract(
+            "vaph_support",
+            VaphSupport,
+            key=("record_id",),
+            end_after_start=(("start_date", "end_date"),),
+            required=(Required(("school_year", "absence_days"), together=True),),
+        ),
+    ]
+}
