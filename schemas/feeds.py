@@ -2,7 +2,7 @@
 
 Each model has exactly the columns and types of feeds.md, with the column-level row rules
 as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
-columns (R-ID check digits, R-DATES, R-REQUIRED, composite keys) are described beside the
+columns (R-ID check digits, R-DATES, R-REQUIRED) are described beside the
 model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags, and the
 valid rows are validated again with the model before they go on.
 
@@ -82,6 +82,9 @@ class PremiumPayments(pa.DataFrameModel):
     due_date: dt.date
     paid_date: Optional[dt.date] = pa.Field(nullable=True)
 
+    class Config:
+        unique = ["insz", "premium_year"]
+
 
 class BelraiScreeners(pa.DataFrameModel):
     """belrai_screeners: BelRAI Screener results from care services."""
@@ -154,7 +157,6 @@ class FeedContract:
 
     name: str
     model: type[pa.DataFrameModel]
-    key: tuple[str, ...]  # R-DUPLICATE: every row of a repeated key is quarantined
     end_after_start: tuple[tuple[str, str], ...] = ()  # R-DATES: (start, end) pairs
     past_events: tuple[str, ...] = ()  # R-DATES: not after the delivery date
     required: tuple[Required, ...] = ()
@@ -173,6 +175,14 @@ class FeedContract:
     def nullable(self) -> frozenset[str]:
         return frozenset(n for n, c in self.schema.columns.items() if c.nullable)
 
+    @property
+    def key(self) -> tuple[str, ...]:
+        """R-DUPLICATE: the unique key (a unique column, or the model's composite key)."""
+        schema = self.schema
+        if schema.unique:
+            return tuple(schema.unique)
+        return tuple(n for n, c in schema.columns.items() if c.unique)
+
 
 FEEDS: dict[str, FeedContract] = {
     c.name: c
@@ -180,30 +190,26 @@ FEEDS: dict[str, FeedContract] = {
         FeedContract(
             "members",
             Members,
-            key=("insz",),
             end_after_start=(("affiliation_start", "affiliation_end"), ("birth_date", "death_date")),
             past_events=("birth_date", "death_date"),
             reference_codes={"zorgkas": "zorgkassen"},
         ),
-        FeedContract("residence_periods", ResidencePeriods, key=(), end_after_start=(("start_date", "end_date"),)),
-        FeedContract("increased_allowance", IncreasedAllowance, key=(), end_after_start=(("start_date", "end_date"),)),
+        FeedContract("residence_periods", ResidencePeriods, end_after_start=(("start_date", "end_date"),)),
+        FeedContract("increased_allowance", IncreasedAllowance, end_after_start=(("start_date", "end_date"),)),
         FeedContract(
             "premium_payments",
             PremiumPayments,
-            key=("insz", "premium_year"),
             past_events=("paid_date",),
         ),
         FeedContract(
             "belrai_screeners",
             BelraiScreeners,
-            key=("assessment_id",),
             end_after_start=(("assessment_date", "valid_until"),),
             past_events=("assessment_date",),
         ),
         FeedContract(
             "medsoc_scales",
             MedsocScales,
-            key=("decision_id",),
             end_after_start=(("valid_from", "valid_until"),),
             past_events=("decision_date",),
             required=(
@@ -214,14 +220,12 @@ FEEDS: dict[str, FeedContract] = {
         FeedContract(
             "facility_stays",
             FacilityStays,
-            key=("stay_id",),
             end_after_start=(("admission_date", "discharge_date"),),
             past_events=("admission_date",),
         ),
         FeedContract(
             "vaph_support",
             VaphSupport,
-            key=("record_id",),
             end_after_start=(("start_date", "end_date"),),
             required=(Required(("school_year", "absence_days"), together=True),),
         ),

@@ -1,0 +1,87 @@
+"""The `vsb` command (outputs.md, "Command line").
+
+Every run subcommand runs a Prefect flow (local ephemeral mode unless PREFECT_API_URL is
+set) and exits non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from flows.runtime import configure_environment
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landing", type=Path, default=Path(os.environ.get("VSB_LANDING", "data/sample/landing")),
+                        help="landing zone of the feeds (VSB_LANDING; default data/sample/landing)")
+    parser.add_argument("--outbox", type=Path, default=Path(os.environ.get("VSB_OUTBOX", "out")),
+                        help="where runs are published (VSB_OUTBOX; default out)")
+    parser.add_argument("--state", type=Path, default=Path(os.environ.get("VSB_STATE", "state/vsb.duckdb")),
+                        help="state database (VSB_STATE; default state/vsb.duckdb)")
+    parser.add_argument("--accept-mass-change", action="store_true",
+                        help="publish even when more grants stop or start than S-MASS-CHANGE allows")
+    parser.add_argument("--accept-shrink", action="append", default=[], metavar="FEED",
+                        help="accept a delivery of FEED below min_rows_ratio of the previous one (repeatable)")
+    parser.add_argument("--replace", action="store_true",
+                        help="publish a date again as <D>.v2 when its result differs from the published one")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vsb", description="Flemish care budgets: the automatic grant engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    nightly = sub.add_parser("nightly", help="the nightly run for a date (default: today)")
+    nightly.add_argument("--as-of", type=_date, default=None, help="run date D (default: today)")
+    _common(nightly)
+    generate = sub.add_parser("generate", help="write a synthetic landing zone")
+    generate.add_argument("--members", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 1),
+                          help="date of the newest delivery (the other is one month earlier)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_environment()
+    try:
+        if args.command == "nightly":
+            from flows.nightly import run_nightly
+
+            as_of = args.as_of or dt.date.today()
+            result = run_nightly(as_of=as_of, landing=args.landing, outbox=args.outbox, state=args.state,
+                                 accept_shrink=tuple(args.accept_shrink),
+                                 accept_mass_change=args.accept_mass_change, replace=args.replace,
+                                 quiet=args.quiet)
+            word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
+            print(f"nightly {as_of.isoformat()}: {word[result['status']]} {result['path']}")
+        elif args.command == "generate":
+            from flows.generate import write_landing, zorgkas_codes
+            from flows.reference import REFERENCE_DIR
+
+            summary = write_landing(args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR))
+            print(f"generated {args.members:,} members in {args.out}: {summary}")
+    except KeyboardInterrupt:
+        print(f"vsb {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the operator; the details are in the Prefect logs
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"vsb {args.command}: error: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Ingest: locate each feed's delivery, check it, read it and stage it (row rules, quarantine).
+
+Plain functions, so that the nightly flow, the benchmarks and the tests share one path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from flows.landing import Delivery, FeedError, locate_delivery, read_delivery
+from flows.progress import Steps
+from flows.reference import Reference
+from pipelines.staging import StagedFeed, iban_counts, rows_without_member, stage_feed
+from schemas.feeds import FEEDS
+
+
+@dataclass
+class Ingested:
+    as_of: dt.date
+    deliveries: dict[str, Delivery]
+    feeds: dict[str, StagedFeed]
+    warnings: list[str] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    def valid(self, feed: str) -> pl.DataFrame:
+        return self.feeds[feed].valid
+
+
+def locate_deliveries(landing: Path, as_of: dt.date) -> dict[str, Delivery]:
+    """Every feed's delivery for `as_of`; all missing feeds are named in one error."""
+    found, errors = {}, []
+    for feed in FEEDS:
+        try:
+            found[feed] = locate_delivery(landing, feed, as_of)
+        except FeedError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise FeedError("; ".join(errors))
+    return found
+
+
+def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_shrink: set[str]) -> list[str]:
+    """feeds.md, feed-level check: a delivery below min_rows_ratio of the previous one fails the run.
+
+    Returns the warnings for shrinks the operator accepted with --accept-shrink FEED.
+    """
+    unknown = sorted(set(accept_shrink) - set(FEEDS))
+    if unknown:
+        raise FeedError(f"--accept-shrink names no feed: {', '.join(unknown)}")
+    errors, warnings = [], []
+    for feed, d in deliveries.items():
+        if d.previous_rows is None or d.rows >= min_rows_ratio * d.previous_rows:
+            continue
+        message = (
+            f"feed {feed}: delivery {d.delivery_date.isoformat()} has {d.rows} rows, below {min_rows_ratio} "
+            f"of the previous delivery {d.previous_date.isoformat()} ({d.previous_rows} rows)"
+        )
+        if feed in accept_shrink:
+            warnings.append(message + " (accepted with --accept-shrink)")
+        else:
+            errors.append(message + f"; pass --accept-shrink {feed} if the delivery is right")
+    if errors:
+        raise FeedError("; ".join(errors))
+    return warnings
+
+
+def ingest_feed(feed: str, delivery: Delivery, landing: Path, as_of: dt.date, reference: Reference) -> StagedFeed:
+    """Read one delivery, apply the row rules, and validate the valid rows with the pandera model."""
+    contract = FEEDS[feed]
+    raw, extra = read_delivery(contract, delivery, landing)
+    staged = stage_feed(raw, contract, delivery.delivery_date, as_of, {"zorgkassen": reference.zorgkas_codes})
+    staged.extra_columns = extra
+    contract.model.validate(staged.valid.select(list(contract.columns)))
+    return staged
+
+
+def ingest(
+    landing: Path,
+    as_of: dt.date,
+    reference: Reference,
+    accept_shrink: set[str] = frozenset(),
+    steps: Steps | None = None,
+    ingest_one=ingest_feed,
+) -> Ingested:
+    """Every feed for `as_of`: located, shrink-checked, read, validated, quarantined."""
+    steps = steps or Steps(quiet=True)
+    params = reference.parameters.params_on(as_of)
+    with steps.step("locate deliveries") as shown:
+        deliveries = locate_deliveries(landing, as_of)
+        warnings = check_shrink(deliveries, params.min_rows_ratio, set(accept_shrink))
+        shown["feeds"] = len(deliveries)
+    staged: dict[str, StagedFeed] = {}
+    for feed, delivery in deliveries.items():
+        with steps.step(f"ingest {feed}") as shown:
+            staged[feed] = ingest_one(feed, delivery, landing, as_of, reference)
+            shown["rows read"] = staged[feed].rows_read
+            shown["quarantined"] = staged[feed].quarantine.height
+        if staged[feed].extra_columns:
+            warnings.append(f"feed {feed}: extra columns ignored: {', '.join(staged[feed].extra_columns)}")
+    members = staged["members"].valid
+    counts = {feed: s.counts() for feed, s in staged.items()}
+    for feed, s in staged.items():
+        if feed != "members":
+            counts[feed]["rows_without_member"] = rows_without_member(s.valid, members)
+    counts["members"]["iban"] = iban_counts(members)
+    return Ingested(as_of, deliveries, staged, warnings, counts)

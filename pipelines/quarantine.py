@@ -1,0 +1,181 @@
+"""Row rules of feeds.md as vectorised flags, and the split into valid and quarantined rows.
+
+Each rule code has one function that gives its checks for a feed: a list of
+`(rule, column, broken)` where `broken` is a boolean Polars expression, never null. The
+checks are derived from the feed's pandera model (nullability, codes, ranges, keys) and
+its `FeedContract` (R-ID, R-DATES, R-REQUIRED), so the model stays the single contract.
+
+A broken row is quarantined once, with the first rule it breaks in feeds.md order (and
+that rule's column, the first in the feed's column order) and the list of every rule it
+breaks; the valid rows go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.insz import r_id_valid
+from schemas.feeds import FeedContract
+
+RULE_ORDER = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")
+EARLIEST_DATE = dt.date(1900, 1, 1)
+SOURCE_FILE = "source_file"
+ROW_NUMBER = "row_number"
+
+
+@dataclass(frozen=True)
+class Check:
+    rule: str
+    column: str
+    broken: pl.Expr
+
+
+def _checks_of(contract: FeedContract, kind: str) -> dict[str, dict]:
+    """column -> statistics of its pandera check named `kind` (isin, ge, le)."""
+    found = {}
+    for name, column in contract.schema.columns.items():
+        for check in column.checks:
+            if check.name == kind:
+                found[name] = check.statistics
+    return found
+
+
+def r_id(contract: FeedContract, run_year: int) -> list[Check]:
+    """R-ID: an insz present but not a valid national or BIS number (rules.md §1)."""
+    return [
+        Check("R-ID", name, (~r_id_valid(pl.col(name), run_year)).fill_null(False))
+        for name in contract.columns
+        if name == "insz"
+    ]
+
+
+def r_null(contract: FeedContract) -> list[Check]:
+    """R-NULL: a non-nullable column is null."""
+    return [
+        Check("R-NULL", name, pl.col(name).is_null()) for name in contract.columns if name not in contract.nullable
+    ]
+
+
+def r_enum(contract: FeedContract, reference_codes: dict[str, list[str]]) -> list[Check]:
+    """R-ENUM: a value outside the listed codes (the model's isin, or a reference list)."""
+    allowed = {name: stats["allowed_values"] for name, stats in _checks_of(contract, "isin").items()}
+    for name, reference in contract.reference_codes.items():
+        if reference not in reference_codes:
+            raise KeyError(f"feed {contract.name}: reference list {reference!r} not given")
+        allowed[name] = reference_codes[reference]
+    return [
+        Check("R-ENUM", name, pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed[name]))
+        for name in contract.columns
+        if name in allowed
+    ]
+
+
+def r_dates(contract: FeedContract, delivery_date: dt.date) -> list[Check]:
+    """R-DATES: a date before 1900-01-01, a past event after the delivery date, an end before its start.
+
+    The end-before-start check is reported on the end column (death_date for a death before
+    the birth date, valid_until for a screener valid until before it was made).
+    """
+    checks = []
+    starts_of = {}
+    for start, end in contract.end_after_start:
+        starts_of.setdefault(end, []).append(start)
+    for name, dtype in contract.columns.items():
+        if dtype != pl.Date:
+            continue
+        col = pl.col(name)
+        broken = col < EARLIEST_DATE
+        if name in contract.past_events:
+            broken = broken | (col > delivery_date)
+        for start in starts_of.get(name, []):
+            broken = broken | (col < pl.col(start))
+        checks.append(Check("R-DATES", name, broken.fill_null(False)))
+    return checks
+
+
+def r_range(contract: FeedContract) -> list[Check]:
+    """R-RANGE: a negative score, pillar, amount or absence_days; absence_days over 366."""
+    low = _checks_of(contract, "greater_than_or_equal_to")
+    high = _checks_of(contract, "less_than_or_equal_to")
+    checks = []
+    for name in contract.columns:
+        broken = pl.lit(False)
+        if name in low:
+            broken = broken | (pl.col(name) < low[name]["min_value"])
+        if name in high:
+            broken = broken | (pl.col(name) > high[name]["max_value"])
+        if name in low or name in high:
+            checks.append(Check("R-RANGE", name, broken.fill_null(False)))
+    return checks
+
+
+def r_required(contract: FeedContract) -> list[Check]:
+    """R-REQUIRED: a column the row's kind requires is null; columns required together, one alone."""
+    checks = []
+    for req in contract.required:
+        for name in req.columns:
+            if req.together:
+                others = [pl.col(o).is_not_null() for o in req.columns if o != name]
+                broken = pl.col(name).is_null() & pl.any_horizontal(others)
+            else:
+                broken = pl.col(req.kind_column).is_in(list(req.kinds)).fill_null(False) & pl.col(name).is_null()
+            checks.append(Check("R-REQUIRED", name, broken))
+    return checks
+
+
+def r_duplicate(contract: FeedContract) -> list[Check]:
+    """R-DUPLICATE: a unique key occurs more than once: every row with that key, not just the later ones."""
+    key = contract.key
+    if not key:
+        return []
+    complete = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
+    repeated = pl.len().over(key) > 1 if len(key) > 1 else pl.col(key[0]).is_duplicated()
+    return [Check("R-DUPLICATE", ",".join(key), complete & repeated)]
+
+
+def row_checks(
+    contract: FeedContract, delivery_date: dt.date, run_year: int, reference_codes: dict[str, list[str]]
+) -> list[Check]:
+    """Every row check of the feed, in feeds.md rule order, then the feed's column order."""
+    return [
+        *r_id(contract, run_year),
+        *r_null(contract),
+        *r_enum(contract, reference_codes),
+        *r_dates(contract, delivery_date),
+        *r_range(contract),
+        *r_required(contract),
+        *r_duplicate(contract),
+    ]
+
+
+def split_rows(frame: pl.DataFrame, contract: FeedContract, checks: list[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The valid rows (contract columns plus source_file and row_number) and the quarantine rows.
+
+    The quarantine has one row per broken source row: feed, delivery_date (added by the
+    caller), source_file, row_number, rule, column, rules (all broken, feeds.md order) and
+    row (the original row as JSON).
+    """
+    first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
+    flagged = frame.with_columns(first.alias("_first"))
+    valid = flagged.filter(pl.col("_first").is_null()).drop("_first")
+    bad = flagged.filter(pl.col("_first").is_not_null())
+    rule_of = pl.Series([c.rule for c in checks], dtype=pl.String)
+    column_of = pl.Series([c.column for c in checks], dtype=pl.String)
+    broken_rules = []
+    for rule in RULE_ORDER:
+        of_rule = [c.broken for c in checks if c.rule == rule]
+        if of_rule:
+            broken_rules.append(pl.when(pl.any_horizontal(of_rule)).then(pl.lit(rule)))
+    quarantine = bad.select(
+        pl.lit(contract.name).alias("feed"),
+        pl.col(SOURCE_FILE),
+        pl.col(ROW_NUMBER),
+        pl.col("_first").replace_strict(list(range(len(checks))), rule_of, return_dtype=pl.String).alias("rule"),
+        pl.col("_first").replace_strict(list(range(len(checks))), column_of, return_dtype=pl.String).alias("column"),
+        pl.concat_list(broken_rules).list.drop_nulls().alias("rules"),
+        pl.struct(list(contract.columns)).struct.json_encode().alias("row"),
+    )
+    return valid, quarantine

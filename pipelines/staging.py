@@ -1,0 +1,81 @@
+"""Staging of one feed delivery: row rules, quarantine, IBAN status, counts for the run report.
+
+Pure: frames in, frames out. The caller reads the files (flows/landing.py) and writes the
+quarantine (flows/publish.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.iban import IBAN_INVALID, IBAN_MISSING, with_iban_status
+from pipelines.quarantine import RULE_ORDER, row_checks, split_rows
+from schemas.feeds import FeedContract
+
+QUARANTINE_COLUMNS = {
+    "feed": pl.String,
+    "delivery_date": pl.Date,
+    "source_file": pl.String,
+    "row_number": pl.Int64,
+    "rule": pl.String,
+    "column": pl.String,
+    "rules": pl.List(pl.String),
+    "row": pl.String,
+}
+
+
+@dataclass
+class StagedFeed:
+    feed: str
+    delivery_date: dt.date
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+    rows_read: int
+    extra_columns: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict:
+        """Rows read, valid and quarantined, and quarantined rows per first-broken rule."""
+        per_rule = dict(self.quarantine.group_by("rule").len().sort("rule").iter_rows())
+        return {
+            "delivery_date": self.delivery_date.isoformat(),
+            "rows_read": self.rows_read,
+            "rows_valid": self.valid.height,
+            "rows_quarantined": self.quarantine.height,
+            "quarantined_by_rule": {rule: per_rule[rule] for rule in RULE_ORDER if rule in per_rule},
+        }
+
+
+def stage_feed(
+    raw: pl.DataFrame,
+    contract: FeedContract,
+    delivery_date: dt.date,
+    run_date: dt.date,
+    reference_codes: dict[str, list[str]],
+) -> StagedFeed:
+    """Apply every row rule of the feed; the valid rows keep source_file and row_number.
+
+    Members get `iban_status` (VALID, MISSING, INVALID) and an invalid IBAN becomes null:
+    feeds.md, an IBAN that fails its check digits is treated as missing.
+    """
+    checks = row_checks(contract, delivery_date, run_date.year, reference_codes)
+    valid, quarantine = split_rows(raw, contract, checks)
+    if "iban" in contract.columns:
+        valid = with_iban_status(valid, "iban")
+    quarantine = quarantine.with_columns(pl.lit(delivery_date).alias("delivery_date")).select(
+        [pl.col(c).cast(t) for c, t in QUARANTINE_COLUMNS.items()]
+    )
+    return StagedFeed(contract.name, delivery_date, valid, quarantine.sort("source_file", "row_number"), raw.height)
+
+
+def iban_counts(members: pl.DataFrame) -> dict[str, int]:
+    """Members whose IBAN is missing or invalid (treated as missing), for the run report."""
+    counts = dict(members.group_by("iban_status").len().iter_rows())
+    return {"missing": counts.get(IBAN_MISSING, 0), "invalid": counts.get(IBAN_INVALID, 0)}
+
+
+def rows_without_member(feed: pl.DataFrame, members: pl.DataFrame) -> int:
+    """Rows of another feed whose insz is not a member: not errors, counted (feeds.md)."""
+    return feed.join(members.select("insz"), on="insz", how="anti").height
