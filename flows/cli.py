@@ -23,18 +23,41 @@ def _date(text: str) -> dt.date:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--landing", type=Path, default=Path(os.environ.get("VSB_LANDING", "data/sample/landing")),
-                        help="landing zone of the feeds (VSB_LANDING; default data/sample/landing)")
-    parser.add_argument("--outbox", type=Path, default=Path(os.environ.get("VSB_OUTBOX", "out")),
-                        help="where runs are published (VSB_OUTBOX; default out)")
-    parser.add_argument("--state", type=Path, default=Path(os.environ.get("VSB_STATE", "state/vsb.duckdb")),
-                        help="state database (VSB_STATE; default state/vsb.duckdb)")
-    parser.add_argument("--accept-mass-change", action="store_true",
-                        help="publish even when more grants stop or start than S-MASS-CHANGE allows")
-    parser.add_argument("--accept-shrink", action="append", default=[], metavar="FEED",
-                        help="accept a delivery of FEED below min_rows_ratio of the previous one (repeatable)")
-    parser.add_argument("--replace", action="store_true",
-                        help="publish a date again as <D>.v2 when its result differs from the published one")
+    parser.add_argument(
+        "--landing",
+        type=Path,
+        default=Path(os.environ.get("VSB_LANDING", "data/sample/landing")),
+        help="landing zone of the feeds (VSB_LANDING; default data/sample/landing)",
+    )
+    parser.add_argument(
+        "--outbox",
+        type=Path,
+        default=Path(os.environ.get("VSB_OUTBOX", "out")),
+        help="where runs are published (VSB_OUTBOX; default out)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path(os.environ.get("VSB_STATE", "state/vsb.duckdb")),
+        help="state database (VSB_STATE; default state/vsb.duckdb)",
+    )
+    parser.add_argument(
+        "--accept-mass-change",
+        action="store_true",
+        help="publish even when more grants stop or start than S-MASS-CHANGE allows",
+    )
+    parser.add_argument(
+        "--accept-shrink",
+        action="append",
+        default=[],
+        metavar="FEED",
+        help="accept a delivery of FEED below min_rows_ratio of the previous one (repeatable)",
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="publish a date again as <D>.v2 when its result differs from the published one",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
 
 
@@ -48,8 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--members", type=int, required=True)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--out", type=Path, required=True)
-    generate.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 1),
-                          help="date of the newest delivery (the other is one month earlier)")
+    generate.add_argument(
+        "--as-of",
+        type=_date,
+        default=dt.date(2026, 11, 1),
+        help="date of the newest delivery (the other is one month earlier)",
+    )
     return parser
 
 
@@ -61,10 +88,16 @@ def main(argv: list[str] | None = None) -> int:
             from flows.nightly import run_nightly
 
             as_of = args.as_of or dt.date.today()
-            result = run_nightly(as_of=as_of, landing=args.landing, outbox=args.outbox, state=args.state,
-                                 accept_shrink=tuple(args.accept_shrink),
-                                 accept_mass_change=args.accept_mass_change, replace=args.replace,
-                                 quiet=args.quiet)
+            result = run_nightly(
+                as_of=as_of,
+                landing=args.landing,
+                outbox=args.outbox,
+                state=args.state,
+                accept_shrink=tuple(args.accept_shrink),
+                accept_mass_change=args.accept_mass_change,
+                replace=args.replace,
+                quiet=args.quiet,
+            )
             word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
             print(f"nightly {as_of.isoformat()}: {word[result['status']]} {result['path']}")
         elif args.command == "generate":

@@ -36,8 +36,11 @@ def feed_manifest(ingested: Ingested, landing: Path) -> dict:
             "delivery_date": d.delivery_date.isoformat(),
             "rows": d.rows,
             "files": [
-                {"path": f.relative_to(landing).as_posix(), "rows": pq.ParquetFile(f).metadata.num_rows,
-                 "sha256": digests[f]}
+                {
+                    "path": f.relative_to(landing).as_posix(),
+                    "rows": pq.ParquetFile(f).metadata.num_rows,
+                    "sha256": digests[f],
+                }
                 for f in d.files
             ],
         }
@@ -54,14 +57,22 @@ def publish_nightly(
         for feed, staged in ingested.feeds.items():
             Quarantine.validate(staged.quarantine)
             path = run.write_parquet(f"quarantine/{feed}.parquet", staged.quarantine)
-            files.append({"name": f"quarantine/{feed}.parquet", "rows": staged.quarantine.height,
-                          "sha256": file_digests([path])[path]})
-        run.write_json("_report.json", {
-            "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
-            "feeds": ingested.counts,
-            "warnings": ingested.warnings,
-            "timings_seconds": timings,
-        })
+            files.append(
+                {
+                    "name": f"quarantine/{feed}.parquet",
+                    "rows": staged.quarantine.height,
+                    "sha256": file_digests([path])[path],
+                }
+            )
+        run.write_json(
+            "_report.json",
+            {
+                "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
+                "feeds": ingested.counts,
+                "warnings": ingested.warnings,
+                "timings_seconds": timings,
+            },
+        )
         manifest = {
             "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
             "code_version": code_version(),
@@ -92,7 +103,8 @@ def run_nightly(
     reference = load_reference()
     ingested = ingest(Path(landing), as_of, reference, set(accept_shrink), steps, ingest_one=ingest_feed_task)
     with steps.step("publish") as shown:
-        published = publish_nightly(ingested, Path(landing), Path(outbox), reference.parameters_sha256,
-                                    replace, steps.timings)
+        published = publish_nightly(
+            ingested, Path(landing), Path(outbox), reference.parameters_sha256, replace, steps.timings
+        )
         shown["folder"] = published.path.name
     return {"path": str(published.path), "status": published.status}

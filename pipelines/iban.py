@@ -74,6 +74,6 @@ def with_iban_status(frame: pl.DataFrame, column: str = "iban") -> pl.DataFrame:
         .otherwise(pl.lit(IBAN_INVALID))
         .alias(status)
     )
-    return labelled.with_columns(
-        pl.when(pl.col(status) == IBAN_VALID).then(pl.col("_iban")).alias(column)
-    ).drop("_iban", "_foreign_ok")
+    return labelled.with_columns(pl.when(pl.col(status) == IBAN_VALID).then(pl.col("_iban")).alias(column)).drop(
+        "_iban", "_foreign_ok"
+    )

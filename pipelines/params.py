@@ -146,9 +146,7 @@ class ParameterTable:
             if end < first or v.from_date > last:
                 continue
             if v.value is None:
-                raise ParameterError(
-                    f"parameter {name} is missing from {v.from_date.isoformat()} ({v.source})"
-                )
+                raise ParameterError(f"parameter {name} is missing from {v.from_date.isoformat()} ({v.source})")
             rows.append((v.from_date, end, Decimal(v.value).quantize(Decimal("0.01"))))
         if not rows or rows[0][0] > first:
             raise ParameterError(f"parameter {name} has no value in force on {first.isoformat()}")

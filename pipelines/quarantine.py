@@ -54,9 +54,7 @@ def r_id(contract: FeedContract, run_year: int) -> list[Check]:
 
 def r_null(contract: FeedContract) -> list[Check]:
     """R-NULL: a non-nullable column is null."""
-    return [
-        Check("R-NULL", name, pl.col(name).is_null()) for name in contract.columns if name not in contract.nullable
-    ]
+    return [Check("R-NULL", name, pl.col(name).is_null()) for name in contract.columns if name not in contract.nullable]
 
 
 def r_enum(contract: FeedContract, reference_codes: dict[str, list[str]]) -> list[Check]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pandera.polars as pa
 import polars as pl
@@ -46,13 +45,13 @@ class Members(pa.DataFrameModel):
     zorgkas: str  # a code of data/reference/zorgkassen.csv (checked against the reference list)
     name: str
     birth_date: dt.date
-    death_date: Optional[dt.date] = pa.Field(nullable=True)
+    death_date: dt.date | None = pa.Field(nullable=True)
     domicile_region: str = pa.Field(isin=REGIONS)
     affiliation_basis: str = pa.Field(isin=AFFILIATION_BASES)
     affiliation_start: dt.date
-    affiliation_end: Optional[dt.date] = pa.Field(nullable=True)
-    eu_insured_since: Optional[dt.date] = pa.Field(nullable=True)
-    iban: Optional[str] = pa.Field(nullable=True)
+    affiliation_end: dt.date | None = pa.Field(nullable=True)
+    eu_insured_since: dt.date | None = pa.Field(nullable=True)
+    iban: str | None = pa.Field(nullable=True)
 
 
 class ResidencePeriods(pa.DataFrameModel):
@@ -61,7 +60,7 @@ class ResidencePeriods(pa.DataFrameModel):
     insz: str
     region: str = pa.Field(isin=REGIONS)
     start_date: dt.date
-    end_date: Optional[dt.date] = pa.Field(nullable=True)
+    end_date: dt.date | None = pa.Field(nullable=True)
 
 
 class IncreasedAllowance(pa.DataFrameModel):
@@ -69,7 +68,7 @@ class IncreasedAllowance(pa.DataFrameModel):
 
     insz: str
     start_date: dt.date
-    end_date: Optional[dt.date] = pa.Field(nullable=True)
+    end_date: dt.date | None = pa.Field(nullable=True)
 
 
 class PremiumPayments(pa.DataFrameModel):
@@ -80,7 +79,7 @@ class PremiumPayments(pa.DataFrameModel):
     amount_due: float = pa.Field(ge=0)
     amount_paid: float = pa.Field(ge=0)
     due_date: dt.date
-    paid_date: Optional[dt.date] = pa.Field(nullable=True)
+    paid_date: dt.date | None = pa.Field(nullable=True)
 
     class Config:
         unique = ["insz", "premium_year"]
@@ -97,7 +96,7 @@ class BelraiScreeners(pa.DataFrameModel):
     total_score: float = pa.Field(ge=0)
     adl_score: float = pa.Field(ge=0)
     iadl_score: float = pa.Field(ge=0)
-    valid_until: Optional[dt.date] = pa.Field(nullable=True)
+    valid_until: dt.date | None = pa.Field(nullable=True)
 
 
 class MedsocScales(pa.DataFrameModel):
@@ -108,11 +107,11 @@ class MedsocScales(pa.DataFrameModel):
     scale_kind: str = pa.Field(isin=SCALE_KINDS)
     decision_date: dt.date
     valid_from: dt.date
-    valid_until: Optional[dt.date] = pa.Field(nullable=True)
-    score: Optional[float] = pa.Field(nullable=True, ge=0)
-    pillar_1: Optional[float] = pa.Field(nullable=True, ge=0)
-    pillar_2: Optional[float] = pa.Field(nullable=True, ge=0)
-    pillar_3: Optional[float] = pa.Field(nullable=True, ge=0)
+    valid_until: dt.date | None = pa.Field(nullable=True)
+    score: float | None = pa.Field(nullable=True, ge=0)
+    pillar_1: float | None = pa.Field(nullable=True, ge=0)
+    pillar_2: float | None = pa.Field(nullable=True, ge=0)
+    pillar_3: float | None = pa.Field(nullable=True, ge=0)
 
 
 class FacilityStays(pa.DataFrameModel):
@@ -125,8 +124,8 @@ class FacilityStays(pa.DataFrameModel):
     facility_region: str = pa.Field(isin=REGIONS)
     recognised_by_flanders: bool
     admission_date: dt.date
-    discharge_date: Optional[dt.date] = pa.Field(nullable=True)
-    special_category: Optional[str] = pa.Field(nullable=True, isin=SPECIAL_CATEGORIES)
+    discharge_date: dt.date | None = pa.Field(nullable=True)
+    special_category: str | None = pa.Field(nullable=True, isin=SPECIAL_CATEGORIES)
 
 
 class VaphSupport(pa.DataFrameModel):
@@ -136,9 +135,9 @@ class VaphSupport(pa.DataFrameModel):
     insz: str
     support_kind: str = pa.Field(isin=SUPPORT_KINDS)
     start_date: dt.date
-    end_date: Optional[dt.date] = pa.Field(nullable=True)
-    school_year: Optional[int] = pa.Field(nullable=True)
-    absence_days: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_ABSENCE_DAYS)
+    end_date: dt.date | None = pa.Field(nullable=True)
+    school_year: int | None = pa.Field(nullable=True)
+    absence_days: int | None = pa.Field(nullable=True, ge=0, le=MAX_ABSENCE_DAYS)
 
 
 @dataclass(frozen=True)

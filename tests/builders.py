@@ -19,25 +19,84 @@ def valid_rows() -> dict[str, list[dict]]:
     """One valid row per feed, all for the same member."""
     p = INSZ_1985
     return {
-        "members": [dict(insz=p, zorgkas="ZK100", name="An Peeters", birth_date=D(1985, 7, 31), death_date=None,
-                         domicile_region="VL", affiliation_basis="RESIDENT_VL",
-                         affiliation_start=D(2011, 1, 1), affiliation_end=None, eu_insured_since=None,
-                         iban="BE72735100000116")],
+        "members": [
+            dict(
+                insz=p,
+                zorgkas="ZK100",
+                name="An Peeters",
+                birth_date=D(1985, 7, 31),
+                death_date=None,
+                domicile_region="VL",
+                affiliation_basis="RESIDENT_VL",
+                affiliation_start=D(2011, 1, 1),
+                affiliation_end=None,
+                eu_insured_since=None,
+                iban="BE72735100000116",
+            )
+        ],
         "residence_periods": [dict(insz=p, region="VL", start_date=D(1985, 7, 31), end_date=None)],
         "increased_allowance": [dict(insz=p, start_date=D(2020, 1, 1), end_date=None)],
-        "premium_payments": [dict(insz=p, premium_year=2025, amount_due=64.0, amount_paid=64.0,
-                                  due_date=D(2025, 4, 30), paid_date=D(2025, 3, 2))],
-        "belrai_screeners": [dict(assessment_id="BR1", insz=p, assessment_date=D(2026, 1, 15),
-                                  service_kind="GEZINSZORG", service_recognised=True, total_score=14.0,
-                                  adl_score=3.0, iadl_score=2.0, valid_until=None)],
-        "medsoc_scales": [dict(decision_id="MS1", insz=p, scale_kind="IT", decision_date=D(2025, 2, 1),
-                               valid_from=D(2025, 2, 1), valid_until=None, score=16.0, pillar_1=None,
-                               pillar_2=None, pillar_3=None)],
-        "facility_stays": [dict(stay_id="FS1", insz=p, facility_id="F1", facility_kind="WZC", facility_region="VL",
-                                recognised_by_flanders=True, admission_date=D(2026, 3, 1), discharge_date=None,
-                                special_category=None)],
-        "vaph_support": [dict(record_id="VA1", insz=p, support_kind="SUPPORT_NEED", start_date=D(2024, 5, 1),
-                              end_date=None, school_year=None, absence_days=None)],
+        "premium_payments": [
+            dict(
+                insz=p,
+                premium_year=2025,
+                amount_due=64.0,
+                amount_paid=64.0,
+                due_date=D(2025, 4, 30),
+                paid_date=D(2025, 3, 2),
+            )
+        ],
+        "belrai_screeners": [
+            dict(
+                assessment_id="BR1",
+                insz=p,
+                assessment_date=D(2026, 1, 15),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=14.0,
+                adl_score=3.0,
+                iadl_score=2.0,
+                valid_until=None,
+            )
+        ],
+        "medsoc_scales": [
+            dict(
+                decision_id="MS1",
+                insz=p,
+                scale_kind="IT",
+                decision_date=D(2025, 2, 1),
+                valid_from=D(2025, 2, 1),
+                valid_until=None,
+                score=16.0,
+                pillar_1=None,
+                pillar_2=None,
+                pillar_3=None,
+            )
+        ],
+        "facility_stays": [
+            dict(
+                stay_id="FS1",
+                insz=p,
+                facility_id="F1",
+                facility_kind="WZC",
+                facility_region="VL",
+                recognised_by_flanders=True,
+                admission_date=D(2026, 3, 1),
+                discharge_date=None,
+                special_category=None,
+            )
+        ],
+        "vaph_support": [
+            dict(
+                record_id="VA1",
+                insz=p,
+                support_kind="SUPPORT_NEED",
+                start_date=D(2024, 5, 1),
+                end_date=None,
+                school_year=None,
+                absence_days=None,
+            )
+        ],
     }
 
 
@@ -45,8 +104,9 @@ def frame(feed: str, rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FEEDS[feed].columns, orient="row")
 
 
-def write_delivery(landing: Path, feed: str, delivery_date: dt.date, rows: list[dict] | pl.DataFrame,
-                   name: str = "part-00000.parquet") -> Path:
+def write_delivery(
+    landing: Path, feed: str, delivery_date: dt.date, rows: list[dict] | pl.DataFrame, name: str = "part-00000.parquet"
+) -> Path:
     folder = landing / feed / f"delivery_date={delivery_date.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     data = rows if isinstance(rows, pl.DataFrame) else frame(feed, rows)
@@ -55,7 +115,10 @@ def write_delivery(landing: Path, feed: str, delivery_date: dt.date, rows: list[
     return path
 
 
-def write_landing(landing: Path, delivery_date: dt.date = D(2026, 11, 1), overrides: dict | None = None) -> Path:
+DELIVERY = D(2026, 11, 1)
+
+
+def write_landing(landing: Path, delivery_date: dt.date = DELIVERY, overrides: dict | None = None) -> Path:
     """A landing zone with one delivery of every feed; `overrides` replaces a feed's rows."""
     rows = valid_rows() | (overrides or {})
     for feed, feed_rows in rows.items():

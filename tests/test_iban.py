@@ -43,9 +43,10 @@ def test_iban_status_agrees_with_stdnum():
     out = with_iban_status(pl.DataFrame({"iban": values}, schema={"iban": pl.String}))
     expected = ["MISSING" if not v else ("VALID" if iban.is_valid(v) else "INVALID") for v in values]
     assert out["iban_status"].to_list() == expected
-    assert out.filter(pl.col("iban_status") != "VALID")["iban"].null_count() == out.filter(
-        pl.col("iban_status") != "VALID"
-    ).height
+    assert (
+        out.filter(pl.col("iban_status") != "VALID")["iban"].null_count()
+        == out.filter(pl.col("iban_status") != "VALID").height
+    )
     assert 0.5 < expected.count("VALID") / len(expected) < 0.9
 
 

@@ -10,6 +10,7 @@ from stdnum.be import bis, nn
 
 from pipelines.insz import insz_check_digits, r_id_valid
 
+# fmt: off
 CASES = [
     # name                                      insz            valid
     ("worked example born 1985",                "85073112305",  True),
@@ -22,6 +23,7 @@ CASES = [
     ("a letter",                                "8507311230A",  False),
     ("all zeros",                               "00000000000",  False),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("name, insz, valid", CASES, ids=[c[0] for c in CASES])

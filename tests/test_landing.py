@@ -34,8 +34,12 @@ def test_no_delivery_names_every_missing_feed(tmp_path):
 
 def test_missing_column_names_feed_file_and_column(tmp_path):
     write_landing(tmp_path, D(2026, 11, 1))
-    path = write_delivery(tmp_path, "medsoc_scales", D(2026, 11, 1),
-                          frame("medsoc_scales", valid_rows()["medsoc_scales"]).drop("pillar_2"))
+    path = write_delivery(
+        tmp_path,
+        "medsoc_scales",
+        D(2026, 11, 1),
+        frame("medsoc_scales", valid_rows()["medsoc_scales"]).drop("pillar_2"),
+    )
     with pytest.raises(FeedError, match=rf"feed medsoc_scales, file {path}: missing column pillar_2"):
         ingest(tmp_path, D(2026, 11, 20), REF)
 
@@ -44,8 +48,11 @@ def test_wrong_type_names_feed_file_and_column(tmp_path):
     write_landing(tmp_path, D(2026, 11, 1))
     bad = frame("premium_payments", valid_rows()["premium_payments"]).with_columns(pl.col("amount_due").cast(pl.String))
     path = write_delivery(tmp_path, "premium_payments", D(2026, 11, 1), bad)
-    with pytest.raises(FeedError, match=rf"feed premium_payments, file {path}: column amount_due has type large_string, "
-                                        "the contract says float"):
+    with pytest.raises(
+        FeedError,
+        match=rf"feed premium_payments, file {path}: column amount_due has type large_string, "
+        "the contract says float",
+    ):
         ingest(tmp_path, D(2026, 11, 20), REF)
 
 
@@ -60,11 +67,17 @@ def test_unreadable_file_names_feed_and_file(tmp_path):
 def test_int32_and_all_null_columns_are_accepted_and_extra_columns_warn_once(tmp_path):
     write_landing(tmp_path, D(2026, 11, 1))
     rows = frame("vaph_support", valid_rows()["vaph_support"])
-    odd = rows.with_columns(pl.col("school_year").cast(pl.Int32), pl.lit(None).alias("end_date"),
-                            pl.lit("x").alias("comment"))
+    odd = rows.with_columns(
+        pl.col("school_year").cast(pl.Int32), pl.lit(None).alias("end_date"), pl.lit("x").alias("comment")
+    )
     write_delivery(tmp_path, "vaph_support", D(2026, 11, 1), odd)
-    write_delivery(tmp_path, "vaph_support", D(2026, 11, 1), odd.with_columns(pl.lit("VA2").alias("record_id")),
-                   name="part-00001.parquet")
+    write_delivery(
+        tmp_path,
+        "vaph_support",
+        D(2026, 11, 1),
+        odd.with_columns(pl.lit("VA2").alias("record_id")),
+        name="part-00001.parquet",
+    )
     got = ingest(tmp_path, D(2026, 11, 20), REF)
     assert got.valid("vaph_support").schema["school_year"] == pl.Int64
     assert got.valid("vaph_support")["row_number"].to_list() == [1, 1]
@@ -79,8 +92,11 @@ def _shrinking_landing(tmp_path):
 
 def test_delivery_below_min_rows_ratio_fails_with_both_counts(tmp_path):
     _shrinking_landing(tmp_path)
-    with pytest.raises(FeedError, match=r"feed residence_periods: delivery 2026-11-01 has 8 rows, below 0.9 of the "
-                                        r"previous delivery 2026-10-01 \(10 rows\).*--accept-shrink residence_periods"):
+    with pytest.raises(
+        FeedError,
+        match=r"feed residence_periods: delivery 2026-11-01 has 8 rows, below 0.9 of the "
+        r"previous delivery 2026-10-01 \(10 rows\).*--accept-shrink residence_periods",
+    ):
         ingest(tmp_path, D(2026, 11, 20), REF)
 
 

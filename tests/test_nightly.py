@@ -21,8 +21,14 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def run(tmp_path, landing, **kw):
     from flows.nightly import run_nightly
 
-    return run_nightly(as_of=kw.pop("as_of", AS_OF), landing=landing, outbox=tmp_path / "out",
-                       state=tmp_path / "state" / "vsb.duckdb", quiet=True, **kw)
+    return run_nightly(
+        as_of=kw.pop("as_of", AS_OF),
+        landing=landing,
+        outbox=tmp_path / "out",
+        state=tmp_path / "state" / "vsb.duckdb",
+        quiet=True,
+        **kw,
+    )
 
 
 def bad_landing(tmp_path):
@@ -84,8 +90,13 @@ def test_identical_rerun_is_a_no_op_and_a_different_one_needs_replace(tmp_path):
     manifest = (tmp_path / "out" / "nightly" / "2026-11-20" / "_manifest.json").read_bytes()
     assert run(tmp_path, landing)["status"] == "identical"
     assert (tmp_path / "out" / "nightly" / "2026-11-20" / "_manifest.json").read_bytes() == manifest
-    write_delivery(landing, "increased_allowance", D(2026, 11, 1), valid_rows()["increased_allowance"] * 0
-                   + [valid_rows()["increased_allowance"][0] | {"end_date": D(2026, 6, 30)}])
+    write_delivery(
+        landing,
+        "increased_allowance",
+        D(2026, 11, 1),
+        valid_rows()["increased_allowance"] * 0
+        + [valid_rows()["increased_allowance"][0] | {"end_date": D(2026, 6, 30)}],
+    )
     with pytest.raises(PublishError, match="already published as 2026-11-20 with a different result"):
         run(tmp_path, landing)
     second = run(tmp_path, landing, replace=True)
@@ -107,7 +118,9 @@ def test_a_crash_during_publication_publishes_nothing_and_a_rerun_completes(tmp_
     clean.mkdir()
     run(clean, landing)
     for name in ("_manifest.json", "quarantine/belrai_screeners.parquet"):
-        assert (tmp_path / "out/nightly/2026-11-20" / name).read_bytes() == (clean / "out/nightly/2026-11-20" / name).read_bytes()
+        assert (tmp_path / "out/nightly/2026-11-20" / name).read_bytes() == (
+            clean / "out/nightly/2026-11-20" / name
+        ).read_bytes()
 
 
 def test_crash_after_the_rename_leaves_a_whole_run_that_a_rerun_keeps(tmp_path, monkeypatch):
@@ -122,8 +135,20 @@ def test_crash_after_the_rename_leaves_a_whole_run_that_a_rerun_keeps(tmp_path, 
 
 def test_cli_fails_with_one_line_naming_the_feed(tmp_path, capsys):
     landing = write_landing(tmp_path / "landing", D(2026, 11, 1))
-    code = main(["nightly", "--as-of", "2026-10-31", "--landing", str(landing), "--outbox", str(tmp_path / "out"),
-                 "--state", str(tmp_path / "s.duckdb"), "--quiet"])
+    code = main(
+        [
+            "nightly",
+            "--as-of",
+            "2026-10-31",
+            "--landing",
+            str(landing),
+            "--outbox",
+            str(tmp_path / "out"),
+            "--state",
+            str(tmp_path / "s.duckdb"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert err[-1].startswith("vsb nightly: error: feed members: no delivery on or before 2026-10-31")

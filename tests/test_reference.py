@@ -15,8 +15,9 @@ from pipelines.params import ParameterError, ParameterTable
 
 D = dt.date
 REF = load_reference()
-SPEC = (__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "spec" / "rules.md")
+SPEC = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "spec" / "rules.md"
 
+# fmt: off
 CASES = [
     # name                                   parameter          day               expected
     ("ZZB the day before the 2024 increase", "zzb_monthly",     D(2023, 12, 31),  Decimal("135.00")),
@@ -28,6 +29,7 @@ CASES = [
     ("reduced premium 2026",                 "premium_reduced", D(2026, 1, 1),    Decimal("35.00")),
     ("fine normal",                          "fine_normal",     D(2026, 10, 15),  Decimal("250.00")),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("name, parameter, day, expected", CASES, ids=[c[0] for c in CASES])
@@ -76,7 +78,9 @@ def test_money_series_for_date_joins():
 
 def test_parameter_file_errors():
     with pytest.raises(ParameterError, match="two values from the same date"):
-        ParameterTable({"x": {"values": [{"from": D(2020, 1, 1), "value": "1"}, {"from": D(2020, 1, 1), "value": "2"}]}})
+        ParameterTable(
+            {"x": {"values": [{"from": D(2020, 1, 1), "value": "1"}, {"from": D(2020, 1, 1), "value": "2"}]}}
+        )
     with pytest.raises(ParameterError, match="no dated values"):
         ParameterTable({"x": {"values": []}})
 

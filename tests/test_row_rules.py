@@ -29,6 +29,7 @@ def one(feed: str, **changes) -> dict:
     return valid_rows()[feed][0] | changes
 
 
+# fmt: off
 CASES = [
     # name                                              feed                 changes                                                   rule / column (None: valid)
     ("the valid row of every feed is valid",             "members",           {},                                                        None),
@@ -74,6 +75,7 @@ CASES = [
     ("R-REQUIRED school_year without absence_days",      "vaph_support",      {"support_kind": "MFC_FULLTIME", "school_year": 2025},     ("R-REQUIRED", "absence_days")),
     ("R-REQUIRED absence_days without school_year",      "vaph_support",      {"support_kind": "MFC_FULLTIME", "absence_days": 40},      ("R-REQUIRED", "school_year")),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("name, feed, changes, expected", CASES, ids=[c[0] for c in CASES])
@@ -93,12 +95,18 @@ def test_r_id_post_2000_rule_needs_the_run_year():
     """R-ID: the post-2000 check applies only when 2000 + YY is at most the run's year (no clock)."""
     born_2026 = "26010100166"  # 97 - (2260101001 mod 97) = 66
     assert stage("members", [one("members", insz=born_2026, birth_date=D(2026, 1, 1))]).valid.height == 1
-    earlier = stage("members", [one("members", insz=born_2026, birth_date=D(2025, 1, 1))], D(2025, 11, 1), D(2025, 11, 20))
+    earlier = stage(
+        "members", [one("members", insz=born_2026, birth_date=D(2025, 1, 1))], D(2025, 11, 1), D(2025, 11, 20)
+    )
     assert earlier.quarantine["rule"].to_list() == ["R-ID"]
 
 
 def test_r_duplicate_quarantines_every_row_of_a_repeated_key():
-    rows = [one("belrai_screeners"), one("belrai_screeners", total_score=2.0), one("belrai_screeners", assessment_id="BR2")]
+    rows = [
+        one("belrai_screeners"),
+        one("belrai_screeners", total_score=2.0),
+        one("belrai_screeners", assessment_id="BR2"),
+    ]
     staged = stage("belrai_screeners", rows)
     assert staged.quarantine.sort("row_number")["row_number"].to_list() == [1, 2]
     assert set(staged.quarantine["rule"]) == {"R-DUPLICATE"}
@@ -106,7 +114,11 @@ def test_r_duplicate_quarantines_every_row_of_a_repeated_key():
 
 
 def test_r_duplicate_composite_key_of_premium_payments():
-    rows = [one("premium_payments"), one("premium_payments", premium_year=2024), one("premium_payments", amount_paid=0.0)]
+    rows = [
+        one("premium_payments"),
+        one("premium_payments", premium_year=2024),
+        one("premium_payments", amount_paid=0.0),
+    ]
     staged = stage("premium_payments", rows)
     assert staged.quarantine["row_number"].to_list() == [1, 3]
     assert staged.quarantine["column"].to_list() == ["insz,premium_year"] * 2
@@ -145,8 +157,11 @@ def test_valid_rows_keep_their_source_and_pass_the_pandera_model():
 
 
 def test_invalid_iban_is_treated_as_missing_and_counted():
-    rows = [one("members"), one("members", insz=INSZ_2000, iban="BE72735100000117"),
-            one("members", insz="85273112348", iban=None)]
+    rows = [
+        one("members"),
+        one("members", insz=INSZ_2000, iban="BE72735100000117"),
+        one("members", insz="85273112348", iban=None),
+    ]
     staged = stage("members", rows)
     assert staged.quarantine.height == 0
     assert staged.valid["iban_status"].to_list() == ["VALID", "INVALID", "MISSING"]
