@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipelines.absence import g_absence
 from pipelines.bob import g_bob
 from pipelines.conditions import (
     e_affiliated,
@@ -30,6 +31,7 @@ from pipelines.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags
 from pipelines.grounds import all_grounds, zzb_start
 from pipelines.params import Params
 from pipelines.timeline import age_on, window_months
+from pipelines.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 
 ENTITLED, NOT_ENTITLED, PENDING = "ENTITLED", "NOT_ENTITLED", "PENDING"
 CONDITIONS = ["E-AFFILIATED", "E-ALIVE", "E-RESIDENCE", "E-WAITING"]
@@ -178,8 +180,15 @@ def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
     )
 
 
-def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_window: bool = False) -> pl.LazyFrame:
-    """The decided months (MONTH_COLUMNS), one row per (insz, budget, month), plus the rule flags.
+@dataclass(frozen=True)
+class Decisions:
+    months: pl.LazyFrame  # MONTH_COLUMNS and the rule flags, one row per (insz, budget, month)
+    absences: pl.LazyFrame  # ABSENCE_COLUMNS, one row per (insz, school_year)
+    worklist: pl.LazyFrame  # WORKLIST_COLUMNS
+
+
+def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_window: bool = False) -> Decisions:
+    """The decided months (MONTH_COLUMNS) with their rule flags, the absence budgets and the work list.
 
     Bulk (full_window False): only months inside a right (ZZB-START or G-BOB) are given; every
     other month of every member is not entitled for want of a ground. full_window: every month
@@ -215,8 +224,9 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     months = months.join(members, on="insz", how="inner")  # only members are decided
     persons = months.select("insz").unique()
     residence = feeds.residence_periods.join(persons, on="insz", how="semi")
+    residence_years = residence_from_year(residence, p, run_date)
     months = (
-        months.join(residence_from_year(residence, p, run_date), on="insz", how="left")
+        months.join(residence_years, on="insz", how="left")
         .join(waiting_until(members.join(persons, on="insz", how="semi"), residence, p), on="insz", how="left")
         .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
         .with_columns(
@@ -241,4 +251,23 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     )
     months = _amount_on_month(months, amounts.zzb, "zzb_amount")
     months = _amount_on_month(months, amounts.bob, "bob_amount")
-    return _compose(months, p)
+    decided = _compose(months, p)
+    absences = g_absence(
+        feeds.vaph_support,
+        feeds.members,
+        episodes,
+        residence_from_year(feeds.residence_periods, p, run_date),
+        amounts.zzb,
+        p,
+        run_date,
+        first,
+    )
+    worklist = pl.concat(
+        [
+            w_apply_special(feeds.facility_stays, feeds.members, run_date),
+            w_apply_facility(feeds.facility_stays, feeds.members, episodes, run_date),
+            w_nrth_transition(decided, run_date),
+            w_check_residence(decided, run_date),
+        ]
+    )
+    return Decisions(decided, absences, worklist)

@@ -1,0 +1,127 @@
+"""G-ABSENCE: lump sums for absence from an MFC or a residential facility for minors outside Flanders.
+
+rules.md §4, exception to X-VAPH-MFC and X-VAPH-MINOR-OUTSIDE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipelines.conditions import e_residence
+from pipelines.params import Params
+from pipelines.timeline import active_on
+
+ABSENCE_KINDS = ["MFC_FULLTIME", "MINOR_RESIDENTIAL_OUTSIDE_VL"]
+ABSENCE_COLUMNS = {
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "school_year": pl.Int64,
+    "month": pl.Date,  # 31 August that ends the school year
+    "quantity": pl.Int64,
+    "amount": pl.Decimal(12, 2),
+    "due": pl.Boolean,
+    "holds": pl.List(pl.String),
+    "fails": pl.List(pl.String),
+    "evidence": pl.List(pl.String),
+}
+
+
+def absence_quantity(p: Params) -> pl.Expr:
+    """More than absence_two_days days: two care budgets; more than absence_one_days: one; else none."""
+    days = pl.col("absence_days")
+    return pl.when(days > p.absence_two_days).then(2).when(days > p.absence_one_days).then(1).otherwise(0)
+
+
+def g_absence(
+    vaph: pl.LazyFrame,
+    members: pl.LazyFrame,
+    episodes: pl.LazyFrame,
+    residence_years: pl.LazyFrame,
+    zzb_amounts: pl.DataFrame,
+    p: Params,
+    run_date: dt.date,
+    window_first: dt.date,
+) -> pl.LazyFrame:
+    """G-ABSENCE: one row per person and school year with absence budgets (ABSENCE_COLUMNS).
+
+    For a record of MFC_FULLTIME or MINOR_RESIDENTIAL_OUTSIDE_VL with school_year Y: more than
+    30 days absent gives one care budget, more than 100 gives two; several records of the same
+    person and school year give the highest count, not the sum. Due only when 31 August Y+1 is
+    before the run date and in the window, and on that day the person has a running file
+    (affiliated and alive, and a care-need episode contains the day and its right started on
+    or before it); E-RESIDENCE as for the month of 31 August Y+1. Amount per budget: the ZZB
+    monthly amount in force on 31 August Y+1.
+    """
+    records = (
+        vaph.filter(pl.col("support_kind").is_in(ABSENCE_KINDS) & pl.col("school_year").is_not_null())
+        .with_columns(absence_quantity(p).alias("quantity"))
+        .filter(pl.col("quantity") > 0)
+        .group_by("insz", "school_year")
+        .agg(
+            pl.col("quantity").max(),
+            pl.format("vaph_support:{}", pl.col("record_id")).sort().alias("evidence"),
+        )
+        .with_columns(pl.date(pl.col("school_year") + 1, 8, 31).alias("absence_date"))
+    )
+    day = pl.col("absence_date")
+    with_member = records.join(
+        members.select(
+            "insz", "zorgkas", "birth_date", "death_date", "affiliation_start", "affiliation_end", "eu_insured_since"
+        ),
+        on="insz",
+        how="inner",
+    ).join(residence_years, on="insz", how="left")
+    running_episode = (
+        with_member.select("insz", "school_year", "absence_date")
+        .join(episodes, on="insz")
+        .filter(
+            (pl.col("episode_start") <= day)
+            & (pl.col("episode_end").is_null() | (day <= pl.col("episode_end")))
+            & (pl.col("right_from") <= day)
+        )
+        .select("insz", "school_year", pl.lit(True).alias("running_episode"))
+        .unique()
+    )
+    judged = (
+        with_member.join(running_episode, on=["insz", "school_year"], how="left")
+        .with_columns(
+            pl.col("running_episode").fill_null(False),
+            active_on(pl.col("affiliation_start"), pl.col("affiliation_end"), day).alias("affiliated"),
+            (pl.col("death_date").is_null() | (day <= pl.col("death_date"))).alias("alive"),
+            # E-RESIDENCE is judged as for the month of 31 August Y+1
+            day.dt.truncate("1mo").alias("month"),
+        )
+        .with_columns(e_residence())
+    )
+    in_window = (day < run_date) & (day >= window_first)
+    checks = {
+        "E-AFFILIATED": pl.col("affiliated"),
+        "E-ALIVE": pl.col("alive"),
+        "ZZB-START": pl.col("running_episode"),
+        "E-RESIDENCE": pl.col("e_residence"),
+    }
+    due = in_window & pl.all_horizontal(list(checks.values()))
+    holds = pl.concat_list(
+        [pl.lit(["G-ABSENCE"])]
+        + [pl.when(v).then(pl.lit([k])).otherwise(pl.lit([], pl.List(pl.String))) for k, v in checks.items()]
+    )
+    fails = pl.concat_list(
+        [pl.when(~v).then(pl.lit([k])).otherwise(pl.lit([], pl.List(pl.String))) for k, v in checks.items()]
+    )
+    priced = judged.join_where(
+        zzb_amounts.lazy(), pl.col("absence_date") >= pl.col("from_date"), pl.col("absence_date") <= pl.col("to_date")
+    )
+    return priced.select(
+        "insz",
+        "zorgkas",
+        "school_year",
+        pl.col("absence_date").alias("month"),
+        pl.col("quantity").cast(pl.Int64),
+        (pl.col("amount") * pl.col("quantity")).cast(pl.Decimal(12, 2)).alias("amount"),
+        due.alias("due"),
+        holds.alias("holds"),
+        fails.alias("fails"),
+        pl.col("evidence"),
+    )

@@ -1,0 +1,125 @@
+"""Work lists that follow from the decisions (rules.md §5): what the zorgkas must do by hand.
+
+A row never pays. Columns: insz, zorgkas, code, since (date), detail, evidence (list).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipelines.exclusions import special_stay
+from pipelines.timeline import active_on
+
+WORKLIST_COLUMNS = {
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "code": pl.String,
+    "since": pl.Date,
+    "detail": pl.String,
+    "evidence": pl.List(pl.String),
+}
+
+
+def _rows(frame: pl.LazyFrame, code: str, since: pl.Expr, detail: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:
+    return frame.select(
+        "insz",
+        "zorgkas",
+        pl.lit(code).alias("code"),
+        since.alias("since"),
+        detail.alias("detail"),
+        evidence.alias("evidence"),
+    )
+
+
+def trailing_run_start(months: pl.LazyFrame, condition: pl.Expr, last_month: dt.date, keys: list[str]) -> pl.LazyFrame:
+    """Per key, the first month of the unbroken run of months meeting `condition` that ends with last_month.
+
+    Keys without such a run (the condition does not hold in last_month) are absent.
+    """
+    index = pl.col("month").dt.year() * 12 + pl.col("month").dt.month()
+    meeting = months.filter(condition & (pl.col("month") <= last_month))
+    runs = meeting.with_columns((index - pl.col("month").rank("ordinal").over(keys)).alias("_run"))
+    return (
+        runs.group_by([*keys, "_run"])
+        .agg(
+            pl.col("month").min().alias("since"),
+            pl.col("month").max().alias("_last"),
+            pl.col("evidence").list.explode(keep_nulls=False, empty_as_null=False),
+        )
+        .filter(pl.col("_last") == last_month)
+        .drop("_run", "_last")
+    )
+
+
+def w_apply_special(stays: pl.LazyFrame, members: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
+    """W-APPLY-SPECIAL: a special stay (X-SPECIAL-STAY) active on the run date: the person must apply."""
+    active = stays.filter(
+        special_stay() & active_on(pl.col("admission_date"), pl.col("discharge_date"), pl.lit(run_date))
+    ).join(members.select("insz", "zorgkas"), on="insz")
+    return _rows(
+        active,
+        "W-APPLY-SPECIAL",
+        pl.col("admission_date"),
+        pl.format("{} stay, special category {}", pl.col("facility_kind"), pl.col("special_category")),
+        pl.concat_list(pl.format("facility_stays:{}", pl.col("stay_id"))),
+    )
+
+
+def w_apply_facility(
+    stays: pl.LazyFrame, members: pl.LazyFrame, episodes: pl.LazyFrame, run_date: dt.date
+) -> pl.LazyFrame:
+    """W-APPLY-FACILITY: a WZC or PVT stay outside VL or not recognised by Flanders, active on the run date,
+    while the month of D lies inside no care-need episode's right: apply with a residence attest."""
+    month = run_date.replace(day=1)
+    covered = episodes.filter(
+        (pl.col("right_from") <= month) & (pl.col("right_until").is_null() | (pl.col("right_until") >= month))
+    ).select("insz")
+    active = (
+        stays.filter(
+            pl.col("facility_kind").is_in(["WZC", "PVT"])
+            & ((pl.col("facility_region") != "VL") | ~pl.col("recognised_by_flanders"))
+            & active_on(pl.col("admission_date"), pl.col("discharge_date"), pl.lit(run_date))
+        )
+        .join(covered, on="insz", how="anti")
+        .join(members.select("insz", "zorgkas"), on="insz")
+    )
+    recognised = (
+        pl.when(pl.col("recognised_by_flanders")).then(pl.lit("recognised")).otherwise(pl.lit("not recognised"))
+    )
+    return _rows(
+        active,
+        "W-APPLY-FACILITY",
+        pl.col("admission_date"),
+        pl.format("{} in {}, {} by Flanders", pl.col("facility_kind"), pl.col("facility_region"), recognised),
+        pl.concat_list(pl.format("facility_stays:{}", pl.col("stay_id"))),
+    )
+
+
+def w_nrth_transition(months: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
+    """W-NRTH-TRANSITION: the month of D is inside the right and T-NRTH-2017 applies on its first day."""
+    last = run_date.replace(day=1)
+    zzb = months.filter(pl.col("budget") == "ZZB")
+    runs = trailing_run_start(zzb, pl.col("status") == "PENDING", last, ["insz", "zorgkas"])
+    return _rows(
+        runs,
+        "W-NRTH-TRANSITION",
+        pl.col("since"),
+        pl.lit("NRTH record from before the 2017 transition"),
+        pl.col("evidence").list.unique().list.sort(),
+    )
+
+
+def w_check_residence(months: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
+    """W-CHECK-RESIDENCE: for either budget, the month of D would be entitled except for E-RESIDENCE."""
+    last = run_date.replace(day=1)
+    only_residence = (pl.col("fails").list.len() == 1) & pl.col("fails").list.contains("E-RESIDENCE")
+    runs = trailing_run_start(months, only_residence, last, ["insz", "zorgkas", "budget"])
+    return _rows(
+        runs,
+        "W-CHECK-RESIDENCE",
+        pl.col("since"),
+        pl.format("{}: ask for proof of EU/EEA/Swiss insurance or of residence", pl.col("budget")),
+        pl.col("evidence").list.unique().list.sort(),
+    )
