@@ -33,6 +33,10 @@ def _rows(frame: pl.LazyFrame, code: str, since: pl.Expr, detail: pl.Expr, evide
     )
 
 
+def _all_evidence() -> pl.Expr:
+    return pl.col("evidence").list.explode(keep_nulls=False, empty_as_null=False)
+
+
 def trailing_run_start(months: pl.LazyFrame, condition: pl.Expr, last_month: dt.date, keys: list[str]) -> pl.LazyFrame:
     """Per key, the first month of the unbroken run of months meeting `condition` that ends with last_month.
 
