@@ -11,18 +11,25 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.decisions import Decided, run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.landing import file_digests
+from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
 from flows.publish import Published, RunFolder
-from flows.reference import load_reference
+from flows.reference import Reference, load_reference
 from flows.runtime import code_version
-from schemas.outputs import Quarantine
+from schemas.outputs import DecidedMonths, Quarantine, Worklist
 
 
 @task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
 def ingest_feed_task(feed, delivery, landing, as_of, reference):
     return ingest_feed(feed, delivery, landing, as_of, reference)
+
+
+@task(name="decide", cache_policy=NO_CACHE)
+def decide_task(ingested: Ingested, reference: Reference, as_of: dt.date) -> Decided:
+    return run_decisions(ingested, reference, as_of)
 
 
 def feed_manifest(ingested: Ingested, landing: Path) -> dict:
@@ -49,26 +56,44 @@ def feed_manifest(ingested: Ingested, landing: Path) -> dict:
 
 
 def publish_nightly(
-    ingested: Ingested, landing: Path, outbox: Path, reference_digest: str, replace: bool, timings: dict
+    ingested: Ingested,
+    decided: Decided,
+    reference: Reference,
+    landing: Path,
+    outbox: Path,
+    replace: bool,
+    timings: dict,
 ) -> Published:
+    """Write every file of the run into its staging folder, then publish it with the manifest last."""
     run = RunFolder(outbox, "nightly", ingested.as_of.isoformat())
     try:
-        files = []
+        files = FileLog(run)
         for feed, staged in ingested.feeds.items():
             Quarantine.validate(staged.quarantine)
-            path = run.write_parquet(f"quarantine/{feed}.parquet", staged.quarantine)
-            files.append(
-                {
-                    "name": f"quarantine/{feed}.parquet",
-                    "rows": staged.quarantine.height,
-                    "sha256": file_digests([path])[path],
-                }
-            )
+            files.parquet(f"quarantine/{feed}.parquet", staged.quarantine)
+        DecidedMonths.validate(decided.months)
+        files.parquet("_decisions/months.parquet", decided.months)
+        files.parquet("_decisions/absences.parquet", decided.absences)
+        Worklist.validate(decided.worklist)
+        zorgkassen = {}
+        worklists = zorgkas_slices(decided.worklist, reference.zorgkas_codes)
+        for code in reference.zorgkas_codes:
+            files.parquet(f"{code}/worklist.parquet", worklists[code])
+            files.csv(f"{code}/worklist.csv", worklists[code])
+            manifest = {
+                "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
+                "zorgkas": code,
+                "files": files.under(code),
+                "totals": {"worklist": dict(sorted(worklists[code].group_by("code").len().iter_rows()))},
+            }
+            zorgkassen[code] = manifest
+            run.write_json(f"{code}/manifest.json", manifest)
         run.write_json(
             "_report.json",
             {
                 "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
                 "feeds": ingested.counts,
+                "decisions": decision_counts(decided),
                 "warnings": ingested.warnings,
                 "timings_seconds": timings,
             },
@@ -76,15 +101,26 @@ def publish_nightly(
         manifest = {
             "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
             "code_version": code_version(),
-            "parameters_sha256": reference_digest,
+            "parameters_sha256": reference.parameters_sha256,
             "feeds": feed_manifest(ingested, landing),
-            "files": files,
-            "zorgkassen": {},
+            "files": [e for k, e in sorted(files.entries.items()) if k.split("/")[0] not in zorgkassen],
+            "zorgkassen": zorgkassen,
         }
         return run.publish(manifest, replace=replace)
     except BaseException:
         run.discard()
         raise
+
+
+def decision_counts(decided: Decided) -> dict:
+    """Counts per budget and status, and per work-list code: no insz."""
+    months = decided.months.group_by("budget", "status").len().sort("budget", "status")
+    return {
+        "months": {f"{b}:{s}": n for b, s, n in months.iter_rows()},
+        "persons_with_months": decided.months["insz"].n_unique(),
+        "absence_budgets_due": int(decided.absences["due"].sum()),
+        "worklist": dict(sorted(decided.worklist.group_by("code").len().iter_rows())),
+    }
 
 
 @flow(name="vsb-nightly", validate_parameters=False)
@@ -102,9 +138,11 @@ def run_nightly(
     steps = Steps(quiet=quiet)
     reference = load_reference()
     ingested = ingest(Path(landing), as_of, reference, set(accept_shrink), steps, ingest_one=ingest_feed_task)
+    with steps.step("decide") as shown:
+        decided = decide_task(ingested, reference, as_of)
+        shown["persons with a right"] = decided.months["insz"].n_unique()
+        shown["months entitled"] = int(decided.months["entitled"].sum())
     with steps.step("publish") as shown:
-        published = publish_nightly(
-            ingested, Path(landing), Path(outbox), reference.parameters_sha256, replace, steps.timings
-        )
+        published = publish_nightly(ingested, decided, reference, Path(landing), Path(outbox), replace, steps.timings)
         shown["folder"] = published.path.name
     return {"path": str(published.path), "status": published.status}

@@ -57,11 +57,11 @@ class RunFolder:
         if self.staging.exists():  # left behind by a crashed run: never published, safe to drop
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True, mode=DIR_MODE)
-        self._secure(self.parent)
-        self._secure(self.staging)
+        self.secure(self.parent)
+        self.secure(self.staging)
 
     @staticmethod
-    def _secure(path: Path) -> None:
+    def secure(path: Path) -> None:
         path.chmod(DIR_MODE if path.is_dir() else FILE_MODE)
 
     def path(self, relative: str) -> Path:
@@ -70,13 +70,13 @@ class RunFolder:
             folder = self.staging / parent
             if not folder.exists():
                 folder.mkdir(mode=DIR_MODE)
-                self._secure(folder)
+                self.secure(folder)
         return target
 
     def write_bytes(self, relative: str, data: bytes) -> Path:
         target = self.path(relative)
         target.write_bytes(data)
-        self._secure(target)
+        self.secure(target)
         return target
 
     def write_json(self, relative: str, value) -> Path:
@@ -85,7 +85,7 @@ class RunFolder:
     def write_parquet(self, relative: str, frame: pl.DataFrame) -> Path:
         target = self.path(relative)
         frame.write_parquet(target, compression="zstd", statistics=True)
-        self._secure(target)
+        self.secure(target)
         return target
 
     def versions(self) -> list[Path]:

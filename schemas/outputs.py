@@ -25,3 +25,48 @@ class Quarantine(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["source_file", "row_number"]
+
+
+WORK_CODES = [
+    "W-APPLY-SPECIAL",
+    "W-APPLY-FACILITY",
+    "W-NRTH-TRANSITION",
+    "W-CHECK-RESIDENCE",
+    "W-IBAN-MISSING",
+    "W-MEMBER-MISSING",
+    "W-VOLUNTARY-ARREARS",
+    "W-HELD",
+]
+
+
+class Worklist(pa.DataFrameModel):
+    """<zorgkas>/worklist.parquet: what the zorgkas must do by hand (rules.md §5)."""
+
+    insz: str
+    zorgkas: str
+    code: str = pa.Field(isin=WORK_CODES)
+    since: dt.date
+    detail: str
+    evidence: pl.List(pl.String)
+
+    class Config:
+        strict = True
+
+
+class DecidedMonths(pa.DataFrameModel):
+    """_decisions/months.parquet: the decided months inside a right (rules.md D-DECISION)."""
+
+    insz: str
+    zorgkas: str
+    budget: str = pa.Field(isin=["ZZB", "BOB"])
+    month: dt.date
+    status: str = pa.Field(isin=["ENTITLED", "NOT_ENTITLED", "PENDING"])
+    entitled: bool
+    holds: pl.List(pl.String)
+    fails: pl.List(pl.String)
+    evidence: pl.List(pl.String)
+    monthly_amount: pl.Decimal(12, 2)
+
+    class Config:
+        strict = True
+        unique = ["insz", "budget", "month"]
