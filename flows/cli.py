@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     nightly = sub.add_parser("nightly", help="the nightly run for a date (default: today)")
     nightly.add_argument("--as-of", type=_date, default=None, help="run date D (default: today)")
     _common(nightly)
+    explain = sub.add_parser("explain", help="the decision record of one person, month by month")
+    explain.add_argument("insz", help="national or BIS number (11 digits)")
+    explain.add_argument("--as-of", type=_date, required=True, help="run date D")
+    explain.add_argument("--json", action="store_true", help="print the record as JSON")
+    _common(explain)
     generate = sub.add_parser("generate", help="write a synthetic landing zone")
     generate.add_argument("--members", type=int, required=True)
     generate.add_argument("--seed", type=int, default=1)
@@ -100,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
             print(f"nightly {as_of.isoformat()}: {word[result['status']]} {result['path']}")
+        elif args.command == "explain":
+            from flows.explain import explain
+
+            print(explain(args.insz, args.as_of, args.landing, as_json=args.json))
         elif args.command == "generate":
             from flows.generate import write_landing, zorgkas_codes
             from flows.reference import REFERENCE_DIR

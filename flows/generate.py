@@ -1,6 +1,6 @@
 """Write a synthetic landing zone (pipelines/synthetic.py) as Parquet, in the feeds.md layout.
 
-    <out>/<feed>/delivery_date=YYYY-MM-DD/part-00000.parquet, part-00001.parquet, ...
+<out>/<feed>/delivery_date=YYYY-MM-DD/part-00000.parquet, part-00001.parquet, ...
 """
 
 from __future__ import annotations

@@ -68,10 +68,13 @@ def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_
     return warnings
 
 
-def ingest_feed(feed: str, delivery: Delivery, landing: Path, as_of: dt.date, reference: Reference) -> StagedFeed:
-    """Read one delivery, apply the row rules, and validate the valid rows with the pandera model."""
+def ingest_feed(
+    feed: str, delivery: Delivery, landing: Path, as_of: dt.date, reference: Reference, where: pl.Expr | None = None
+) -> StagedFeed:
+    """Read one delivery (or its rows meeting `where`), apply the row rules, and validate the valid rows
+    with the pandera model."""
     contract = FEEDS[feed]
-    raw, extra = read_delivery(contract, delivery, landing)
+    raw, extra = read_delivery(contract, delivery, landing, where)
     staged = stage_feed(raw, contract, delivery.delivery_date, as_of, {"zorgkassen": reference.zorgkas_codes})
     staged.extra_columns = extra
     contract.model.validate(staged.valid.select(list(contract.columns)))

@@ -118,9 +118,11 @@ def check_file_schema(contract: FeedContract, path: Path) -> list[str]:
     return [name for name in present if name not in contract.columns]
 
 
-def read_delivery(contract: FeedContract, delivery: Delivery, landing: Path) -> tuple[pl.DataFrame, list[str]]:
-    """All rows of a delivery in the contract's columns and canonical types, plus source_file and
-    row_number (1 for the first row of each file); and the extra columns, for one warning."""
+def read_delivery(
+    contract: FeedContract, delivery: Delivery, landing: Path, where: pl.Expr | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """All rows of a delivery (or those meeting `where`) in the contract's columns and canonical types,
+    plus source_file and row_number (1 for the first row of each file); and the extra columns."""
     extra: list[str] = []
     frames = []
     for path in delivery.files:
@@ -128,16 +130,26 @@ def read_delivery(contract: FeedContract, delivery: Delivery, landing: Path) -> 
             if column not in extra:
                 extra.append(column)
         try:
-            frame = pl.read_parquet(path, columns=list(contract.columns))
+            if where is None:
+                frame = pl.read_parquet(path, columns=list(contract.columns)).with_row_index(ROW_NUMBER, offset=1)
+            else:
+                frame = (
+                    pl.scan_parquet(path)
+                    .select(list(contract.columns))
+                    .with_row_index(ROW_NUMBER, offset=1)
+                    .filter(where)
+                    .collect()
+                )
         except Exception as exc:
             raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
         frames.append(
             frame.with_columns(
                 [pl.col(c).cast(t) for c, t in contract.columns.items() if frame.schema[c] != t]
-            ).with_columns(
-                pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE),
-                pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_NUMBER),
-            )
+                + [
+                    pl.col(ROW_NUMBER).cast(pl.Int64),
+                    pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE),
+                ]
+            ).select([*contract.columns, SOURCE_FILE, ROW_NUMBER])
         )
     return pl.concat(frames, how="vertical"), extra
 
