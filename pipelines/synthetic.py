@@ -153,15 +153,8 @@ def _insz_str(numbers: np.ndarray) -> pl.Series:
 
 
 def _ids(prefix: str, numbers: np.ndarray) -> pl.Series:
-    return (
-        pl.Series(np.asarray(numbers, np.int64))
-        .cast(pl.String)
-        .str.zfill(9)
-        .str.pad_start(9, "0")
-        .map_batches(lambda s: s)
-        if False
-        else (pl.Series(np.asarray(numbers, np.int64)).cast(pl.String).str.zfill(9).str.replace(r"^", prefix))
-    )
+    digits = pl.Series(np.asarray(numbers, np.int64)).cast(pl.String).str.zfill(9)
+    return pl.select(pl.concat_str([pl.lit(prefix), pl.lit(digits)])).to_series()
 
 
 def _dates(arr: np.ndarray, shown: np.ndarray | None = None) -> pl.Series:
@@ -452,7 +445,7 @@ class _Population:
     death: np.ndarray
     age: np.ndarray
     insz: np.ndarray
-    name: pl.Series
+    name: pl.Series | None  # released after the members feed
     zk_old: np.ndarray
     zk_new: np.ndarray
     zk_change: np.ndarray
@@ -463,7 +456,7 @@ class _Population:
     aff_start: np.ndarray
     aff_end: np.ndarray
     eu_since: np.ndarray
-    iban: pl.Series
+    iban: pl.Series | None
     iban_from: np.ndarray
     ia: np.ndarray  # (P, 2, 2): increased-allowance periods (start, end), NA when none
     defaulter: np.ndarray
@@ -537,8 +530,9 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
 
     # births and ages
     age_years = rng.choice(102, size=P, p=_age_weights())
-    birth = (d2 - age_years * 365.25 - rng.integers(0, 365, size=P)).astype(np.int64)
-    birth = np.clip(birth, _day(dt.date(1925, 1, 1)), d1 - 1)
+    birth = (d1 - 1 - age_years * 365.25 - rng.integers(0, 365, size=P)).astype(np.int64)
+    oldest = _day(dt.date(1925, 1, 1))
+    birth = np.where(birth < oldest, oldest + rng.integers(0, 2 * YEAR, size=P), birth)
     born_new = is_new & (new_kind == 0)
     birth = np.where(born_new, join, np.minimum(birth, np.where(is_new, join - 1, d1 - 1))).astype(np.int32)
     age = (d2 - birth) / 365.25
@@ -568,14 +562,13 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
     n_periods = _G_PERIODS[group]
     hi_move = np.minimum(d1, np.where(dead, death.astype(np.int64) - 1, d1))
     too_short = (n_periods > 1) & (hi_move - birth < 60) & ~(is_new & (new_kind == 1))
-    group[too_short] = np.where(
-        _G_REGIONS[group[too_short], -1 if False else 0] == BXL, _G["bxl_native"], _G["vl_native"]
-    )
+    home = _G_REGIONS[group, n_periods - 1]  # where they live now keeps its single-period group
+    group[too_short] = np.where(home[too_short] == BXL, _G["bxl_native"], _G["vl_native"])
     n_periods = _G_PERIODS[group]
     lo_move = birth.astype(np.int64) + 30
     lo_move = np.where(group == _G["vl_from_abroad_new"], np.maximum(lo_move, d2 - 6 * YEAR), lo_move)
     hi_old = np.where(group == _G["vl_from_abroad_old"], np.maximum(lo_move, d2 - 6 * YEAR), hi_move)
-    m_last = _between(rng, lo_move, np.minimum(hi_old, hi_move)).astype(np.int64)
+    m_last = np.minimum(_between(rng, lo_move, np.minimum(hi_old, hi_move)), hi_move).astype(np.int64)
     m_first = _between(rng, lo_move, (lo_move + m_last) // 2).astype(np.int64)
     three = n_periods == 3
     m_first = np.where(three, np.minimum(m_first, m_last - 1), m_first)
@@ -679,7 +672,7 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
     hi = np.minimum(d2, death.astype(np.int64))
     ia = np.full((P, 2, 2), NA, np.int32)
     has_ia = rng.random(P) < 0.15
-    s1 = _between(rng, np.maximum(birth, _day(dt.date(2008, 1, 1))), hi)
+    s1 = _between(rng, np.maximum(np.maximum(birth, visible_from), _day(dt.date(2008, 1, 1))), hi)
     e1 = np.where(rng.random(P) < 0.4, s1 + rng.integers(180, 2500, size=P), NA)
     second = has_ia & (e1 != NA) & (rng.random(P) < 0.5)
     s2 = np.where(second, e1 + rng.integers(30, 1000, size=P), NA)
@@ -717,7 +710,7 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
         iban=iban,
         iban_from=iban_from,
         ia=ia,
-        defaulter=rng.random(P) < 0.025,
+        defaulter=rng.random(P) < 0.04,
     )
 
 
@@ -831,36 +824,42 @@ def _premium_payments(pop: _Population, rng: np.random.Generator) -> Snapshot:
         for k in (0, 1):
             reduced[:, j] |= (pop.ia[:, k, 0] <= ref) & (ref <= pop.ia[:, k, 1])
     flat = np.flatnonzero(liable.ravel())
-    p, j = flat // ny, flat % ny
-    year = years[j]
-    clamp = np.clip(year, 2023, 2026)
-    normal = np.array([_PREMIUM_NORMAL[y] for y in range(2023, 2027)])[clamp - 2023]
-    low = np.array([_PREMIUM_REDUCED[y] for y in range(2023, 2027)])[clamp - 2023]
-    amount_due = np.where(reduced.ravel()[flat], low, normal)
-    due = np.maximum(_ymd(year, 4, 30).astype(np.int64), pop.aff_start[p].astype(np.int64) + 30)
-    n = flat.size
+    del liable
+    p, j = (flat // ny).astype(np.int32), (flat % ny).astype(np.int8)
+    is_reduced = reduced.ravel()[flat]
+    del flat, reduced
+    year = years[j].astype(np.int16)
+    normal = np.array([_PREMIUM_NORMAL[min(max(int(y), 2023), 2026)] for y in years])
+    low = np.array([_PREMIUM_REDUCED[min(max(int(y), 2023), 2026)] for y in years])
+    amount_due = np.where(is_reduced, low[j], normal[j])
+    del is_reduced
+    april30 = np.array([_day(dt.date(int(y), 4, 30)) for y in years], np.int32)
+    due = np.maximum(april30[j], pop.aff_start[p] + 30).astype(np.int32)
+    del j
+    n = p.size
     u = rng.random(n)
-    defaulter = pop.defaulter[p]
     # status: 0 on time, 1 late, 2 partial, 3 unpaid
-    status = np.select([u < 0.90, u < 0.95, u < 0.97], [0, 1, 2], 3)
-    status = np.where(defaulter, np.where(rng.random(n) < 0.85, 3, 1), status)
-    paid = np.select(
+    status = np.select([u < 0.90, u < 0.95, u < 0.97], [0, 1, 2], 3).astype(np.int8)
+    del u
+    status = np.where(pop.defaulter[p], np.where(rng.random(n) < 0.85, 3, 1), status).astype(np.int8)
+    offset = np.select(
         [status == 0, status == 1, status == 2],
-        [
-            np.maximum(due - rng.integers(0, 75, size=n), np.minimum(pop.aff_start[p], due)),
-            due + rng.integers(1, 365, size=n),
-            due + rng.integers(-60, 200, size=n),
-        ],
-        NA,
-    ).astype(np.int64)
+        [-rng.integers(0, 75, size=n), rng.integers(1, 365, size=n), rng.integers(-60, 200, size=n)],
+        0,
+    ).astype(np.int32)
+    paid = due + offset
+    del offset
+    paid = np.where(status == 0, np.maximum(paid, np.minimum(pop.aff_start[p], due)), paid)
+    paid = np.where(status == 3, NA, paid).astype(np.int32)
     amount_paid = np.select(
         [status <= 1, status == 2], [amount_due, np.round(amount_due * rng.uniform(0.2, 0.9, size=n), 2)], 0.0
     )
-    mf = pop.member_from[p]
+    del status
 
     def snapshot(d: int) -> pl.DataFrame:
-        keep = mf <= d
-        arrived = (paid[keep] <= d) & (paid[keep] != NA)
+        keep = np.flatnonzero(pop.member_from[p] <= d)
+        paid_d = paid[keep]
+        arrived = paid_d <= d  # NA (unpaid) is never <= d
         return _frame(
             {
                 "insz": _insz_str(pop.insz[p[keep]]),
@@ -868,17 +867,16 @@ def _premium_payments(pop: _Population, rng: np.random.Generator) -> Snapshot:
                 "amount_due": pl.Series(amount_due[keep]),
                 "amount_paid": pl.Series(np.where(arrived, amount_paid[keep], 0.0)),
                 "due_date": _dates(due[keep]),
-                "paid_date": _dates(paid[keep].astype(np.int32), arrived),
+                "paid_date": _dates(paid_d, arrived),
             }
         )
 
     return snapshot
 
 
-def _event_dates(rng, pop: _Population, p: np.ndarray, years_back: float, floor: int | None = None) -> np.ndarray:
+def _event_dates(rng, pop: _Population, p: np.ndarray, years_back: float) -> np.ndarray:
+    """Event days of the persons `p` over the last `years_back` years (within their life)."""
     lo = np.maximum(pop.lo[p].astype(np.int64), pop.d2 - int(years_back * YEAR))
-    if floor is not None:
-        lo = np.maximum(lo, floor)
     return _between(rng, lo, pop.hi[p])
 
 
@@ -896,7 +894,7 @@ def _score(rng, n: int, mean: float, sd: float, top: float, step: float) -> np.n
 
 def _belrai_screeners(pop: _Population, rng: np.random.Generator) -> Snapshot:
     age = pop.age
-    prob = np.select([age < 18, age < 65, age < 80], [0.003, 0.01, 0.06], 0.2)
+    prob = np.select([age < 18, age < 65, age < 80], [0.004, 0.015, 0.09], 0.3)
     persons = _pick(rng, prob, np.ones(pop.size, bool), 5)
     counts = rng.choice([1, 2, 3], size=persons.size, p=[0.55, 0.3, 0.15])
     p, _ = _repeat_rows(persons, counts)
@@ -941,7 +939,7 @@ def _belrai_screeners(pop: _Population, rng: np.random.Generator) -> Snapshot:
 def _medsoc_scales(pop: _Population, rng: np.random.Generator) -> Snapshot:
     age = pop.age
     everyone = np.ones(pop.size, bool)
-    prob = np.select([age < 21, age < 65], [0.02, 0.015], 0.06)
+    prob = np.select([age < 21, age < 65], [0.035, 0.025], 0.09)
     persons = _pick(rng, prob, everyone, 8)
     page = age[persons]
     pkind = np.where(page < 21, 3, np.where(page < 65, 0, np.where(rng.random(persons.size) < 0.4, 1, 2)))
@@ -995,7 +993,7 @@ WZC, PVT, SERVICEFLAT, KORTVERBLIJF, DAGVERZORGING = range(5)
 
 def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
     age = pop.age
-    prob = np.select([age < 18, age < 65, age < 80], [0.0, 0.006, 0.04], 0.22)
+    prob = np.select([age < 18, age < 65, age < 80], [0.0, 0.01, 0.07], 0.3)
     persons = _pick(rng, prob, np.ones(pop.size, bool), 8)
     counts = np.where(rng.random(persons.size) < 0.28, 2, 1)
     p, rank = _repeat_rows(persons, counts)
@@ -1010,8 +1008,7 @@ def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
     hi = pop.hi[p].astype(np.int64)
     admission = _between(rng, np.maximum(pop.lo[p], pop.d2 - 8 * YEAR), hi - 30).astype(np.int64)
     short = admission + rng.integers(3, 90, size=n)
-    # the second stay follows the first one
-    first_discharge = np.repeat(np.where(counts == 2, 0, 0), counts)  # placeholder, replaced below
+    # the second stay follows the first one (rows of a person are consecutive)
     first_discharge = np.where(two & (rank == 1), np.roll(short, 1), 0)
     admission = np.where(two & (rank == 1), first_discharge + rng.integers(0, 45, size=n), admission)
     u = rng.random(n)
@@ -1118,10 +1115,10 @@ def _vaph_support(pop: _Population, rng: np.random.Generator) -> Snapshot:
     p = _pick(rng, 0.01, everyone)
     s = _between(rng, np.maximum(lo[p], _day(dt.date(2008, 1, 1))), hi[p])
     add(p, "SUPPORT_NEED", s, ended(s, 0.08, YEAR, 3000))
-    p = _pick(rng, 0.012, adult)
+    p = _pick(rng, 0.015, adult)
     s = _between(rng, np.maximum(_add_years(pop.birth[p], 18), _day(dt.date(2017, 1, 1))), hi[p])
     add(p, "PVB", s, ended(s, 0.08, 180, 2500))
-    p = _pick(rng, 0.004, adult & (pop.birth < _day(dt.date(2000, 1, 1))), 4)
+    p = _pick(rng, 0.005, adult & (pop.birth < _day(dt.date(2000, 1, 1))), 4)
     early = rng.random(p.size) < 0.5
     early[: min(2, p.size)] = True  # T-NRTH-2017 cases exist at every size
     lo_n = np.maximum(_add_years(pop.birth[p], 16), _day(dt.date(2005, 1, 1)))
@@ -1135,18 +1132,18 @@ def _vaph_support(pop: _Population, rng: np.random.Generator) -> Snapshot:
         p = _pick(rng, 0.0005, adult)
         s = _between(rng, np.maximum(_add_years(pop.birth[p], 18), d2 - 6 * YEAR), hi[p])
         add(p, kind, s, ended(s, 0.3, 90, 2000))
-    p = _pick(rng, 0.0025, minor)
+    p = _pick(rng, 0.003, minor)
     s = _between(rng, np.maximum(lo[p], d2 - 8 * YEAR), hi[p])
     add(p, "PAB", s, ended(s, 0.25, 180, 2500))
     # school years: the one running on as_of is `current`
     y2, m2, _ = _split(d2)
     current = int(y2 if m2 >= 9 else y2 - 1)
-    p = _pick(rng, 0.002, minor)
+    p = _pick(rng, 0.0025, minor)
     y = current - rng.integers(0, 4, size=p.size)
     y = np.maximum(y, _year(pop.birth[p]) + 3)
     s = _ymd(y, 9, 1)
     add(p, "MPI_BOARDING", s, np.where(rng.random(p.size) < 0.5, _ymd(y + 1, 8, 31), NA))
-    for kind, prob in (("MFC_FULLTIME", 0.005), ("MINOR_RESIDENTIAL_OUTSIDE_VL", 0.002)):
+    for kind, prob in (("MFC_FULLTIME", 0.006), ("MINOR_RESIDENTIAL_OUTSIDE_VL", 0.0025)):
         persons = _pick(rng, prob, minor, 4)
         no_school_year = rng.random(persons.size) < 0.2
         no_school_year[:1] = False
@@ -1274,9 +1271,7 @@ def _null(col: str) -> Callable:
 def _values(col: str, values: list) -> Callable:
     def fn(sub: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         pick = ctx.rng.integers(0, len(values), size=sub.height)
-        return sub.with_columns(
-            pl.Series(col, [values[i] for i in range(len(values))], dtype=sub.schema[col]).gather(pick)
-        )
+        return sub.with_columns(pl.Series(col, values, dtype=sub.schema[col]).gather(pick))
 
     return fn
 
@@ -1332,7 +1327,7 @@ _VARIANTS: dict[str, list[_Variant]] = {
             _Variant("R-NULL", c, _null(c))
             for c in ("zorgkas", "name", "birth_date", "domicile_region", "affiliation_basis", "affiliation_start")
         ),
-        _Variant("R-ENUM", "zorgkas", lambda sub, ctx: _values("zorgkas", ["ZK999", "ZK0", "CM"])(sub, ctx)),
+        _Variant("R-ENUM", "zorgkas", _values("zorgkas", ["ZK999", "ZK0", "CM"])),
         _Variant("R-ENUM", "domicile_region", _values("domicile_region", ["FL", "vl", "BRU", "NL"])),
         _Variant("R-ENUM", "affiliation_basis", _values("affiliation_basis", ["RESIDENT_WAL", "VOLUNTARY"])),
         _Variant(
@@ -1543,39 +1538,44 @@ _VARIANTS: dict[str, list[_Variant]] = {
 }
 
 
+_SLOTS = {"modify": 1, "collide": 2, "append": 1}
+
+
 def _plan(variants: list[_Variant], height: int, rng: np.random.Generator) -> list[int]:
-    """Rows per variant: per rule max(MIN_PER_RULE, RATE_PER_RULE * height), spread over its variants."""
+    """Rows per variant: per rule max(MIN_PER_RULE, RATE_PER_RULE * height), spread over the
+    rule's variants from a random first one (so deliveries differ), caps respected."""
     rules = list(dict.fromkeys(v.rule for v in variants))
-    counts = [0] * len(variants)
-    slots = {"modify": 1, "collide": 2, "append": 1}
+    offsets = {r: int(rng.integers(0, sum(v.rule == r for v in variants))) for r in rules}
     per_rule = max(MIN_PER_RULE, round(RATE_PER_RULE * height))
-    need = sum(per_rule * max(slots[v.kind] for v in variants if v.rule == r) for r in rules)
-    if need > height // 2:  # tiny frames: keep most rows good
-        per_rule = max(1, (height // 2) // max(1, 2 * len(rules)))
-    for rule in rules:
-        members = [i for i, v in enumerate(variants) if v.rule == rule]
-        offset = int(rng.integers(0, len(members)))
-        left = per_rule
-        turn = 0
-        while left > 0 and any(variants[i].cap is None or counts[i] < variants[i].cap for i in members):
-            i = members[(offset + turn) % len(members)]
-            turn += 1
-            if variants[i].cap is not None and counts[i] >= variants[i].cap:
-                continue
-            take = 1 if variants[i].cap is not None else max(1, left // len(members))
-            take = min(take, left)
-            counts[i] += take
-            left -= take
-    return counts
+    while True:
+        counts = [0] * len(variants)
+        for rule in rules:
+            ids = [i for i, v in enumerate(variants) if v.rule == rule]
+            ids = ids[offsets[rule] :] + ids[: offsets[rule]]
+            for j, i in enumerate(ids):
+                counts[i] = per_rule // len(ids) + (j < per_rule % len(ids))
+            overflow = 0
+            for i in ids:
+                cap = variants[i].cap
+                if cap is not None and counts[i] > cap:
+                    overflow += counts[i] - cap
+                    counts[i] = cap
+            free = [i for i in ids if variants[i].cap is None]
+            for j in range(len(free)):
+                counts[free[j]] += overflow // len(free) + (j < overflow % len(free))
+        need = sum(c * _SLOTS[v.kind] for v, c in zip(variants, counts, strict=True))
+        if need <= height // 2 or per_rule == 1:
+            return counts if need <= height else [0] * len(variants)
+        per_rule -= 1
 
 
 def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     """Break a few rows per rule (in place, or appended copies for duplicates) and label them."""
     variants = _VARIANTS[feed]
     counts = _plan(variants, frame.height, ctx.rng)
-    slots = [c * (2 if v.kind == "collide" else 1) for v, c in zip(variants, counts, strict=True)]
+    slots = [c * _SLOTS[v.kind] for v, c in zip(variants, counts, strict=True)]
     rows = ctx.rng.choice(frame.height, size=sum(slots), replace=False) if sum(slots) else np.zeros(0, np.int64)
-    key = FEEDS[feed].key[0]
+    key = (FEEDS[feed].key or ("insz",))[0]
     frame = frame.with_columns(_bad=pl.lit(None, dtype=pl.String))
     changed, appended = [], []
     pos = 0
@@ -1638,6 +1638,8 @@ def generate(
             frame = _inject(feed, snapshot(_day(d)), ctx)
             yield feed, d, _finish(feed, frame, labels)
         del snapshot
+        if feed == "members":  # only the members feed uses names and IBANs
+            pop.name = pop.iban = None
 
 
 def iter_landing(
