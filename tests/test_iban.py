@@ -30,8 +30,14 @@ def _generated(count: int, seed: int) -> list[str | None]:
                 value = value[:2] + "00" + value[4:]
         elif r < 0.85:
             value = _with_check("NL", "ABNA" + f"{rng.randint(0, 9_999_999_999):010d}")
-        elif r < 0.9:
+        elif r < 0.87:
             value = _with_check("FR", f"{rng.randint(0, 10**22):023d}")
+        elif r < 0.88:
+            value = _with_check("GB", "NWBK" + f"{rng.randint(0, 10**14 - 1):014d}")
+        elif r < 0.89:
+            value = _with_check("ES", f"{rng.randint(0, 10**20 - 1):020d}")  # stdnum's Spanish module
+        elif r < 0.9:
+            value = _with_check("NO", f"{rng.randint(0, 10**11 - 1):011d}")  # stdnum's Norwegian module
         else:
             value = "".join(rng.choice("BE0123456789 ") for _ in range(16))
         values.append(value)
