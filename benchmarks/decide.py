@@ -25,7 +25,8 @@ from flows.reference import load_reference
 reference = load_reference()
 as_of = dt.date.fromisoformat({as_of!r})
 t0 = time.perf_counter()
-got = ingest(Path({landing!r}), as_of, reference)
+from flows.decisions import DECIDE_FEEDS
+got = ingest(Path({landing!r}), as_of, reference, keep=set(DECIDE_FEEDS))
 t1 = time.perf_counter()
 decided = run_decisions(got, reference, as_of)
 t2 = time.perf_counter()

@@ -11,7 +11,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.decisions import Decided, run_decisions
+from flows.decisions import DECIDE_FEEDS, Decided, run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.landing import file_digests
 from flows.outputs import FileLog, zorgkas_slices
@@ -137,7 +137,9 @@ def run_nightly(
     """The nightly run for `as_of`: ingest, validate, quarantine, publish."""
     steps = Steps(quiet=quiet)
     reference = load_reference()
-    ingested = ingest(Path(landing), as_of, reference, set(accept_shrink), steps, ingest_one=ingest_feed_task)
+    ingested = ingest(
+        Path(landing), as_of, reference, set(accept_shrink), steps, ingest_one=ingest_feed_task, keep=set(DECIDE_FEEDS)
+    )
     with steps.step("decide") as shown:
         decided = decide_task(ingested, reference, as_of)
         shown["persons with a right"] = decided.months["insz"].n_unique()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.absence import g_absence
+from pipelines.absence import ABSENCE_KINDS, g_absence
 from pipelines.bob import g_bob
 from pipelines.conditions import (
     e_affiliated,
@@ -35,6 +35,7 @@ from pipelines.worklist import w_apply_facility, w_apply_special, w_check_reside
 
 ENTITLED, NOT_ENTITLED, PENDING = "ENTITLED", "NOT_ENTITLED", "PENDING"
 CONDITIONS = ["E-AFFILIATED", "E-ALIVE", "E-RESIDENCE", "E-WAITING"]
+GROUND_CODES = ["G-BELRAI", "G-FACILITY", "G-MEDSOC", "G-ZTK"]
 EMPTY = pl.lit([], pl.List(pl.String))
 MEMBER_COLUMNS = [
     "insz",
@@ -119,24 +120,55 @@ def _ground_codes_by_month(grounds: pl.LazyFrame, months: pl.LazyFrame) -> pl.La
         )
         .group_by("insz", "month")
         .agg(
-            pl.col("ground").unique().sort().alias("grounds"),
-            pl.col("evidence").unique().sort().alias("ground_evidence"),
+            *[(pl.col("ground") == code).any().alias(flag_name(code)) for code in GROUND_CODES],
+            pl.col("evidence").sort().alias("ground_evidence"),
         )
         .with_columns(pl.lit("ZZB").alias("budget"))
     )
 
 
 def _codes(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    """The codes whose expression is True, in the given order."""
+    """The codes whose expression is True, in the given order, as a list."""
     if not pairs:
         return EMPTY
-    return pl.concat_list([pl.when(expr).then(pl.lit(code)).otherwise(None) for code, expr in pairs]).list.drop_nulls()
+    joined = pl.concat_str([pl.when(expr).then(pl.lit(code)) for code, expr in pairs], separator=",", ignore_nulls=True)
+    return pl.when(joined == "").then(EMPTY).otherwise(joined.str.split(","))
+
+
+def _facts() -> list[str]:
+    """Every boolean a month's holds and fails depend on."""
+    codes = GROUND_CODES + CONDITIONS + ZZB_EXCLUSIONS + ["T-NRTH-2017"] + BOB_EXCLUSIONS
+    return [flag_name(c) for c in codes] + ["in_right", "is_zzb"]
+
+
+def _holds_and_fails() -> list[pl.Expr]:
+    """The rule codes that hold and fail, from the flags of one month."""
+    zzb = pl.col("is_zzb")
+    right_code = pl.when(zzb).then(pl.lit("ZZB-START")).otherwise(pl.lit("G-BOB"))
+    holds = pl.concat_list(
+        _codes([(c, pl.col(flag_name(c))) for c in GROUND_CODES]),
+        pl.when(pl.col("in_right")).then(pl.concat_list(right_code)).otherwise(EMPTY),
+        _codes([(c, pl.col(flag_name(c))) for c in CONDITIONS]),
+    )
+    fails = pl.concat_list(
+        pl.when(pl.col("in_right")).then(EMPTY).otherwise(pl.concat_list(right_code)),
+        _codes(
+            [(c, ~pl.col(flag_name(c))) for c in CONDITIONS]
+            + [(c, zzb & pl.col(flag_name(c))) for c in ZZB_EXCLUSIONS + ["T-NRTH-2017"]]
+            + [(c, ~zzb & pl.col(flag_name(c))) for c in BOB_EXCLUSIONS]
+        ),
+    )
+    return [holds.alias("holds"), fails.alias("fails")]
 
 
 def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """entitled = in_right & e_affiliated & e_alive & e_residence & e_waiting & ~excluded; every flag kept."""
+    """entitled = in_right & e_affiliated & e_alive & e_residence & e_waiting & ~excluded; every flag kept.
+
+    The lists of codes are built once per distinct combination of flags (a few hundred) and
+    joined back by that combination: building lists row by row is the slow part at 7M members.
+    """
     conditions = [pl.col(flag_name(c)) for c in CONDITIONS]
-    zzb = pl.col("budget") == "ZZB"
+    zzb = pl.col("is_zzb")
     excluded = (
         pl.when(zzb)
         .then(pl.any_horizontal([flag_name(c) for c in ZZB_EXCLUSIONS]))
@@ -151,32 +183,23 @@ def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
         .then(pl.lit(PENDING))
         .otherwise(pl.lit(NOT_ENTITLED))
     )
-    right_code = pl.when(zzb).then(pl.lit("ZZB-START")).otherwise(pl.lit("G-BOB"))
-    holds = pl.concat_list(
-        pl.col("grounds"),
-        pl.when(pl.col("in_right")).then(pl.concat_list(right_code)).otherwise(EMPTY),
-        _codes([(c, pl.col(flag_name(c))) for c in CONDITIONS]),
-    )
-    exclusion_codes = _codes(
-        [(c, zzb & pl.col(flag_name(c))) for c in ZZB_EXCLUSIONS + ["T-NRTH-2017"]]
-        + [(c, ~zzb & pl.col(flag_name(c))) for c in BOB_EXCLUSIONS]
-    )
-    fails = pl.concat_list(
-        pl.when(pl.col("in_right")).then(EMPTY).otherwise(pl.concat_list(right_code)),
-        _codes([(c, ~pl.col(flag_name(c))) for c in CONDITIONS]),
-        exclusion_codes,
-    )
+    facts = _facts()
+    key = pl.sum_horizontal([pl.col(f).cast(pl.Int64) * (1 << i) for i, f in enumerate(facts)]).alias("_facts")
+    flagged = frame.with_columns((pl.col("budget") == "ZZB").alias("is_zzb")).with_columns(key)
+    lists = flagged.select("_facts", *facts).unique(subset="_facts").select("_facts", *_holds_and_fails())
     evidence = pl.concat_list(
         pl.col("right_evidence"),
         pl.when(zzb).then(pl.col("zzb_exclusion_evidence")).otherwise(pl.col("bob_exclusion_evidence")),
     )
-    return frame.with_columns(
-        status.alias("status"),
-        (status == ENTITLED).alias("entitled"),
-        holds.alias("holds"),
-        fails.alias("fails"),
-        evidence.list.unique().list.sort().alias("evidence"),
-        pl.when(zzb).then(pl.col("zzb_amount")).otherwise(pl.col("bob_amount")).alias("monthly_amount"),
+    return (
+        flagged.join(lists, on="_facts", how="left")
+        .with_columns(
+            status.alias("status"),
+            (status == ENTITLED).alias("entitled"),
+            evidence.alias("evidence"),
+            pl.when(zzb).then(pl.col("zzb_amount")).otherwise(pl.col("bob_amount")).alias("monthly_amount"),
+        )
+        .drop("_facts", "is_zzb")
     )
 
 
@@ -204,7 +227,7 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     bob_rights = (
         _months_of_rights(g_bob(feeds.vaph_support), first, last)
         .group_by("insz", "month")
-        .agg(pl.col("evidence").alias("right_evidence"))
+        .agg(pl.col("evidence").sort().alias("right_evidence"))
         .with_columns(pl.lit("BOB").alias("budget"))
     )
     rights = pl.concat([zzb_rights, bob_rights], how="diagonal").select(
@@ -243,7 +266,7 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
         months.join(flags, on=["insz", "month"], how="left")
         .join(ground_codes, on=["insz", "budget", "month"], how="left")
         .with_columns(
-            pl.col("grounds").fill_null(EMPTY),
+            *[pl.col(flag_name(c)).fill_null(False) for c in GROUND_CODES],
             pl.concat_list(pl.col("right_evidence"), pl.col("ground_evidence").fill_null(EMPTY)).alias(
                 "right_evidence"
             ),
@@ -251,12 +274,14 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     )
     months = _amount_on_month(months, amounts.zzb, "zzb_amount")
     months = _amount_on_month(months, amounts.bob, "bob_amount")
-    decided = _compose(months, p)
+    # materialised once: the work list reads the decided months twice
+    decided = _compose(months, p).collect().lazy()
+    absence_persons = feeds.vaph_support.filter(pl.col("support_kind").is_in(ABSENCE_KINDS)).select("insz")
     absences = g_absence(
         feeds.vaph_support,
         feeds.members,
         episodes,
-        residence_from_year(feeds.residence_periods, p, run_date),
+        residence_from_year(feeds.residence_periods.join(absence_persons, on="insz", how="semi"), p, run_date),
         amounts.zzb,
         p,
         run_date,

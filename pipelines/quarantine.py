@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.insz import r_id_valid
+from pipelines.insz import insz_number, r_id_valid
 from schemas.feeds import FeedContract
 
 RULE_ORDER = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")
 EARLIEST_DATE = dt.date(1900, 1, 1)
 SOURCE_FILE = "source_file"
+DUPLICATE = "_duplicate"
+INSZ_NUMBER = "_insz_number"
 ROW_NUMBER = "row_number"
 
 
@@ -46,7 +48,7 @@ def _checks_of(contract: FeedContract, kind: str) -> dict[str, dict]:
 def r_id(contract: FeedContract, run_year: int) -> list[Check]:
     """R-ID: an insz present but not a valid national or BIS number (rules.md §1)."""
     return [
-        Check("R-ID", name, (~r_id_valid(pl.col(name), run_year)).fill_null(False))
+        Check("R-ID", name, (~r_id_valid(pl.col(name), run_year, pl.col(INSZ_NUMBER))).fill_null(False))
         for name in contract.columns
         if name == "insz"
     ]
@@ -125,13 +127,29 @@ def r_required(contract: FeedContract) -> list[Check]:
 
 
 def r_duplicate(contract: FeedContract) -> list[Check]:
-    """R-DUPLICATE: a unique key occurs more than once: every row with that key, not just the later ones."""
-    key = contract.key
-    if not key:
+    """R-DUPLICATE: a unique key occurs more than once: every row with that key, not just the later ones.
+
+    The flag itself is computed on the whole frame by `with_duplicate_flag` (a column `_duplicate`).
+    """
+    if not contract.key:
         return []
+    return [Check("R-DUPLICATE", ",".join(contract.key), pl.col(DUPLICATE))]
+
+
+def with_duplicate_flag(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    """Adds `_duplicate`: the row's key (all columns non-null) occurs more than once.
+
+    A composite key is compared by a 64-bit hash first; rows whose hash repeats are then
+    compared on the key itself, so a hash collision never quarantines a row.
+    """
     complete = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
-    repeated = pl.len().over(key) > 1 if len(key) > 1 else pl.col(key[0]).is_duplicated()
-    return [Check("R-DUPLICATE", ",".join(key), complete & repeated)]
+    if len(key) == 1:
+        return frame.with_columns((complete & pl.col(key[0]).is_duplicated()).alias(DUPLICATE))
+    candidate = (complete & pl.struct(list(key)).hash(seed=0).is_duplicated()).alias(DUPLICATE)
+    flagged = frame.with_columns(candidate)
+    rows = flagged.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *key, DUPLICATE).filter(DUPLICATE)
+    exact = rows.select("_row", pl.struct(list(key)).is_duplicated().alias("_exact"))
+    return flagged.with_columns(flagged[DUPLICATE].clone().scatter(exact["_row"], exact["_exact"]))
 
 
 def row_checks(
@@ -150,15 +168,19 @@ def row_checks(
 
 
 def split_rows(frame: pl.DataFrame, contract: FeedContract, checks: list[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The valid rows (contract columns plus source_file and row_number) and the quarantine rows.
+    """The valid rows (the contract's columns) and the quarantine rows.
 
     The quarantine has one row per broken source row: feed, delivery_date (added by the
     caller), source_file, row_number, rule, column, rules (all broken, feeds.md order) and
     row (the original row as JSON).
     """
+    if contract.key:
+        frame = with_duplicate_flag(frame, contract.key)
+    if "insz" in contract.columns:
+        frame = frame.with_columns(insz_number(pl.col("insz")).alias(INSZ_NUMBER))
     first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
     flagged = frame.with_columns(first.alias("_first"))
-    valid = flagged.filter(pl.col("_first").is_null()).drop("_first")
+    valid = flagged.filter(pl.col("_first").is_null()).select(list(contract.columns))
     bad = flagged.filter(pl.col("_first").is_not_null())
     rule_of = pl.Series([c.rule for c in checks], dtype=pl.String)
     column_of = pl.Series([c.column for c in checks], dtype=pl.String)

@@ -80,7 +80,7 @@ def test_int32_and_all_null_columns_are_accepted_and_extra_columns_warn_once(tmp
     )
     got = ingest(tmp_path, D(2026, 11, 20), REF)
     assert got.valid("vaph_support").schema["school_year"] == pl.Int64
-    assert got.valid("vaph_support")["row_number"].to_list() == [1, 1]
+    assert got.valid("vaph_support")["record_id"].to_list() == ["VA1", "VA2"]
     assert [w for w in got.warnings if "vaph_support" in w] == ["feed vaph_support: extra columns ignored: comment"]
 
 

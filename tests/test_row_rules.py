@@ -148,7 +148,7 @@ def test_quarantine_keeps_the_original_row_as_json():
     )
 
 
-def test_valid_rows_keep_their_source_and_pass_the_pandera_model():
+def test_valid_rows_pass_the_pandera_model_at_full_depth():
     rows = valid_rows()
     for feed, contract in FEEDS.items():
         staged = stage(feed, rows[feed])
