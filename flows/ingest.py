@@ -12,10 +12,11 @@ from pathlib import Path
 import polars as pl
 from pandera import config as pandera_config
 
-from flows.landing import Delivery, FeedError, locate_delivery, read_delivery
+from flows.landing import Delivery, FeedError, check_delivery_schema, locate_delivery, read_file, read_keys
 from flows.progress import Steps
 from flows.reference import Reference
-from pipelines.staging import StagedFeed, iban_counts, rows_without_member, stage_feed
+from pipelines.quarantine import duplicate_rows
+from pipelines.staging import StagedFeed, combine, iban_counts, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
 
 
@@ -72,17 +73,36 @@ def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_
 def ingest_feed(
     feed: str, delivery: Delivery, landing: Path, as_of: dt.date, reference: Reference, where: pl.Expr | None = None
 ) -> StagedFeed:
-    """Read one delivery (or its rows meeting `where`), apply the row rules, and check the valid rows
-    against the pandera model.
+    """Read one delivery (or its rows meeting `where`) file by file, apply the row rules, and check the
+    valid rows against the pandera model.
 
+    R-DUPLICATE is judged over the whole delivery first, on the key columns only; then each file
+    is staged on its own, so that memory holds one file's rows at a time besides the valid rows.
     The row rules are derived from the pandera model itself (pipelines/quarantine.py), so the
     valid rows meet the model's data checks by construction; here pandera checks the schema
     (columns and types) of what goes on, which costs nothing at 7M members. The test suite
     validates the valid rows with pandera at full data depth (tests/test_pandera_agreement.py).
     """
     contract = FEEDS[feed]
-    raw, extra = read_delivery(contract, delivery, landing, where)
-    staged = stage_feed(raw, contract, delivery.delivery_date, as_of, {"zorgkassen": reference.zorgkas_codes})
+    extra = check_delivery_schema(contract, delivery)
+    codes = {"zorgkassen": reference.zorgkas_codes}
+    if where is not None:  # one person's rows (vsb explain): the whole selection at once
+        raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files])
+        staged = stage_feed(raw, contract, delivery.delivery_date, as_of, codes)
+    else:
+        duplicates = (
+            duplicate_rows(read_keys(contract, delivery, list(contract.key)), contract.key)
+            if contract.key
+            else pl.Series([], dtype=pl.UInt32)
+        )
+        parts, offset = [], 0
+        for path in delivery.files:
+            raw = read_file(contract, path, landing)
+            mine = duplicates.filter((duplicates >= offset) & (duplicates < offset + raw.height)) - offset
+            parts.append(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, mine))
+            offset += raw.height
+            del raw
+        staged = combine(parts)
     staged.extra_columns = extra
     with pandera_config.config_context(validation_depth=pandera_config.ValidationDepth.SCHEMA_ONLY):
         contract.model.validate(staged.valid.select(list(contract.columns)))

@@ -118,40 +118,48 @@ def check_file_schema(contract: FeedContract, path: Path) -> list[str]:
     return [name for name in present if name not in contract.columns]
 
 
-def read_delivery(
-    contract: FeedContract, delivery: Delivery, landing: Path, where: pl.Expr | None = None
-) -> tuple[pl.DataFrame, list[str]]:
-    """All rows of a delivery (or those meeting `where`) in the contract's columns and canonical types,
-    plus source_file and row_number (1 for the first row of each file); and the extra columns."""
-    extra: list[str] = []
+def read_file(contract: FeedContract, path: Path, landing: Path, where: pl.Expr | None = None) -> pl.DataFrame:
+    """The rows of one file (or those meeting `where`) in the contract's columns and canonical types,
+    plus source_file and row_number (1 for the first row of the file)."""
+    try:
+        if where is None:
+            frame = pl.read_parquet(path, columns=list(contract.columns)).with_row_index(ROW_NUMBER, offset=1)
+        else:
+            frame = (
+                pl.scan_parquet(path)
+                .select(list(contract.columns))
+                .with_row_index(ROW_NUMBER, offset=1)
+                .filter(where)
+                .collect()
+            )
+    except Exception as exc:
+        raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
+    return frame.with_columns(
+        [pl.col(c).cast(t) for c, t in contract.columns.items() if frame.schema[c] != t]
+        + [pl.col(ROW_NUMBER).cast(pl.Int64), pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE)]
+    ).select([*contract.columns, SOURCE_FILE, ROW_NUMBER])
+
+
+def read_keys(contract: FeedContract, delivery: Delivery, columns: list[str]) -> pl.DataFrame:
+    """Only `columns` of every file of the delivery, in file order (for checks over the whole delivery)."""
     frames = []
+    for path in delivery.files:
+        try:
+            frame = pl.read_parquet(path, columns=columns)
+        except Exception as exc:
+            raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
+        frames.append(frame.with_columns([pl.col(c).cast(contract.columns[c]) for c in columns]))
+    return pl.concat(frames, how="vertical")
+
+
+def check_delivery_schema(contract: FeedContract, delivery: Delivery) -> list[str]:
+    """Every file's schema; the extra columns found, once each."""
+    extra: list[str] = []
     for path in delivery.files:
         for column in check_file_schema(contract, path):
             if column not in extra:
                 extra.append(column)
-        try:
-            if where is None:
-                frame = pl.read_parquet(path, columns=list(contract.columns)).with_row_index(ROW_NUMBER, offset=1)
-            else:
-                frame = (
-                    pl.scan_parquet(path)
-                    .select(list(contract.columns))
-                    .with_row_index(ROW_NUMBER, offset=1)
-                    .filter(where)
-                    .collect()
-                )
-        except Exception as exc:
-            raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
-        frames.append(
-            frame.with_columns(
-                [pl.col(c).cast(t) for c, t in contract.columns.items() if frame.schema[c] != t]
-                + [
-                    pl.col(ROW_NUMBER).cast(pl.Int64),
-                    pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE),
-                ]
-            ).select([*contract.columns, SOURCE_FILE, ROW_NUMBER])
-        )
-    return pl.concat(frames, how="vertical"), extra
+    return extra
 
 
 def sha256_of(path: Path) -> str:

@@ -136,20 +136,29 @@ def r_duplicate(contract: FeedContract) -> list[Check]:
     return [Check("R-DUPLICATE", ",".join(contract.key), pl.col(DUPLICATE))]
 
 
-def with_duplicate_flag(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
-    """Adds `_duplicate`: the row's key (all columns non-null) occurs more than once.
+def duplicate_rows(keys: pl.DataFrame, key: tuple[str, ...]) -> pl.Series:
+    """R-DUPLICATE: the positions (UInt32) of the rows of `keys` whose key, all columns non-null,
+    occurs more than once.
 
-    A composite key is compared by a 64-bit hash first; rows whose hash repeats are then
-    compared on the key itself, so a hash collision never quarantines a row.
+    Keys are compared by a 64-bit hash, sorted (a sort beats a hash table by three on 18M rows
+    on two cores); rows whose hash repeats are then compared on the key itself, so a hash
+    collision never quarantines a row.
     """
     complete = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
-    if len(key) == 1:
-        return frame.with_columns((complete & pl.col(key[0]).is_duplicated()).alias(DUPLICATE))
-    candidate = (complete & pl.struct(list(key)).hash(seed=0).is_duplicated()).alias(DUPLICATE)
-    flagged = frame.with_columns(candidate)
-    rows = flagged.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *key, DUPLICATE).filter(DUPLICATE)
-    exact = rows.select("_row", pl.struct(list(key)).is_duplicated().alias("_exact"))
-    return flagged.with_columns(flagged[DUPLICATE].clone().scatter(exact["_row"], exact["_exact"]))
+    hashed = keys.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+        pl.when(complete).then(pl.struct(list(key)).hash(seed=0)).alias("_hash"),
+    ).drop_nulls("_hash")
+    same = pl.col("_hash")
+    candidates = hashed.sort("_hash").filter((same == same.shift(1)) | (same == same.shift(-1)))["_row"]
+    exact = keys.select(list(key))[candidates].with_columns(candidates.alias("_row"))
+    return exact.filter(pl.struct(list(key)).is_duplicated())["_row"].sort()
+
+
+def with_duplicate_flag(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """Adds `_duplicate`: True at the given row positions."""
+    flag = pl.Series(DUPLICATE, [False], dtype=pl.Boolean).new_from_index(0, frame.height)
+    return frame.with_columns(flag.scatter(rows, True) if rows.len() else flag)
 
 
 def row_checks(
@@ -167,15 +176,21 @@ def row_checks(
     ]
 
 
-def split_rows(frame: pl.DataFrame, contract: FeedContract, checks: list[Check]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_rows(
+    frame: pl.DataFrame, contract: FeedContract, checks: list[Check], duplicates: pl.Series | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The valid rows (the contract's columns) and the quarantine rows.
 
     The quarantine has one row per broken source row: feed, delivery_date (added by the
     caller), source_file, row_number, rule, column, rules (all broken, feeds.md order) and
-    row (the original row as JSON).
+    row (the original row as JSON). `duplicates`: the positions in `frame` of rows whose key
+    repeats in the whole delivery (computed here when not given, for a frame that is the
+    whole delivery).
     """
     if contract.key:
-        frame = with_duplicate_flag(frame, contract.key)
+        if duplicates is None:
+            duplicates = duplicate_rows(frame.select(list(contract.key)), contract.key)
+        frame = with_duplicate_flag(frame, duplicates)
     if "insz" in contract.columns:
         frame = frame.with_columns(insz_number(pl.col("insz")).alias(INSZ_NUMBER))
     first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipelines.iban import IBAN_INVALID, IBAN_MISSING, with_iban_status
+from pipelines.insz import insz_number
 from pipelines.quarantine import RULE_ORDER, row_checks, split_rows
 from schemas.feeds import FeedContract
 
@@ -54,20 +55,34 @@ def stage_feed(
     delivery_date: dt.date,
     run_date: dt.date,
     reference_codes: dict[str, list[str]],
+    duplicates: pl.Series | None = None,
 ) -> StagedFeed:
-    """Apply every row rule of the feed; the valid rows keep source_file and row_number.
+    """Apply every row rule of the feed to `raw` (the delivery, or one file of it with the positions
+    of its rows whose key repeats in the whole delivery in `duplicates`).
 
     Members get `iban_status` (VALID, MISSING, INVALID) and an invalid IBAN becomes null:
     feeds.md, an IBAN that fails its check digits is treated as missing.
     """
     checks = row_checks(contract, delivery_date, run_date.year, reference_codes)
-    valid, quarantine = split_rows(raw, contract, checks)
+    valid, quarantine = split_rows(raw, contract, checks, duplicates)
     if "iban" in contract.columns:
         valid = with_iban_status(valid, "iban")
     quarantine = quarantine.with_columns(pl.lit(delivery_date).alias("delivery_date")).select(
         [pl.col(c).cast(t) for c, t in QUARANTINE_COLUMNS.items()]
     )
     return StagedFeed(contract.name, delivery_date, valid, quarantine.sort("source_file", "row_number"), raw.height)
+
+
+def combine(parts: list[StagedFeed]) -> StagedFeed:
+    """The staged files of one delivery as one staged feed."""
+    first = parts[0]
+    return StagedFeed(
+        first.feed,
+        first.delivery_date,
+        pl.concat([p.valid for p in parts], how="vertical"),
+        pl.concat([p.quarantine for p in parts], how="vertical").sort("source_file", "row_number"),
+        sum(p.rows_read for p in parts),
+    )
 
 
 def iban_counts(members: pl.DataFrame) -> dict[str, int]:
@@ -77,5 +92,9 @@ def iban_counts(members: pl.DataFrame) -> dict[str, int]:
 
 
 def rows_without_member(feed: pl.DataFrame, members: pl.DataFrame) -> int:
-    """Rows of another feed whose insz is not a member: not errors, counted (feeds.md)."""
-    return feed.join(members.select("insz"), on="insz", how="anti").height
+    """Valid rows of another feed whose insz is not a member: not errors, counted (feeds.md).
+
+    Compared as numbers: a valid insz is exactly 11 digits, so its number identifies it.
+    """
+    member_numbers = members.select(insz_number(pl.col("insz")))["insz"].implode()
+    return feed.select((~insz_number(pl.col("insz")).is_in(member_numbers)).sum()).item()

@@ -122,3 +122,18 @@ def test_rows_of_non_members_are_counted_not_errors(tmp_path):
     got = ingest(tmp_path, D(2026, 11, 20), REF)
     assert got.counts["increased_allowance"]["rows_without_member"] == 1
     assert got.counts["increased_allowance"]["rows_valid"] == 2
+
+
+def test_r_duplicate_across_the_files_of_one_delivery(tmp_path):
+    """R-DUPLICATE is judged over the whole delivery, though each file is staged on its own."""
+    write_landing(tmp_path, D(2026, 11, 1))
+    rows = valid_rows()["belrai_screeners"]
+    write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows + [rows[0] | {"assessment_id": "BR9"}])
+    write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows, name="part-00001.parquet")
+    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    quarantine = got.feeds["belrai_screeners"].quarantine
+    assert quarantine.select("source_file", "row_number", "rule").rows() == [
+        ("belrai_screeners/delivery_date=2026-11-01/part-00000.parquet", 1, "R-DUPLICATE"),
+        ("belrai_screeners/delivery_date=2026-11-01/part-00001.parquet", 1, "R-DUPLICATE"),
+    ]
+    assert got.valid("belrai_screeners")["assessment_id"].to_list() == ["BR9"]
