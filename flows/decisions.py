@@ -10,7 +10,7 @@ import polars as pl
 from flows.ingest import Ingested
 from flows.reference import Reference
 from pipelines.absence import ABSENCE_COLUMNS
-from pipelines.decide import MONTH_COLUMNS, Amounts, Feeds, decide
+from pipelines.decide import MONTH_COLUMNS, PERIOD_COLUMNS, Amounts, Feeds, decide
 from pipelines.timeline import window_months
 from pipelines.worklist import WORKLIST_COLUMNS
 
@@ -19,10 +19,16 @@ DECIDE_FEEDS = ["members", "residence_periods", "belrai_screeners", "medsoc_scal
 
 @dataclass(frozen=True)
 class Decided:
-    months: pl.DataFrame  # MONTH_COLUMNS, sorted by insz, budget, month
-    flags: pl.DataFrame | None  # every rule flag of every month (explain only)
+    periods: pl.DataFrame  # PERIOD_COLUMNS, sorted by insz, budget, first_month
+    months: pl.DataFrame | None  # MONTH_COLUMNS month by month (full_window only: explain)
     absences: pl.DataFrame
     worklist: pl.DataFrame
+
+    def months_entitled(self) -> int:
+        months = (pl.col("last_month").dt.year() - pl.col("first_month").dt.year()) * 12 + (
+            pl.col("last_month").dt.month() - pl.col("first_month").dt.month() + 1
+        )
+        return int(self.periods.filter("entitled").select(months.sum()).item() or 0)
 
 
 def amounts_for(reference: Reference, as_of: dt.date, window: int) -> Amounts:
@@ -36,10 +42,14 @@ def run_decisions(ingested: Ingested, reference: Reference, as_of: dt.date, full
     p = reference.parameters.params_on(as_of)
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
     decisions = decide(feeds, p, amounts_for(reference, as_of, p.evaluation_window_months), as_of, full_window)
-    months, absences, worklist = pl.collect_all([decisions.months, decisions.absences, decisions.worklist])
+    wanted = [decisions.periods, decisions.absences, decisions.worklist]
+    periods, absences, worklist = pl.collect_all(wanted)
+    months = (
+        decisions.months.collect().select(list(MONTH_COLUMNS)).sort("insz", "budget", "month") if full_window else None
+    )
     return Decided(
-        months=months.select(list(MONTH_COLUMNS)).sort("insz", "budget", "month"),
-        flags=months.sort("insz", "budget", "month") if full_window else None,
+        periods=periods.select(list(PERIOD_COLUMNS)).sort("insz", "budget", "first_month"),
+        months=months,
         absences=absences.select(list(ABSENCE_COLUMNS)).sort("insz", "school_year"),
         worklist=worklist.select(list(WORKLIST_COLUMNS)).sort("zorgkas", "insz", "code", "since"),
     )

@@ -19,7 +19,7 @@ from flows.progress import Steps
 from flows.publish import Published, RunFolder
 from flows.reference import Reference, load_reference
 from flows.runtime import code_version
-from schemas.outputs import DecidedMonths, Quarantine, Worklist
+from schemas.outputs import DecidedPeriods, Quarantine, Worklist
 
 
 @task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
@@ -71,8 +71,8 @@ def publish_nightly(
         for feed, staged in ingested.feeds.items():
             Quarantine.validate(staged.quarantine)
             files.parquet(f"quarantine/{feed}.parquet", staged.quarantine)
-        DecidedMonths.validate(decided.months)
-        files.parquet("_decisions/months.parquet", decided.months)
+        DecidedPeriods.validate(decided.periods)
+        files.parquet("_decisions/periods.parquet", decided.periods)
         files.parquet("_decisions/absences.parquet", decided.absences)
         Worklist.validate(decided.worklist)
         zorgkassen = {}
@@ -114,10 +114,11 @@ def publish_nightly(
 
 def decision_counts(decided: Decided) -> dict:
     """Counts per budget and status, and per work-list code: no insz."""
-    months = decided.months.group_by("budget", "status").len().sort("budget", "status")
+    periods = decided.periods.group_by("budget", "status").len().sort("budget", "status")
     return {
-        "months": {f"{b}:{s}": n for b, s, n in months.iter_rows()},
-        "persons_with_months": decided.months["insz"].n_unique(),
+        "periods": {f"{b}:{s}": n for b, s, n in periods.iter_rows()},
+        "months_entitled": decided.months_entitled(),
+        "persons_with_a_right": decided.periods["insz"].n_unique(),
         "absence_budgets_due": int(decided.absences["due"].sum()),
         "worklist": dict(sorted(decided.worklist.group_by("code").len().iter_rows())),
     }
@@ -142,8 +143,8 @@ def run_nightly(
     )
     with steps.step("decide") as shown:
         decided = decide_task(ingested, reference, as_of)
-        shown["persons with a right"] = decided.months["insz"].n_unique()
-        shown["months entitled"] = int(decided.months["entitled"].sum())
+        shown["persons with a right"] = decided.periods["insz"].n_unique()
+        shown["months entitled"] = decided.months_entitled()
     with steps.step("publish") as shown:
         published = publish_nightly(ingested, decided, reference, Path(landing), Path(outbox), replace, steps.timings)
         shown["folder"] = published.path.name

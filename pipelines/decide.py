@@ -27,10 +27,10 @@ from pipelines.conditions import (
     residence_from_year,
     waiting_until,
 )
-from pipelines.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name
+from pipelines.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name, special_stay
 from pipelines.grounds import all_grounds, zzb_start
 from pipelines.params import Params
-from pipelines.timeline import age_on, window_months
+from pipelines.timeline import add_months, age_on, window_months
 from pipelines.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 
 ENTITLED, NOT_ENTITLED, PENDING = "ENTITLED", "NOT_ENTITLED", "PENDING"
@@ -47,6 +47,19 @@ MEMBER_COLUMNS = [
     "affiliation_end",
     "eu_insured_since",
 ]
+PERIOD_COLUMNS = {
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "budget": pl.String,
+    "first_month": pl.Date,
+    "last_month": pl.Date,
+    "status": pl.String,
+    "entitled": pl.Boolean,
+    "holds": pl.List(pl.String),
+    "fails": pl.List(pl.String),
+    "evidence": pl.List(pl.String),
+    "monthly_amount": pl.Decimal(12, 2),
+}
 MONTH_COLUMNS = {
     "insz": pl.String,
     "zorgkas": pl.String,
@@ -85,27 +98,6 @@ class Amounts:
 
     zzb: pl.DataFrame
     bob: pl.DataFrame
-
-
-def _months_of_rights(rights: pl.LazyFrame, first: dt.date, last: dt.date) -> pl.LazyFrame:
-    """One row per (insz, month) of the window inside a right (rights: insz, right_from, right_until, evidence?)."""
-    start = pl.max_horizontal(pl.col("right_from"), pl.lit(first))
-    end = pl.min_horizontal(pl.col("right_until").fill_null(last), pl.lit(last))
-    return (
-        rights.filter(start <= end)
-        .with_columns(pl.date_ranges(start, end, "1mo").alias("month"))
-        .explode("month")
-        .drop("right_from", "right_until")
-    )
-
-
-def _amount_on_month(months: pl.LazyFrame, amounts: pl.DataFrame, name: str) -> pl.LazyFrame:
-    """Join the amount in force on first(month)."""
-    return months.join_where(
-        amounts.lazy().rename({"amount": name}),
-        pl.col("month") >= pl.col("from_date"),
-        pl.col("month") <= pl.col("to_date"),
-    ).drop("from_date", "to_date")
 
 
 def _ground_codes_by_month(grounds: pl.LazyFrame, months: pl.LazyFrame) -> pl.LazyFrame:
@@ -205,66 +197,178 @@ def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
 
 @dataclass(frozen=True)
 class Decisions:
+    periods: pl.LazyFrame  # PERIOD_COLUMNS and the rule flags, one row per (insz, budget, first_month)
     months: pl.LazyFrame  # MONTH_COLUMNS and the rule flags, one row per (insz, budget, month)
     absences: pl.LazyFrame  # ABSENCE_COLUMNS, one row per (insz, school_year)
     worklist: pl.LazyFrame  # WORKLIST_COLUMNS
 
 
-def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_window: bool = False) -> Decisions:
-    """The decided months (MONTH_COLUMNS) with their rule flags, the absence budgets and the work list.
+def _materialised(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Computed once: a lazy frame read by several later steps would be computed again by each."""
+    return frame.collect().lazy()
 
-    Bulk (full_window False): only months inside a right (ZZB-START or G-BOB) are given; every
-    other month of every member is not entitled for want of a ground. full_window: every month
-    of the window for every member in `feeds`, both budgets.
+
+def _amounts_by_month(amounts: Amounts, first: dt.date, last: dt.date) -> pl.LazyFrame:
+    """The ZZB and BOB monthly amounts in force on the first of each month of the window (a small table)."""
+    months = pl.LazyFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
+    for name, series in (("zzb_amount", amounts.zzb), ("bob_amount", amounts.bob)):
+        months = months.join_where(
+            series.lazy().rename({"amount": name}),
+            pl.col("month") >= pl.col("from_date"),
+            pl.col("month") <= pl.col("to_date"),
+        ).drop("from_date", "to_date")
+    return _materialised(months)
+
+
+def _next_month(day: pl.Expr) -> pl.Expr:
+    """The first day of the month after the one containing `day`."""
+    return day.dt.truncate("1mo").dt.offset_by("1mo")
+
+
+def _month_ceil(day: pl.Expr) -> pl.Expr:
+    """The first month whose first day is on or after `day`."""
+    return pl.when(day.dt.day() == 1).then(day).otherwise(_next_month(day))
+
+
+def _boundaries(
+    persons: pl.LazyFrame,
+    members: pl.LazyFrame,
+    grounds: pl.LazyFrame,
+    episodes: pl.LazyFrame,
+    bob_rights: pl.LazyFrame,
+    vaph: pl.LazyFrame,
+    stays: pl.LazyFrame,
+    person_dates: pl.LazyFrame,
+    amount_months: list[dt.date],
+) -> pl.LazyFrame:
+    """Per person, every month on whose first day a flag of §2-§6 can change (insz, month).
+
+    Between two boundaries every rule gives the same answer, so each run of months is judged
+    once, on its first month. Any date a rule compares first(M) with is a boundary: a record
+    active on first(M) changes at the first month on or after its start and the month after
+    its end; a ground overlapping the month at the month of its start and the month after its
+    end; age 18, affiliation, death, residence year, EU insurance, waiting period; the months
+    from which an amount holds.
+    """
+
+    def dates(frame: pl.LazyFrame, *exprs: pl.Expr) -> list[pl.LazyFrame]:
+        return [frame.select("insz", e.alias("month")) for e in exprs]
+
+    parts = [
+        *dates(grounds, pl.col("start_date").dt.truncate("1mo"), _next_month(pl.col("end_date"))),
+        *dates(episodes, pl.col("right_from"), _next_month(pl.col("right_until"))),
+        *dates(bob_rights, pl.col("right_from"), _next_month(pl.col("right_until"))),
+        *dates(vaph, _month_ceil(pl.col("start_date")), _next_month(pl.col("end_date"))),
+        *dates(stays, _month_ceil(pl.col("admission_date")), _next_month(pl.col("discharge_date"))),
+        *dates(
+            members,
+            _month_ceil(pl.col("affiliation_start")),
+            _next_month(pl.col("affiliation_end")),
+            _next_month(pl.col("death_date")),
+            _month_ceil(pl.col("birth_date").dt.offset_by("18y")),
+            # E-RESIDENCE by EU insurance holds from the 1 January on or after eu_insured_since
+            pl.date(pl.col("eu_insured_since").dt.year() + (pl.col("eu_insured_since").dt.ordinal_day() > 1), 1, 1),
+        ),
+        *dates(
+            person_dates,
+            pl.date(pl.col("residence_from_year"), 1, 1),
+            _month_ceil(pl.col("waiting_until")),
+        ),
+    ]
+    fixed = persons.join(pl.LazyFrame({"month": amount_months}, schema={"month": pl.Date}), how="cross")
+    everything = pl.concat([p.join(persons, on="insz", how="semi") for p in parts] + [fixed])
+    return everything.drop_nulls()
+
+
+def _segments(boundaries: pl.LazyFrame, first: dt.date, last: dt.date) -> pl.LazyFrame:
+    """Runs of months [month, last_month] between a person's boundaries, within the window."""
+    inside = boundaries.filter(pl.col("month").is_between(first, last)).unique()
+    following = pl.col("month").shift(-1).over("insz", order_by="month")
+    return inside.with_columns(
+        following.dt.offset_by("-1mo").fill_null(last).alias("last_month"),
+    )
+
+
+def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_window: bool = False) -> Decisions:
+    """The decided periods (PERIOD_COLUMNS) with their rule flags, the absence budgets and the work list.
+
+    A period is a run of months of one person and budget in which no rule can change its answer:
+    it is judged on its first month. Bulk (full_window False): only the periods inside a right
+    (ZZB-START or G-BOB) of persons with a right in the window; every other month of every
+    member is not entitled for want of a ground. full_window: every month of the window for
+    every member in `feeds`, both budgets. `Decisions.months` gives them month by month.
     """
     first, last = window_months(run_date, p.evaluation_window_months)
     members = feeds.members.select(MEMBER_COLUMNS)
-    grounds = all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p)
-    episodes = zzb_start(grounds, p)
-    zzb_rights = _months_of_rights(episodes.select("insz", "right_from", "right_until"), first, last).with_columns(
-        pl.lit("ZZB").alias("budget"), EMPTY.alias("right_evidence")
-    )
-    bob_rights = (
-        _months_of_rights(g_bob(feeds.vaph_support), first, last)
-        .group_by("insz", "month")
-        .agg(pl.col("evidence").sort().alias("right_evidence"))
-        .with_columns(pl.lit("BOB").alias("budget"))
-    )
-    rights = pl.concat([zzb_rights, bob_rights], how="diagonal").select(
-        "insz", "budget", "month", "right_evidence", pl.lit(True).alias("in_right")
-    )
+    grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
+    episodes = _materialised(zzb_start(grounds, p))
+    bob_records = _materialised(g_bob(feeds.vaph_support))
+    in_window = (pl.col("right_from") <= last) & (pl.col("right_until").is_null() | (pl.col("right_until") >= first))
     if full_window:
-        grid = (
-            members.select("insz")
-            .join(pl.LazyFrame({"budget": ["ZZB", "BOB"]}), how="cross")
-            .join(pl.LazyFrame({"month": pl.date_range(first, last, "1mo", eager=True)}), how="cross")
-        )
-        months = grid.join(rights, on=["insz", "budget", "month"], how="left").with_columns(
-            pl.col("in_right").fill_null(False), pl.col("right_evidence").fill_null(EMPTY)
-        )
+        persons = members.select("insz")
     else:
-        months = rights
-    months = months.join(members, on="insz", how="inner")  # only members are decided
-    persons = months.select("insz").unique()
-    residence = feeds.residence_periods.join(persons, on="insz", how="semi")
-    residence_years = residence_from_year(residence, p, run_date)
-    months = (
-        months.join(residence_years, on="insz", how="left")
-        .join(waiting_until(members.join(persons, on="insz", how="semi"), residence, p), on="insz", how="left")
-        .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
-        .with_columns(
-            e_affiliated().alias("e_affiliated"),
-            e_alive().alias("e_alive"),
-            e_residence().alias("e_residence"),
-            e_waiting().alias("e_waiting"),
+        persons = pl.concat([episodes.filter(in_window).select("insz"), bob_records.filter(in_window).select("insz")])
+    persons = _materialised(persons.join(members.select("insz"), on="insz", how="semi").unique())
+    people = _materialised(members.join(persons, on="insz", how="semi"))  # only members are decided
+    residence = _materialised(feeds.residence_periods.join(persons, on="insz", how="semi"))
+    person_dates = _materialised(
+        persons.join(residence_from_year(residence, p, run_date), on="insz", how="left").join(
+            waiting_until(people, residence, p), on="insz", how="left"
         )
     )
-    keys = months.select("insz", "month", "age").unique()
+    amount_months = [first] + [m for m in (_amount_change_months(amounts)) if first < m <= last]
+    boundaries = _boundaries(
+        persons,
+        people,
+        grounds,
+        episodes,
+        bob_records,
+        feeds.vaph_support,
+        feeds.facility_stays.filter(special_stay()),
+        person_dates,
+        amount_months,
+    )
+    segments = _materialised(_segments(boundaries, first, last))
+    budgets = pl.LazyFrame({"budget": ["ZZB", "BOB"]})
+    rights = pl.concat(
+        [
+            episodes.select("insz", "right_from", "right_until", pl.lit("ZZB").alias("budget"), EMPTY.alias("_ev")),
+            bob_records.select(
+                "insz",
+                "right_from",
+                "right_until",
+                pl.lit("BOB").alias("budget"),
+                pl.concat_list("evidence").alias("_ev"),
+            ),
+        ]
+    )
+    in_right = (
+        segments.join(rights, on="insz")
+        .filter(
+            (pl.col("right_from") <= pl.col("month"))
+            & (pl.col("right_until").is_null() | (pl.col("month") <= pl.col("right_until")))
+        )
+        .group_by("insz", "budget", "month")
+        .agg(pl.col("_ev").list.explode(keep_nulls=False, empty_as_null=False).sort().alias("right_evidence"))
+        .with_columns(pl.lit(True).alias("in_right"))
+    )
+    periods = segments.join(budgets, how="cross").join(in_right, on=["insz", "budget", "month"], how="left")
+    periods = periods.with_columns(pl.col("in_right").fill_null(False), pl.col("right_evidence").fill_null(EMPTY))
+    if not full_window:
+        periods = periods.filter("in_right")
+    periods = _materialised(
+        periods.join(people, on="insz", how="inner")
+        .join(person_dates, on="insz", how="left")
+        .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
+        .with_columns(e_affiliated(), e_alive(), e_residence(), e_waiting())
+    )
+    keys = periods.select("insz", "month", "age").unique()
     flags = exclusion_flags(keys, feeds.vaph_support, feeds.facility_stays, p)
-    ground_codes = _ground_codes_by_month(grounds, months.filter(pl.col("budget") == "ZZB"))
-    months = (
-        months.join(flags, on=["insz", "month"], how="left")
+    ground_codes = _ground_codes_by_month(grounds, periods.filter(pl.col("budget") == "ZZB"))
+    periods = (
+        periods.join(flags, on=["insz", "month"], how="left")
         .join(ground_codes, on=["insz", "budget", "month"], how="left")
+        .join(_amounts_by_month(amounts, first, last), on="month", how="left")
         .with_columns(
             *[pl.col(flag_name(c)).fill_null(False) for c in GROUND_CODES],
             pl.concat_list(pl.col("right_evidence"), pl.col("ground_evidence").fill_null(EMPTY)).alias(
@@ -272,10 +376,8 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
             ),
         )
     )
-    months = _amount_on_month(months, amounts.zzb, "zzb_amount")
-    months = _amount_on_month(months, amounts.bob, "bob_amount")
-    # materialised once: the work list reads the decided months twice
-    decided = _compose(months, p).collect().lazy()
+    decided = _materialised(_compose(periods, p).rename({"month": "first_month"}))
+    months = _months_of(decided)
     absence_persons = feeds.vaph_support.filter(pl.col("support_kind").is_in(ABSENCE_KINDS)).select("insz")
     absences = g_absence(
         feeds.vaph_support,
@@ -287,12 +389,29 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
         run_date,
         first,
     )
+    # the work list needs months only of the periods that reach the month of D
+    recent = _months_of(decided.filter(pl.col("last_month") == last))
     worklist = pl.concat(
         [
             w_apply_special(feeds.facility_stays, feeds.members, run_date),
             w_apply_facility(feeds.facility_stays, feeds.members, episodes, run_date),
-            w_nrth_transition(decided, run_date),
-            w_check_residence(decided, run_date),
+            w_nrth_transition(recent, run_date),
+            w_check_residence(recent, run_date),
         ]
     )
-    return Decisions(decided, absences, worklist)
+    return Decisions(decided, months, absences, worklist)
+
+
+def _amount_change_months(amounts: Amounts) -> list[dt.date]:
+    """The first months on whose first day a monthly amount changes."""
+    starts = pl.concat([amounts.zzb["from_date"], amounts.bob["from_date"]]).unique().to_list()
+    return sorted({d if d.day == 1 else add_months(d.replace(day=1), 1) for d in starts})
+
+
+def _months_of(periods: pl.LazyFrame) -> pl.LazyFrame:
+    """The periods month by month (MONTH_COLUMNS and the flags)."""
+    return (
+        periods.with_columns(pl.date_ranges("first_month", "last_month", "1mo").alias("month"))
+        .explode("month")
+        .drop("first_month", "last_month")
+    )

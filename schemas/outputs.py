@@ -53,13 +53,15 @@ class Worklist(pa.DataFrameModel):
         strict = True
 
 
-class DecidedMonths(pa.DataFrameModel):
-    """_decisions/months.parquet: the decided months inside a right (rules.md D-DECISION)."""
+class DecidedPeriods(pa.DataFrameModel):
+    """_decisions/periods.parquet: the decided months inside a right, as runs of months judged alike
+    (rules.md D-DECISION): every month from first_month to last_month has this decision."""
 
     insz: str
     zorgkas: str
     budget: str = pa.Field(isin=["ZZB", "BOB"])
-    month: dt.date
+    first_month: dt.date
+    last_month: dt.date
     status: str = pa.Field(isin=["ENTITLED", "NOT_ENTITLED", "PENDING"])
     entitled: bool
     holds: pl.List(pl.String)
@@ -69,4 +71,4 @@ class DecidedMonths(pa.DataFrameModel):
 
     class Config:
         strict = True
-        unique = ["insz", "budget", "month"]
+        unique = ["insz", "budget", "first_month"]
