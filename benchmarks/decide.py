@@ -30,9 +30,10 @@ got = ingest(Path({landing!r}), as_of, reference, keep=set(DECIDE_FEEDS))
 t1 = time.perf_counter()
 decided = run_decisions(got, reference, as_of)
 t2 = time.perf_counter()
-person = decided.months.filter(decided.months["entitled"])["insz"][0]
+person = decided.periods.filter(decided.periods["entitled"])["insz"][0]
 result = {{"ingest_seconds": round(t1 - t0, 2), "decide_seconds": round(t2 - t1, 2),
-           "month_rows": decided.months.height, "persons_with_a_right": decided.months["insz"].n_unique(),
+           "period_rows": decided.periods.height, "months_entitled": decided.months_entitled(),
+           "persons_with_a_right": decided.periods["insz"].n_unique(),
            "worklist_rows": decided.worklist.height, "absence_rows": decided.absences.height,
            "person": person}}
 """
@@ -47,7 +48,7 @@ as_of = dt.date.fromisoformat({as_of!r})
 t0 = time.perf_counter()
 record = explain_person({person!r}, Path({landing!r}), as_of)
 t1 = time.perf_counter()
-text = explain({person!r}, as_of, Path({landing!r}))
+text = explain({person!r}, as_of, Path({landing!r}), prefect=True)
 t2 = time.perf_counter()
 result = {{"explain_seconds_without_prefect": round(t1 - t0, 2), "explain_seconds_with_prefect": round(t2 - t1, 2),
            "months": sum(len(v) for v in record["budgets"].values())}}

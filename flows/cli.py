@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("insz", help="national or BIS number (11 digits)")
     explain.add_argument("--as-of", type=_date, required=True, help="run date D")
     explain.add_argument("--json", action="store_true", help="print the record as JSON")
+    explain.add_argument(
+        "--prefect",
+        action="store_true",
+        help="run as a Prefect flow even without a Prefect server (slower: starts a temporary one)",
+    )
     _common(explain)
     generate = sub.add_parser("generate", help="write a synthetic landing zone")
     generate.add_argument("--members", type=int, required=True)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "explain":
             from flows.explain import explain
 
-            print(explain(args.insz, args.as_of, args.landing, as_json=args.json))
+            print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
         elif args.command == "generate":
             from flows.generate import write_landing, zorgkas_codes
             from flows.reference import REFERENCE_DIR

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
+import os
 import re
 from pathlib import Path
 
@@ -211,12 +212,23 @@ def render(record: dict) -> str:
     return "\n".join(out)
 
 
-def explain(insz: str, as_of: dt.date, landing: Path, as_json: bool = False) -> str:
-    """Run the explain flow for one person and give the text (or JSON) to print."""
+def explain(insz: str, as_of: dt.date, landing: Path, as_json: bool = False, prefect: bool | None = None) -> str:
+    """The decision record of one person as text (or JSON) to print.
 
-    @flow(name="vsb-explain", validate_parameters=False)
-    def run_explain(as_of: dt.date, landing: Path) -> dict:
-        return explain_person(insz, landing, as_of)
+    With a Prefect server configured (PREFECT_API_URL) or `prefect=True`, it runs as the flow
+    `vsb-explain`, so the lookup is recorded (without the insz). Without a server it answers
+    directly: starting Prefect's temporary server alone takes about 5 s, and an employee
+    answering an appeal must have the answer in under 5 s (benchmarks/decide.py: 0.9 s at 7M).
+    """
+    if prefect is None:
+        prefect = bool(os.environ.get("PREFECT_API_URL"))
+    if not prefect:
+        record = explain_person(insz, landing, as_of)
+    else:
 
-    record = run_explain(as_of=as_of, landing=landing)
+        @flow(name="vsb-explain", validate_parameters=False)
+        def run_explain(as_of: dt.date, landing: Path) -> dict:
+            return explain_person(insz, landing, as_of)
+
+        record = run_explain(as_of=as_of, landing=landing)
     return json.dumps(record, indent=2, ensure_ascii=False) if as_json else render(record)
