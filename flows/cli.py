@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=dt.date(2026, 11, 1),
         help="date of the newest delivery (the other is one month earlier)",
     )
+    generate.add_argument(
+        "--scenarios",
+        action="store_true",
+        help="add the reviewed scenario persons of pipelines/scenarios.py (as in the sample)",
+    )
     return parser
 
 
@@ -118,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             from flows.generate import write_landing, zorgkas_codes
             from flows.reference import REFERENCE_DIR
 
-            summary = write_landing(args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR))
+            summary = write_landing(
+                args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR), scenarios=args.scenarios
+            )
             print(f"generated {args.members:,} members in {args.out}: {summary}")
     except KeyboardInterrupt:
         print(f"vsb {args.command}: interrupted", file=sys.stderr)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.scenarios import scenario_rows
 from pipelines.synthetic import iter_landing
+from schemas.feeds import FEEDS
 
 
 def zorgkas_codes(reference_dir: Path) -> list[str]:
@@ -27,8 +29,11 @@ def write_landing(
     as_of: dt.date,
     zorgkas_codes: list[str],
     rows_per_file: int = 2_000_000,
+    scenarios: bool = False,
 ) -> dict:
     """Generate and write every feed and delivery; return rows per feed and delivery.
+
+    `scenarios`: add the reviewed persons of pipelines/scenarios.py to every delivery (the sample).
 
     Each frame is split into files of at most `rows_per_file` rows. Stale `part-*.parquet`
     files of a delivery folder that is rewritten are removed first, so a folder never mixes
@@ -40,7 +45,13 @@ def write_landing(
     rows: dict[str, dict[str, int]] = {}
     files = 0
     size = 0
+    extra = scenario_rows() if scenarios else {}
     for feed, delivery, frame in iter_landing(n_members, seed, as_of, zorgkas_codes):
+        if feed in extra:  # the reviewed scenario persons of pipelines/scenarios.py
+            added = pl.DataFrame(extra[feed], schema=FEEDS[feed].columns, orient="row")
+            if feed == "members" and frame["insz"].is_in(added["insz"].implode()).any():
+                raise ValueError("a generated member has the insz of a scenario person: choose another seed")
+            frame = pl.concat([frame, added])
         folder = out / feed / f"delivery_date={delivery.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("part-*.parquet"):

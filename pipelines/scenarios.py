@@ -1,0 +1,373 @@
+"""Named, reviewed persons added to the sample landing zone: one situation per rule family.
+
+The random generator rarely puts an exclusion, a transition rule or an absence budget on a
+person who also has a care-need ground; these persons do, on purpose, so that the sample run
+shows every rule family and tests/test_golden.py can compare their decision records with
+reviewed golden files. Each scenario says what the rules must give for a run in November 2026
+(window 2024-12 to 2026-11); the golden files were checked against these statements.
+
+Pure data: rows per feed, the same in every delivery on or after 2026-10-01.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+D = dt.date
+IBAN = "BE72735100000116"  # valid: mod 97 and Belgian account check digits
+
+
+def insz_of(birth: dt.date, counter: int) -> str:
+    """A national number for a birth date and a day counter, with its check digits (rules.md R-ID)."""
+    base = f"{birth:%y%m%d}{counter:03d}"
+    prefixed = int(("2" if birth.year >= 2000 else "") + base)
+    return f"{base}{97 - prefixed % 97:02d}"
+
+
+def _person(code: str, birth: dt.date, zorgkas: str, **member) -> dict:
+    return {
+        "insz": insz_of(birth, 990 + int(code[1:]) % 9),
+        "zorgkas": zorgkas,
+        "name": f"Scenario {code}",
+        "birth_date": birth,
+        "death_date": None,
+        "domicile_region": "VL",
+        "affiliation_basis": "RESIDENT_VL",
+        "affiliation_start": max(D(birth.year + 18, 1, 1), birth) if birth.year < 2000 else birth,
+        "affiliation_end": None,
+        "eu_insured_since": None,
+        "iban": IBAN,
+    } | member
+
+
+# code: (what it shows, the person, rows of the other feeds without insz)
+SCENARIOS: dict[str, dict] = {
+    "S01": {
+        "shows": "G-BELRAI: screener of 2025-02-10 (total 14): right from 2025-06, entitled to November 2026",
+        "member": _person("S01", D(1940, 3, 10), "ZK100"),
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-01",
+                assessment_date=D(2025, 2, 10),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=14.0,
+                adl_score=2.0,
+                iadl_score=2.0,
+                valid_until=None,
+            )
+        ],
+    },
+    "S02": {
+        "shows": "G-MEDSOC superseded: THAB 16 from 2024-06-01, a newer THAB 10 from 2026-03-01 ends the "
+        "ground on 2026-02-28: entitled 2024-12 to 2026-02",
+        "member": _person("S02", D(1938, 11, 2), "ZK200"),
+        "medsoc_scales": [
+            dict(
+                decision_id="SC-MS-02A",
+                scale_kind="THAB",
+                decision_date=D(2024, 5, 20),
+                valid_from=D(2024, 6, 1),
+                valid_until=None,
+                score=16.0,
+                pillar_1=None,
+                pillar_2=None,
+                pillar_3=None,
+            ),
+            dict(
+                decision_id="SC-MS-02B",
+                scale_kind="THAB",
+                decision_date=D(2026, 2, 15),
+                valid_from=D(2026, 3, 1),
+                valid_until=None,
+                score=10.0,
+                pillar_1=None,
+                pillar_2=None,
+                pillar_3=None,
+            ),
+        ],
+    },
+    "S03": {
+        "shows": "G-ZTK: a child, pillars 8+6+5 = 19 from 2025-09-01: right from 2026-01; E-RESIDENCE as a minor",
+        "member": _person("S03", D(2015, 5, 5), "ZK300"),
+        "medsoc_scales": [
+            dict(
+                decision_id="SC-MS-03",
+                scale_kind="ZTK",
+                decision_date=D(2025, 8, 20),
+                valid_from=D(2025, 9, 1),
+                valid_until=None,
+                score=None,
+                pillar_1=8.0,
+                pillar_2=6.0,
+                pillar_3=5.0,
+            )
+        ],
+    },
+    "S04": {
+        "shows": "G-BELRAI then G-FACILITY: home care from 2024-08-01 to 2024-11-30, a WZC from 2024-11-20: "
+        "one episode, right from 2024-12 with no new delay",
+        "member": _person("S04", D(1935, 1, 20), "ZK400"),
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-04",
+                assessment_date=D(2024, 8, 1),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=11.0,
+                adl_score=3.0,
+                iadl_score=3.0,
+                valid_until=D(2024, 11, 30),
+            )
+        ],
+        "facility_stays": [
+            dict(
+                stay_id="SC-FS-04",
+                facility_id="WZC-VL-SC04",
+                facility_kind="WZC",
+                facility_region="VL",
+                recognised_by_flanders=True,
+                admission_date=D(2024, 11, 20),
+                discharge_date=None,
+                special_category=None,
+            )
+        ],
+    },
+    "S05": {
+        "shows": "E-ALIVE: right from 2025-05 (screener 2025-01-05), died 2026-07-14: the month of death is paid, "
+        "August 2026 is not",
+        "member": _person("S05", D(1931, 9, 9), "ZK500", death_date=D(2026, 7, 14)),
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-05",
+                assessment_date=D(2025, 1, 5),
+                service_kind="AANVULLENDE_THUISZORG",
+                service_recognised=True,
+                total_score=13.0,
+                adl_score=1.0,
+                iadl_score=1.0,
+                valid_until=None,
+            )
+        ],
+    },
+    "S06": {
+        "shows": "E-RESIDENCE fails: in Flanders only since 2023-03-01, not EU-insured: not entitled, "
+        "W-CHECK-RESIDENCE",
+        "member": _person("S06", D(1950, 4, 4), "ZK600", affiliation_start=D(2023, 3, 1)),
+        "residence_periods": [
+            dict(region="ABROAD", start_date=D(1950, 4, 4), end_date=D(2023, 2, 28)),
+            dict(region="VL", start_date=D(2023, 3, 1), end_date=None),
+        ],
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-06",
+                assessment_date=D(2025, 3, 3),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=15.0,
+                adl_score=3.0,
+                iadl_score=3.0,
+                valid_until=None,
+            )
+        ],
+    },
+    "S07": {
+        "shows": "E-WAITING: Brussels voluntary member (domicile since 1990) affiliated late on 2022-05-01: "
+        "not entitled before 2027-05-01",
+        "member": _person(
+            "S07",
+            D(1960, 6, 6),
+            "ZK100",
+            domicile_region="BXL",
+            affiliation_basis="RESIDENT_BXL",
+            affiliation_start=D(2022, 5, 1),
+        ),
+        "residence_periods": [
+            dict(region="VL", start_date=D(1960, 6, 6), end_date=D(1989, 12, 31)),
+            dict(region="BXL", start_date=D(1990, 1, 1), end_date=None),
+        ],
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-07",
+                assessment_date=D(2024, 6, 1),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=16.0,
+                adl_score=3.0,
+                iadl_score=3.0,
+                valid_until=None,
+            )
+        ],
+    },
+    "S08": {
+        "shows": "X-VAPH-PVB: an adult with a screener right from 2024-11, a PVB from 2025-10-01: entitled to "
+        "September 2025, excluded from October 2025",
+        "member": _person("S08", D(1980, 2, 2), "ZK200"),
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-08",
+                assessment_date=D(2024, 7, 7),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=13.5,
+                adl_score=2.0,
+                iadl_score=2.0,
+                valid_until=None,
+            )
+        ],
+        "vaph_support": [
+            dict(
+                record_id="SC-VA-08",
+                support_kind="PVB",
+                start_date=D(2025, 10, 1),
+                end_date=None,
+                school_year=None,
+                absence_days=None,
+            )
+        ],
+    },
+    "S09": {
+        "shows": "T-NRTH-2017: an adult with IT 18 and NRTH since 2015: every month in the right is left to "
+        "the zorgkas (PENDING), W-NRTH-TRANSITION",
+        "member": _person("S09", D(1975, 12, 12), "ZK300"),
+        "medsoc_scales": [
+            dict(
+                decision_id="SC-MS-09",
+                scale_kind="IT",
+                decision_date=D(2023, 1, 10),
+                valid_from=D(2023, 1, 1),
+                valid_until=None,
+                score=18.0,
+                pillar_1=None,
+                pillar_2=None,
+                pillar_3=None,
+            )
+        ],
+        "vaph_support": [
+            dict(
+                record_id="SC-VA-09",
+                support_kind="NRTH",
+                start_date=D(2015, 1, 1),
+                end_date=None,
+                school_year=None,
+                absence_days=None,
+            )
+        ],
+    },
+    "S10": {
+        "shows": "X-SPECIAL-STAY: a screener right from 2024-10 and a WZC stay as COMA_NAH from 2026-02-01: "
+        "excluded from February 2026, W-APPLY-SPECIAL",
+        "member": _person("S10", D(1970, 8, 8), "ZK400"),
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-10",
+                assessment_date=D(2024, 6, 15),
+                service_kind="GEZINSZORG",
+                service_recognised=True,
+                total_score=17.0,
+                adl_score=3.0,
+                iadl_score=3.0,
+                valid_until=None,
+            )
+        ],
+        "facility_stays": [
+            dict(
+                stay_id="SC-FS-10",
+                facility_id="WZC-VL-SC10",
+                facility_kind="WZC",
+                facility_region="VL",
+                recognised_by_flanders=True,
+                admission_date=D(2026, 2, 1),
+                discharge_date=None,
+                special_category="COMA_NAH",
+            )
+        ],
+    },
+    "S11": {
+        "shows": "G-ABSENCE: a child with a ZTK right since 2024 in an MFC full time (X-VAPH-MFC), 120 days "
+        "absent in school year 2024: two budgets due on 2025-08-31",
+        "member": _person("S11", D(2012, 10, 10), "ZK500"),
+        "medsoc_scales": [
+            dict(
+                decision_id="SC-MS-11",
+                scale_kind="ZTK",
+                decision_date=D(2023, 12, 1),
+                valid_from=D(2024, 1, 1),
+                valid_until=None,
+                score=None,
+                pillar_1=7.0,
+                pillar_2=7.0,
+                pillar_3=6.0,
+            )
+        ],
+        "vaph_support": [
+            dict(
+                record_id="SC-VA-11",
+                support_kind="MFC_FULLTIME",
+                start_date=D(2024, 9, 1),
+                end_date=None,
+                school_year=2024,
+                absence_days=120,
+            )
+        ],
+    },
+    "S12": {
+        "shows": "G-BOB and X-BOB-PAB: a child with a support need since 2024-02-10 (BOB right from 2024-03) "
+        "and a PAB from 2025-07-01: BOB entitled to June 2025, excluded after",
+        "member": _person("S12", D(2014, 1, 15), "ZK600"),
+        "vaph_support": [
+            dict(
+                record_id="SC-VA-12A",
+                support_kind="SUPPORT_NEED",
+                start_date=D(2024, 2, 10),
+                end_date=None,
+                school_year=None,
+                absence_days=None,
+            ),
+            dict(
+                record_id="SC-VA-12B",
+                support_kind="PAB",
+                start_date=D(2025, 7, 1),
+                end_date=None,
+                school_year=None,
+                absence_days=None,
+            ),
+        ],
+    },
+    "S13": {
+        "shows": "W-APPLY-FACILITY: a WZC in Brussels and no automatic ground: not entitled, must apply",
+        "member": _person("S13", D(1936, 3, 3), "ZK100"),
+        "facility_stays": [
+            dict(
+                stay_id="SC-FS-13",
+                facility_id="WZC-BXL-SC13",
+                facility_kind="WZC",
+                facility_region="BXL",
+                recognised_by_flanders=False,
+                admission_date=D(2025, 4, 1),
+                discharge_date=None,
+                special_category=None,
+            )
+        ],
+    },
+}
+
+
+def scenario_rows() -> dict[str, list[dict]]:
+    """Rows per feed for every scenario person (a VL residence since birth unless the scenario says otherwise)."""
+    feeds: dict[str, list[dict]] = {}
+    for scenario in SCENARIOS.values():
+        member = scenario["member"]
+        feeds.setdefault("members", []).append(member)
+        residence = scenario.get(
+            "residence_periods", [dict(region="VL", start_date=member["birth_date"], end_date=None)]
+        )
+        for feed, rows in {**scenario, "residence_periods": residence}.items():
+            if feed in ("shows", "member"):
+                continue
+            feeds.setdefault(feed, []).extend({"insz": member["insz"]} | row for row in rows)
+    return feeds
+
+
+def scenario_insz() -> dict[str, str]:
+    return {code: s["member"]["insz"] for code, s in SCENARIOS.items()}
