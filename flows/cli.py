@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from flows.runtime import configure_environment
@@ -67,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     nightly = sub.add_parser("nightly", help="the nightly run for a date (default: today)")
     nightly.add_argument("--as-of", type=_date, default=None, help="run date D (default: today)")
     _common(nightly)
+    invoices = sub.add_parser(
+        "invoices", help="the yearly care premium invoice run (rerun: only invoices not yet issued)"
+    )
+    invoices.add_argument("--year", type=int, required=True, help="premium year Y")
+    invoices.add_argument("--as-of", type=_date, default=None, help="invoice date D (default: today)")
+    _common(invoices)
+    fines = sub.add_parser("fines", help="the fine-candidate run on the fine reference date of a year")
+    fines.add_argument("--year", type=int, required=True, help="fine year F (judged on 15 October F)")
+    _common(fines)
+    backfill = sub.add_parser("backfill", help="the nightly runs for every date D1..D2, in order")
+    backfill.add_argument("--from", dest="first", type=_date, required=True, help="first run date D1")
+    backfill.add_argument("--to", dest="last", type=_date, required=True, help="last run date D2")
+    _common(backfill)
     explain = sub.add_parser("explain", help="the decision record of one person, month by month")
     explain.add_argument("insz", help="national or BIS number (11 digits)")
     explain.add_argument("--as-of", type=_date, required=True, help="run date D")
@@ -115,6 +130,59 @@ def main(argv: list[str] | None = None) -> int:
             )
             word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
             print(f"nightly {as_of.isoformat()}: {word[result['status']]} {result['path']}")
+        elif args.command == "invoices":
+            from flows.premium import run_invoices
+
+            as_of = args.as_of or dt.date.today()
+            result = run_invoices(
+                year=args.year,
+                as_of=as_of,
+                landing=args.landing,
+                outbox=args.outbox,
+                state=args.state,
+                accept_shrink=tuple(args.accept_shrink),
+                replace=args.replace,
+                quiet=args.quiet,
+            )
+            word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
+            print(
+                f"invoices {args.year} on {as_of.isoformat()}: {result['issued']:,} issued, "
+                f"{word[result['status']]} {result['path']}"
+            )
+        elif args.command == "fines":
+            from flows.premium import run_fines
+
+            result = run_fines(
+                year=args.year,
+                landing=args.landing,
+                outbox=args.outbox,
+                state=args.state,
+                accept_shrink=tuple(args.accept_shrink),
+                replace=args.replace,
+                quiet=args.quiet,
+            )
+            word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
+            print(f"fines {args.year}: {result['proposed']:,} proposed, {word[result['status']]} {result['path']}")
+        elif args.command == "backfill":
+            from flows.nightly import run_backfill
+
+            results = run_backfill(
+                first=args.first,
+                last=args.last,
+                landing=args.landing,
+                outbox=args.outbox,
+                state=args.state,
+                accept_shrink=tuple(args.accept_shrink),
+                accept_mass_change=args.accept_mass_change,
+                replace=args.replace,
+                quiet=args.quiet,
+            )
+            counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
+            print(
+                f"backfill {args.first.isoformat()}..{args.last.isoformat()}: {len(results)} runs, "
+                f"{counts['published']} published, {counts['replaced']} published again, "
+                f"{counts['identical']} unchanged"
+            )
         elif args.command == "explain":
             from flows.explain import explain
 
@@ -133,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one line for the operator; the details are in the Prefect logs
         reason = " ".join(str(exc).split()) or type(exc).__name__
         print(f"vsb {args.command}: error: {reason}", file=sys.stderr)
+        # drop the frames' locals (an open DuckDB handle, frames): else the bindings report leaks at exit
+        traceback.clear_frames(exc.__traceback__)
+        gc.collect()
         return 1
     return 0
 

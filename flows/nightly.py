@@ -1,25 +1,36 @@
-"""The nightly run: ingest every feed for the run date and publish the run folder atomically.
+"""The nightly run: ingest, decide, settle against the state, and publish the run folder atomically.
 
-outbox/nightly/<D>/: quarantine/<feed>.parquet, _report.json, and _manifest.json written last.
+outbox/nightly/<D>/: quarantine/<feed>.parquet, _decisions/, one folder per zorgkas (grants,
+worklist, payments and their SEPA file on a payment run, recoveries), _report.json, and
+_manifest.json written last.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.decisions import DECIDE_FEEDS, Decided, run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.landing import file_digests
+from flows.ledger import earlier_payment_run, previous_state, record_run
 from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
-from flows.publish import Published, RunFolder
+from flows.publish import Published, PublishError, RunFolder, _crash_point, canonical_json, sha256_bytes
 from flows.reference import Reference, load_reference
 from flows.runtime import code_version
-from schemas.outputs import DecidedPeriods, Quarantine, Worklist
+from flows.state import open_state
+from pipelines.payments import is_payment_run
+from pipelines.sepa import credit_transfer_xml, summary, validate_pain001
+from pipelines.settle import Settlement, settle
+from schemas.outputs import DecidedPeriods, Grants, Payments, Quarantine, Recoveries, Worklist
 
 
 @task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
@@ -55,58 +66,128 @@ def feed_manifest(ingested: Ingested, landing: Path) -> dict:
     }
 
 
-def publish_nightly(
+class MassChangeError(Exception):
+    """S-MASS-CHANGE: the run would stop or start too many grants; nothing is published."""
+
+
+@dataclass
+class Built:
+    run: RunFolder
+    manifest: dict
+    settlement: Settlement
+    payment_run: bool
+
+
+def build_run(
+    con,
+    run_key: str,
     ingested: Ingested,
     decided: Decided,
     reference: Reference,
     landing: Path,
     outbox: Path,
-    replace: bool,
     timings: dict,
-) -> Published:
-    """Write every file of the run into its staging folder, then publish it with the manifest last."""
-    run = RunFolder(outbox, "nightly", ingested.as_of.isoformat())
+) -> Built:
+    """Settle the run against the state before it and write every file into a fresh staging folder."""
+    as_of = ingested.as_of
+    p = reference.parameters.params_on(as_of)
+    previous = previous_state(con, run_key)
+    payment_run = is_payment_run(as_of, p.payment_day, earlier_payment_run(con, as_of))
+    quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
+    settlement = settle(
+        decided.periods, decided.absences, ingested.valid("members"), quarantines, previous, p, as_of, payment_run
+    )
+    run = RunFolder(outbox, "nightly", as_of.isoformat())
     try:
         files = FileLog(run)
-        for feed, staged in ingested.feeds.items():
-            Quarantine.validate(staged.quarantine)
-            files.parquet(f"quarantine/{feed}.parquet", staged.quarantine)
+        for feed, quarantine in quarantines.items():
+            Quarantine.validate(quarantine)
+            files.parquet(f"quarantine/{feed}.parquet", quarantine)
         DecidedPeriods.validate(decided.periods)
         files.parquet("_decisions/periods.parquet", decided.periods)
         files.parquet("_decisions/absences.parquet", decided.absences)
-        Worklist.validate(decided.worklist)
+        worklist = pl.concat([decided.worklist, settlement.worklist]).sort("zorgkas", "insz", "code", "since")
+        Worklist.validate(worklist)
+        Grants.validate(settlement.events)
+        Payments.validate(settlement.payments)
+        Recoveries.validate(settlement.recoveries)
         zorgkassen = {}
-        worklists = zorgkas_slices(decided.worklist, reference.zorgkas_codes)
+        slices = {
+            name: zorgkas_slices(frame, reference.zorgkas_codes)
+            for name, frame in (
+                ("grants", settlement.events),
+                ("worklist", worklist),
+                ("payments", settlement.payments),
+                ("recoveries", settlement.recoveries),
+            )
+        }
+        debtors = {row["code"]: row for row in reference.zorgkassen.iter_rows(named=True)}
         for code in reference.zorgkas_codes:
-            files.parquet(f"{code}/worklist.parquet", worklists[code])
-            files.csv(f"{code}/worklist.csv", worklists[code])
+            files.parquet(f"{code}/grants.parquet", slices["grants"][code])
+            files.parquet(f"{code}/worklist.parquet", slices["worklist"][code])
+            files.csv(f"{code}/worklist.csv", slices["worklist"][code])
+            totals = {
+                "grants": dict(sorted(slices["grants"][code].group_by("event").len().iter_rows())),
+                "worklist": dict(sorted(slices["worklist"][code].group_by("code").len().iter_rows())),
+            }
+            if payment_run:
+                paid = slices["payments"][code]
+                files.parquet(f"{code}/payments.parquet", paid)
+                transactions, control_sum = paid["end_to_end_id"].n_unique(), paid["amount"].sum()
+                if paid.height:  # a credit transfer needs at least one transaction: none, no XML
+                    xml = credit_transfer_xml(
+                        paid,
+                        debtors[code],
+                        message_id=f"VSB-{code}-{run_key}",
+                        creation=dt.datetime.combine(as_of, dt.time(2, 0)),
+                        execution_date=as_of + dt.timedelta(days=1),
+                    )
+                    errors = validate_pain001(xml)
+                    if errors:
+                        raise ValueError(f"payments.xml of {code} does not validate: {errors[0]}")
+                    if summary(xml) != (transactions, Decimal(control_sum)):
+                        raise ValueError(f"payments.xml of {code}: count or control sum differs from payments.parquet")
+                    files.bytes(f"{code}/payments.xml", xml, transactions)
+                totals["payments"] = {"transactions": transactions, "control_sum": f"{Decimal(control_sum or 0):.2f}"}
+                if slices["recoveries"][code].height:
+                    files.parquet(f"{code}/recoveries.parquet", slices["recoveries"][code])
+                    totals["recoveries"] = {
+                        "rows": slices["recoveries"][code].height,
+                        "amount": f"{Decimal(slices['recoveries'][code]['amount'].sum()):.2f}",
+                    }
             manifest = {
-                "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
+                "run": {"kind": "nightly", "date": as_of.isoformat(), "payment_run": payment_run},
                 "zorgkas": code,
                 "files": files.under(code),
-                "totals": {"worklist": dict(sorted(worklists[code].group_by("code").len().iter_rows()))},
+                "totals": totals,
             }
             zorgkassen[code] = manifest
             run.write_json(f"{code}/manifest.json", manifest)
         run.write_json(
             "_report.json",
             {
-                "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
+                "run": {"kind": "nightly", "date": as_of.isoformat(), "payment_run": payment_run},
                 "feeds": ingested.counts,
                 "decisions": decision_counts(decided),
+                "events": dict(sorted(settlement.events.group_by("event").len().iter_rows())),
+                "payments": {"rows": settlement.payments.height, "recoveries": settlement.recoveries.height},
+                "holds": {
+                    "persons": settlement.held["insz"].n_unique(),
+                    "by_rule": dict(sorted(settlement.held.group_by("rule").len().iter_rows())),
+                },
                 "warnings": ingested.warnings,
                 "timings_seconds": timings,
             },
         )
         manifest = {
-            "run": {"kind": "nightly", "date": ingested.as_of.isoformat()},
+            "run": {"kind": "nightly", "date": as_of.isoformat(), "payment_run": payment_run},
             "code_version": code_version(),
             "parameters_sha256": reference.parameters_sha256,
             "feeds": feed_manifest(ingested, landing),
             "files": [e for k, e in sorted(files.entries.items()) if k.split("/")[0] not in zorgkassen],
             "zorgkassen": zorgkassen,
         }
-        return run.publish(manifest, replace=replace)
+        return Built(run, manifest, settlement, payment_run)
     except BaseException:
         run.discard()
         raise
@@ -124,8 +205,58 @@ def decision_counts(decided: Decided) -> dict:
     }
 
 
-@flow(name="vsb-nightly", validate_parameters=False)
-def run_nightly(
+def settle_and_publish(
+    ingested: Ingested,
+    decided: Decided,
+    reference: Reference,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    replace: bool,
+    accept_mass_change: bool,
+    timings: dict,
+) -> Published:
+    """Settle against the state, publish once: the state commit and the rename are the last two steps.
+
+    The run is first computed as a rerun of the latest published version of its date (if any):
+    identical means no-op. A different result needs --replace and is computed again as the next
+    version. A crash after the state commit and before the rename is completed by a rerun,
+    which reads the state without the run's own rows and so writes the very same folder.
+    """
+    as_of = ingested.as_of
+    with open_state(state) as con:
+        probe = RunFolder(outbox, "nightly", as_of.isoformat())
+        versions = probe.versions()
+        probe.discard()
+        key = versions[-1].name if versions else as_of.isoformat()
+        built = build_run(con, key, ingested, decided, reference, landing, outbox, timings)
+        status, latest = built.run.compare(built.manifest)
+        if status == "identical":
+            built.run.discard()
+            return Published(latest, "identical")
+        if status == "different":
+            if not replace:
+                built.run.discard()
+                raise PublishError(built.run.refusal(latest))
+            built.run.discard()
+            key = built.run.version_name(len(versions) + 1)
+            built = build_run(con, key, ingested, decided, reference, landing, outbox, timings)
+        if built.settlement.mass_change and not accept_mass_change:
+            built.run.discard()
+            raise MassChangeError(built.settlement.mass_change)
+        manifest_sha = sha256_bytes(canonical_json(built.manifest))
+        try:
+            _crash_point("before-commit")
+            record_run(con, key, as_of, f"nightly/{key}", manifest_sha, built.payment_run, built.settlement)
+            _crash_point("after-commit")
+            path = built.run.publish_as(key, built.manifest)
+        except BaseException:
+            built.run.discard()
+            raise
+        return Published(path, "replaced" if status == "different" else "published")
+
+
+def nightly_once(
     as_of: dt.date,
     landing: Path,
     outbox: Path,
@@ -135,7 +266,7 @@ def run_nightly(
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
-    """The nightly run for `as_of`: ingest, validate, quarantine, publish."""
+    """One nightly run for `as_of`: ingest, validate, decide, settle, publish (the body of both flows)."""
     steps = Steps(quiet=quiet)
     reference = load_reference()
     ingested = ingest(
@@ -145,7 +276,60 @@ def run_nightly(
         decided = decide_task(ingested, reference, as_of)
         shown["persons with a right"] = decided.periods["insz"].n_unique()
         shown["months entitled"] = decided.months_entitled()
-    with steps.step("publish") as shown:
-        published = publish_nightly(ingested, decided, reference, Path(landing), Path(outbox), replace, steps.timings)
+    with steps.step("settle and publish") as shown:
+        published = settle_and_publish(
+            ingested,
+            decided,
+            reference,
+            Path(landing),
+            Path(outbox),
+            Path(state),
+            replace,
+            accept_mass_change,
+            steps.timings,
+        )
         shown["folder"] = published.path.name
-    return {"path": str(published.path), "status": published.status}
+    return {"date": as_of.isoformat(), "path": str(published.path), "status": published.status}
+
+
+@flow(name="vsb-nightly", validate_parameters=False)
+def run_nightly(
+    as_of: dt.date | None = None,
+    landing: Path = Path("data/sample/landing"),
+    outbox: Path = Path("out"),
+    state: Path = Path("state/vsb.duckdb"),
+    accept_shrink: tuple[str, ...] = (),
+    accept_mass_change: bool = False,
+    replace: bool = False,
+    quiet: bool = False,
+) -> dict:
+    """The nightly run for `as_of` (default: today, in Brussels: the date a scheduled run starts on)."""
+    as_of = as_of or dt.datetime.now(ZoneInfo("Europe/Brussels")).date()
+    return nightly_once(as_of, landing, outbox, state, accept_shrink, accept_mass_change, replace, quiet)
+
+
+@flow(name="vsb-backfill", validate_parameters=False)
+def run_backfill(
+    first: dt.date,
+    last: dt.date,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    accept_shrink: tuple[str, ...] = (),
+    accept_mass_change: bool = False,
+    replace: bool = False,
+    quiet: bool = False,
+) -> list[dict]:
+    """The nightly runs for every date first..last, in order, each exactly as the nightly flow runs it.
+
+    Stops at the first date that fails: the dates before it are published and in the state; a
+    rerun of the backfill finds them unchanged (no-op) and goes on from the failed date.
+    """
+    if last < first:
+        raise ValueError(f"--to {last.isoformat()} is before --from {first.isoformat()}")
+    results = []
+    day = first
+    while day <= last:
+        results.append(nightly_once(day, landing, outbox, state, accept_shrink, accept_mass_change, replace, quiet))
+        day += dt.timedelta(days=1)
+    return results

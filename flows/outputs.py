@@ -23,6 +23,9 @@ class FileLog:
     def parquet(self, relative: str, frame: pl.DataFrame) -> None:
         self._log(relative, self.run.write_parquet(relative, frame), frame.height)
 
+    def bytes(self, relative: str, data: bytes, rows: int) -> None:
+        self._log(relative, self.run.write_bytes(relative, data), rows)
+
     def csv(self, relative: str, frame: pl.DataFrame) -> None:
         path = self.run.path(relative)
         csv_ready(frame).write_csv(path)

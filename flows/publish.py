@@ -99,28 +99,47 @@ class RunFolder:
                     found.append((int(match.group(1) or 1), child))
         return [p for _, p in sorted(found)]
 
-    def publish(self, manifest: dict, replace: bool) -> Published:
-        """Write the manifest last and publish by one rename; compare with what is there."""
-        data = canonical_json(manifest)
+    def version_name(self, number: int) -> str:
+        return self.key if number == 1 else f"{self.key}.v{number}"
+
+    def compare(self, manifest: dict) -> tuple[str, Path | None]:
+        """("new", None) when the key was never published; ("identical", folder) when the latest version
+        has this very manifest; ("different", folder) otherwise."""
         versions = self.versions()
-        if versions:
-            latest = versions[-1]
-            if (latest / MANIFEST).read_bytes() == data:
-                self.discard()
-                return Published(latest, "identical")
-            if not replace:
-                self.discard()
-                raise PublishError(
-                    f"{self.parent.name} {self.key} is already published as {latest.name} with a different "
-                    "result; pass --replace to publish it again as a new version"
-                )
+        if not versions:
+            return "new", None
+        latest = versions[-1]
+        if (latest / MANIFEST).read_bytes() == canonical_json(manifest):
+            return "identical", latest
+        return "different", latest
+
+    def publish_as(self, name: str, manifest: dict) -> Path:
+        """Write the manifest last and publish the staging folder as `name` by one rename."""
         _crash_point("before-manifest")
-        self.write_bytes(MANIFEST, data)
+        self.write_bytes(MANIFEST, canonical_json(manifest))
         _crash_point("before-rename")
-        target = self.parent / (self.key if not versions else f"{self.key}.v{len(versions) + 1}")
+        target = self.parent / name
         os.replace(self.staging, target)
         _crash_point("after-rename")
-        return Published(target, "replaced" if versions else "published")
+        return target
+
+    def publish(self, manifest: dict, replace: bool) -> Published:
+        """Publish unless an identical result is there already; a different one needs `replace`."""
+        status, latest = self.compare(manifest)
+        if status == "identical":
+            self.discard()
+            return Published(latest, "identical")
+        if status == "different" and not replace:
+            self.discard()
+            raise PublishError(self.refusal(latest))
+        name = self.version_name(len(self.versions()) + 1)
+        return Published(self.publish_as(name, manifest), "replaced" if status == "different" else "published")
+
+    def refusal(self, latest: Path) -> str:
+        return (
+            f"{self.parent.name} {self.key} is already published as {latest.name} with a different "
+            "result; pass --replace to publish it again as a new version"
+        )
 
     def discard(self) -> None:
         if self.staging.exists():

@@ -72,3 +72,59 @@ class DecidedPeriods(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["insz", "budget", "first_month"]
+
+
+BUDGETS = ["ZZB", "BOB"]
+EVENTS = ["NEW", "CONTINUED", "CHANGED", "STOPPED", "CANCELLED"]
+
+
+class Grants(pa.DataFrameModel):
+    """<zorgkas>/grants.parquet: one row per grant event (rules.md D-EVENTS)."""
+
+    insz: str
+    zorgkas: str
+    budget: str = pa.Field(isin=BUDGETS)
+    event: str = pa.Field(isin=EVENTS)
+    first_month: dt.date
+    last_month: dt.date = pa.Field(nullable=True)
+    monthly_amount: pl.Decimal(12, 2)
+    grounds: pl.List(pl.String)
+    evidence: pl.List(pl.String)
+    decided_on: dt.date
+
+    class Config:
+        strict = True
+
+
+class Payments(pa.DataFrameModel):
+    """<zorgkas>/payments.parquet: one row per paid month or school year of absence budgets (PAY-MONTH)."""
+
+    end_to_end_id: str = pa.Field(str_length={"min_value": 1, "max_value": 35})
+    insz: str
+    zorgkas: str
+    budget: str = pa.Field(isin=["ZZB", "BOB", "ZZB-ABSENCE"])
+    month: dt.date
+    quantity: int = pa.Field(ge=1, le=2)
+    amount: pl.Decimal(12, 2)
+    iban: str
+    name: str
+
+    class Config:
+        strict = True
+        unique = ["insz", "budget", "month"]
+
+
+class Recoveries(pa.DataFrameModel):
+    """<zorgkas>/recoveries.parquet: paid months now found not entitled (PAY-RECOVERY)."""
+
+    insz: str
+    zorgkas: str = pa.Field(nullable=True)
+    budget: str = pa.Field(isin=["ZZB", "BOB", "ZZB-ABSENCE"])
+    month: dt.date
+    amount: pl.Decimal(12, 2)
+    paid_on: dt.date
+    reason: pl.List(pl.String)
+
+    class Config:
+        strict = True
+        unique = ["insz", "budget", "month"]

@@ -41,7 +41,7 @@ def test_nightly_publishes_quarantine_report_and_manifest(tmp_path):
     landing = bad_landing(tmp_path)
     result = run(tmp_path, landing)
     folder = tmp_path / "out" / "nightly" / "2026-11-20"
-    assert result == {"path": str(folder), "status": "published"}
+    assert result == {"date": "2026-11-20", "path": str(folder), "status": "published"}
     quarantine = pl.read_parquet(folder / "quarantine" / "belrai_screeners.parquet")
     assert quarantine.select("rule", "column", "row_number").to_dicts() == [
         {"rule": "R-RANGE", "column": "total_score", "row_number": 2}
@@ -52,7 +52,7 @@ def test_nightly_publishes_quarantine_report_and_manifest(tmp_path):
     assert report["feeds"]["belrai_screeners"]["quarantined_by_rule"] == {"R-RANGE": 1}
     assert report["feeds"]["belrai_screeners"]["rows_valid"] == 1
     manifest = json.loads((folder / "_manifest.json").read_text())
-    assert manifest["run"] == {"kind": "nightly", "date": "2026-11-20"}
+    assert manifest["run"] == {"kind": "nightly", "date": "2026-11-20", "payment_run": False}
     members = manifest["feeds"]["members"]
     assert members["delivery_date"] == "2026-11-01" and members["rows"] == 1
     import hashlib

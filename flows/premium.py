@@ -1,0 +1,554 @@
+"""The care premium runs: yearly invoices (rules.md §7, P-*) and fine candidates (F-FINE), per zorgkas.
+
+    <outbox>/invoices/<Y>/<D>/<zorgkas>/invoices.parquet, invoices.csv, manifest.json
+    <outbox>/fines/<F>/<zorgkas>/fines.parquet, fines.csv, manifest.json
+    and per run _report.json and _manifest.json (written last), as the nightly run.
+
+The ledgers in the state (created here, flows/state.py `register`):
+- premium_invoices: one row per (insz, premium_year) ever invoiced, with its zorgkas, invoice_id,
+  reference base, amount, due and invoice dates and the run that issued it. An invoice run of
+  (Y, D) publishes the invoices of Y it issued on D in an earlier attempt (read back from the
+  ledger, never recomputed) and issues the members liable on D that no run has invoiced yet;
+  nothing is ever reissued. Reference bases follow the zorgkas's highest base in the ledger
+  (pipelines/premium.py `reference_bases`): unique within a zorgkas across years, and stable.
+- premium_fines: one row per (insz, fine_year): a rerun of year F adds no second fine.
+- premium_runs: each premium run committed to the state, and whether its folder was published.
+
+Crash safety: the new ledger rows are committed only once every file of the run is complete in
+staging and publishing would go ahead (not identical, not refused), then the folder is renamed.
+A crash between the commit and the rename leaves the rows in the ledger: the rerun of the same
+run reads them back and builds byte-identical files. An invoice run for another date of the same
+year refuses to start while such a run is unpublished, so that no committed invoice goes out
+unpublished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandera.errors as pa_errors
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.ingest import Ingested, check_shrink
+from flows.landing import FeedError, locate_delivery
+from flows.nightly import feed_manifest, ingest_feed_task
+from flows.outputs import FileLog, zorgkas_slices
+from flows.progress import Steps
+from flows.publish import MANIFEST, Published, RunFolder, canonical_json, sha256_bytes
+from flows.reference import Reference, load_reference
+from flows.runtime import code_version
+from flows.state import open_state, register, transaction
+from pipelines.params import Params
+from pipelines.premium import (
+    FINE_COLUMNS,
+    LEDGER_INVOICE_COLUMNS,
+    REFERENCE_BASE_LIMIT,
+    Amounts,
+    deceased_before,
+    fine_candidates,
+    fine_reference_date,
+    p_liable,
+    premium_due,
+    published_invoices,
+    quarantined_persons,
+    reference_bases,
+)
+from pipelines.staging import StagedFeed, iban_counts, rows_without_member
+from schemas.premium import Fines, Invoices
+
+INVOICE_FEEDS = ("members", "residence_periods", "increased_allowance")
+FINE_FEEDS = ("members", "premium_payments", "increased_allowance")
+
+LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS premium_invoices (
+    insz VARCHAR NOT NULL,
+    premium_year INTEGER NOT NULL,
+    zorgkas VARCHAR NOT NULL,
+    invoice_id VARCHAR NOT NULL,
+    reference_base BIGINT NOT NULL,     -- P-REFERENCE: one sequence per zorgkas, across years
+    amount DECIMAL(12, 2) NOT NULL,
+    reduced BOOLEAN NOT NULL,
+    grounds VARCHAR[] NOT NULL,
+    due_date DATE NOT NULL,
+    invoice_date DATE NOT NULL,         -- the run date D of the run that issued it
+    run_key VARCHAR NOT NULL,           -- the folder that first published it, e.g. 2026/2026-01-02
+    PRIMARY KEY (insz, premium_year),
+    UNIQUE (zorgkas, reference_base)
+);
+CREATE TABLE IF NOT EXISTS premium_fines (
+    insz VARCHAR NOT NULL,
+    fine_year INTEGER NOT NULL,
+    zorgkas VARCHAR NOT NULL,
+    amount DECIMAL(12, 2) NOT NULL,
+    years_in_default INTEGER[] NOT NULL,
+    run_key VARCHAR NOT NULL,           -- e.g. 2026, 2026.v2
+    PRIMARY KEY (insz, fine_year)
+);
+CREATE TABLE IF NOT EXISTS premium_runs (
+    kind VARCHAR NOT NULL,              -- invoices or fines
+    year INTEGER NOT NULL,              -- premium year Y or fine year F
+    run_date DATE NOT NULL,             -- invoice date D, or the fine reference date of F
+    run_key VARCHAR NOT NULL,           -- as in runs.run_key
+    folder VARCHAR NOT NULL,            -- relative to the outbox
+    manifest_sha256 VARCHAR NOT NULL,
+    published BOOLEAN NOT NULL,         -- false between the ledger commit and the rename
+    PRIMARY KEY (kind, run_key)
+);
+"""
+
+
+@register
+def ensure_premium_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(LEDGER_SCHEMA)
+
+
+class PremiumRunError(Exception):
+    """A premium run cannot go ahead (e.g. an earlier run of the same year is committed but unpublished)."""
+
+
+# --- reading the feeds --------------------------------------------------------------------------------
+
+
+def ingest_feeds(
+    landing: Path,
+    as_of: dt.date,
+    reference: Reference,
+    feeds: tuple[str, ...],
+    accept_shrink: set[str] = frozenset(),
+    steps: Steps | None = None,
+    ingest_one=None,
+) -> Ingested:
+    """The feeds a premium run reads (members first), as flows/ingest.py `ingest` reads every feed:
+    located for `as_of`, shrink-checked, validated, quarantined and counted."""
+    from flows.ingest import ingest_feed
+
+    steps = steps or Steps(quiet=True)
+    ingest_one = ingest_one or ingest_feed
+    params = reference.parameters.params_on(as_of)
+    with steps.step("locate deliveries") as shown:
+        deliveries, errors = {}, []
+        for feed in feeds:
+            try:
+                deliveries[feed] = locate_delivery(landing, feed, as_of)
+            except FeedError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise FeedError("; ".join(errors))
+        warnings = check_shrink(deliveries, params.min_rows_ratio, set(accept_shrink))
+        shown["feeds"] = len(deliveries)
+    staged: dict[str, StagedFeed] = {}
+    counts: dict[str, dict] = {}
+    for feed, delivery in deliveries.items():
+        with steps.step(f"ingest {feed}") as shown:
+            one = ingest_one(feed, delivery, landing, as_of, reference)
+            shown["rows read"] = one.rows_read
+            shown["quarantined"] = one.quarantine.height
+        counts[feed] = one.counts()
+        if feed == "members":
+            counts[feed]["iban"] = iban_counts(one.valid)
+        else:
+            counts[feed]["rows_without_member"] = rows_without_member(one.valid, staged["members"].valid)
+        if one.extra_columns:
+            warnings.append(f"feed {feed}: extra columns ignored: {', '.join(one.extra_columns)}")
+        staged[feed] = one
+    return Ingested(as_of, deliveries, staged, warnings, counts)
+
+
+def validated(model, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` checked with its pandera model; a failure names the checks and columns, never a value
+    (the values could be an insz: logs carry counts and codes only)."""
+    try:
+        return model.validate(frame, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases.group_by("column", "check").len().sort("column", "check", nulls_last=True)
+        broken = ", ".join(f"{column or '-'}: {check} ({n} rows)" for column, check, n in cases.iter_rows())
+        raise PremiumRunError(f"{model.__name__} output fails its schema: {broken}") from None
+
+
+def held_persons(ingested: Ingested) -> pl.DataFrame:
+    """The persons with a quarantined row in a feed of this run: not invoiced or fined this run."""
+    return quarantined_persons([staged.quarantine for staged in ingested.feeds.values()]).collect()
+
+
+# --- the ledgers --------------------------------------------------------------------------------------
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list, schema: dict) -> pl.DataFrame:
+    """A query's result with exactly `schema` (an empty result keeps its types)."""
+    result = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+    if result.is_empty():
+        return pl.DataFrame(schema=schema)
+    return result.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def invoices_of_year(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
+    """Every invoice of premium year `year` in the ledger (LEDGER_INVOICE_COLUMNS)."""
+    columns = ", ".join(LEDGER_INVOICE_COLUMNS)
+    return _frame(con, f"SELECT {columns} FROM premium_invoices WHERE premium_year = ?", [year], LEDGER_INVOICE_COLUMNS)
+
+
+def last_reference_bases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per zorgkas, the highest reference base issued so far (all years)."""
+    sql = "SELECT zorgkas, max(reference_base) AS last_base FROM premium_invoices GROUP BY zorgkas"
+    return _frame(con, sql, [], {"zorgkas": pl.String, "last_base": pl.Int64})
+
+
+def fines_of_year(con: duckdb.DuckDBPyConnection, fine_year: int) -> pl.DataFrame:
+    columns = ", ".join(FINE_COLUMNS)
+    return _frame(con, f"SELECT {columns} FROM premium_fines WHERE fine_year = ?", [fine_year], FINE_COLUMNS)
+
+
+def check_no_unpublished_run(con: duckdb.DuckDBPyConnection, outbox: Path, kind: str, year: int, run_date: dt.date):
+    """Refuse to start while another run of this kind and year is committed to the state but unpublished.
+
+    A run whose folder exists was published (the crash came after the rename): it is marked so.
+    """
+    pending = con.execute(
+        "SELECT run_key, folder, run_date FROM premium_runs WHERE kind = ? AND year = ? AND NOT published "
+        "ORDER BY run_key",
+        [kind, year],
+    ).fetchall()
+    for run_key, folder, pending_date in pending:
+        if (outbox / folder).is_dir():
+            _mark_published(con, kind, run_key)
+        elif pending_date != run_date:
+            raise PremiumRunError(
+                f"{kind} run {run_key} was committed to the state but never published (interrupted?): "
+                f"rerun `vsb {kind} --year {year} --as-of {pending_date.isoformat()}` first"
+            )
+
+
+def _mark_published(con: duckdb.DuckDBPyConnection, kind: str, run_key: str) -> None:
+    con.execute("UPDATE premium_runs SET published = true WHERE kind = ? AND run_key = ?", [kind, run_key])
+
+
+@dataclass
+class Commit:
+    """What a run adds to the state when it publishes: new ledger rows, and its run row."""
+
+    kind: str  # invoices or fines
+    year: int
+    run_date: dt.date
+    table: str
+    rows: pl.DataFrame  # the new ledger rows, without run_key
+    key_prefix: str = ""  # invoices: "<Y>/"
+
+
+def _run_key(run: RunFolder, commit: Commit) -> tuple[str, str]:
+    """The run key and folder (relative to the outbox) this publication will get: <key>, then <key>.v2, ..."""
+    versions = run.versions()
+    name = run.key if not versions else f"{run.key}.v{len(versions) + 1}"
+    return commit.key_prefix + name, f"{commit.kind}/{commit.key_prefix}{name}"
+
+
+def publish_with_ledger(
+    run: RunFolder, manifest: dict, replace: bool, con: duckdb.DuckDBPyConnection, commit: Commit
+) -> Published:
+    """Commit the run's ledger rows, then publish the complete staging folder by one rename.
+
+    The outcome of `RunFolder.publish` is known before it renames: an identical result is a no-op
+    and a different one without --replace is refused, and neither changes the state.
+    """
+    data = canonical_json(manifest)
+    versions = run.versions()
+    if versions and ((versions[-1] / MANIFEST).read_bytes() == data or not replace):
+        published = run.publish(manifest, replace=replace)  # identical (no-op), or refused: raises
+        _mark_published(con, commit.kind, commit.key_prefix + published.path.name)
+        return published
+    run_key, folder = _run_key(run, commit)
+    rows = commit.rows.with_columns(pl.lit(run_key).alias("run_key"))
+    with transaction(con):
+        con.register("new_ledger_rows", rows.to_arrow())
+        columns = ", ".join(rows.columns)
+        con.execute(f"INSERT INTO {commit.table} ({columns}) SELECT {columns} FROM new_ledger_rows")
+        con.unregister("new_ledger_rows")
+        values = [commit.kind, commit.year, commit.run_date, run_key, folder, sha256_bytes(data)]
+        con.execute("INSERT OR REPLACE INTO premium_runs VALUES (?, ?, ?, ?, ?, ?, false)", values)
+        con.execute(
+            "INSERT OR REPLACE INTO runs (kind, run_key, folder, manifest_sha256) VALUES (?, ?, ?, ?)",
+            [commit.kind, run_key, folder, values[-1]],
+        )
+    published = run.publish(manifest, replace=replace)
+    _mark_published(con, commit.kind, run_key)
+    return published
+
+
+# --- the invoice run ----------------------------------------------------------------------------------
+
+
+def premium_amounts(reference: Reference, year: int) -> Amounts:
+    """P-AMOUNT: the normal and reduced premium in force on 1 January of `year`; a missing one is a
+    ParameterError naming it (the reduced premium of 2025), never a zero."""
+    january_first = dt.date(year, 1, 1)
+    money = reference.parameters.money_on
+    return Amounts(money("premium_normal", january_first), money("premium_reduced", january_first))
+
+
+@dataclass
+class InvoicePlan:
+    rows: pl.DataFrame  # ledger rows of this run's folder: issued earlier on D, then new (LEDGER_INVOICE_COLUMNS)
+    new: pl.DataFrame  # the invoices this run issues (LEDGER_INVOICE_COLUMNS)
+    counts: dict = field(default_factory=dict)
+
+
+def plan_invoices(
+    ingested: Ingested,
+    held: pl.DataFrame,
+    ledger: pl.DataFrame,
+    last_bases: pl.DataFrame,
+    year: int,
+    invoice_date: dt.date,
+    p: Params,
+    premium: Amounts,
+) -> InvoicePlan:
+    """The invoices of the run (Y, D): those issued on D by an earlier attempt, read back from the
+    ledger, and new ones for the liable members not invoiced by any run (nor held)."""
+    members = ingested.valid("members").lazy()
+    due = premium_due(
+        members,
+        ingested.valid("residence_periods").lazy(),
+        ingested.valid("increased_allowance").lazy(),
+        year,
+        invoice_date,
+        p,
+        premium,
+    ).collect()
+    invoiced = ledger.select("insz")
+    fresh = due.join(invoiced, on="insz", how="anti")
+    new = (
+        reference_bases(fresh.join(held, on="insz", how="anti").lazy(), last_bases.lazy())
+        .select([pl.col(c).cast(t) for c, t in LEDGER_INVOICE_COLUMNS.items()])
+        .collect()
+    )
+    if new.height and new["reference_base"].max() >= REFERENCE_BASE_LIMIT:
+        raise PremiumRunError("P-REFERENCE: a zorgkas has used every 10-digit reference base")
+    earlier = ledger.filter(pl.col("invoice_date") == invoice_date)
+    deceased = (
+        members.filter(p_liable(year, min(invoice_date, dt.date(year, 1, 1))) & deceased_before(invoice_date))
+        .select("insz")
+        .collect()
+        .join(invoiced, on="insz", how="anti")
+    )
+    other_runs = ledger.filter(pl.col("invoice_date") != invoice_date).select("insz")
+    counts = {
+        "liable": due.height,
+        "issued": new.height,
+        "issued_earlier_on_this_date": earlier.height,
+        "liable_already_invoiced_by_other_runs": due.join(other_runs, on="insz", how="semi").height,
+        "held": fresh.join(held, on="insz", how="semi").height,
+        "deceased_not_invoiced": deceased.height,
+    }
+    return InvoicePlan(rows=pl.concat([earlier, new]), new=new, counts=counts)
+
+
+@task(name="plan-invoices", cache_policy=NO_CACHE)
+def plan_invoices_task(ingested, held, ledger, last_bases, year, invoice_date, p, premium) -> InvoicePlan:
+    return plan_invoices(ingested, held, ledger, last_bases, year, invoice_date, p, premium)
+
+
+def _money_text(value) -> str:
+    return str(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def write_zorgkas_files(
+    files: FileLog, frame: pl.DataFrame, name: str, codes: list[str], run_info: dict, totals
+) -> dict[str, dict]:
+    """<zorgkas>/<name>.parquet, .csv and manifest.json for every zorgkas: only its own members."""
+    slices = zorgkas_slices(frame, codes)
+    if sum(s.height for s in slices.values()) != frame.height:
+        raise PremiumRunError(f"{name}: rows of a zorgkas outside the reference list")
+    manifests = {}
+    for code in codes:
+        rows = slices[code]
+        files.parquet(f"{code}/{name}.parquet", rows)
+        files.csv(f"{code}/{name}.csv", rows.with_columns(pl.col(pl.List(pl.Int32)).cast(pl.List(pl.String))))
+        manifest = {"run": run_info, "zorgkas": code, "files": files.under(code), "totals": totals(rows)}
+        files.run.write_json(f"{code}/manifest.json", manifest)
+        manifests[code] = manifest
+    return manifests
+
+
+def invoice_totals(rows: pl.DataFrame) -> dict:
+    return {
+        "invoices": rows.height,
+        "reduced": int(rows["reduced"].sum()),
+        "amount": _money_text(rows["amount"].sum()),
+    }
+
+
+def fine_totals(rows: pl.DataFrame) -> dict:
+    return {"fines": rows.height, "amount": _money_text(rows["amount"].sum())}
+
+
+def run_manifest(run_info: dict, reference: Reference, ingested: Ingested, landing: Path, zorgkassen: dict) -> dict:
+    return {
+        "run": run_info,
+        "code_version": code_version(),
+        "parameters_sha256": reference.parameters_sha256,
+        "feeds": feed_manifest(ingested, landing),
+        "zorgkassen": zorgkassen,
+    }
+
+
+@flow(name="vsb-invoices", validate_parameters=False)
+def run_invoices(
+    year: int,
+    as_of: dt.date,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    accept_shrink: tuple[str, ...] = (),
+    replace: bool = False,
+    quiet: bool = False,
+) -> dict:
+    """The yearly premium invoice run of year `year` on invoice date `as_of` (a rerun issues only the
+    invoices not yet issued)."""
+    landing, outbox = Path(landing), Path(outbox)
+    steps = Steps(quiet=quiet)
+    reference = load_reference()
+    p = reference.parameters.params_on(as_of)
+    premium = premium_amounts(reference, year)  # before reading anything: a missing amount stops the run
+    ingested = ingest_feeds(
+        landing, as_of, reference, INVOICE_FEEDS, set(accept_shrink), steps, ingest_one=ingest_feed_task
+    )
+    run_info = {"kind": "invoices", "date": as_of.isoformat(), "premium_year": year}
+    with open_state(state) as con:
+        check_no_unpublished_run(con, outbox, "invoices", year, as_of)
+        with steps.step("invoice") as shown:
+            plan = plan_invoices_task(
+                ingested,
+                held_persons(ingested),
+                invoices_of_year(con, year),
+                last_reference_bases(con),
+                year,
+                as_of,
+                p,
+                premium,
+            )
+            shown["issued"] = plan.new.height
+            shown["in this run's folder"] = plan.rows.height
+        with steps.step("publish") as shown:
+            run = RunFolder(outbox, f"invoices/{year}", as_of.isoformat())
+            try:
+                invoices = published_invoices(plan.rows.lazy()).collect()
+                validated(Invoices, invoices)
+                files = FileLog(run)
+                zorgkassen = write_zorgkas_files(
+                    files, invoices, "invoices", reference.zorgkas_codes, run_info, invoice_totals
+                )
+                report = {
+                    "run": run_info,
+                    "feeds": ingested.counts,
+                    "invoices": plan.counts | {"per_zorgkas": {c: m["totals"] for c, m in zorgkassen.items()}},
+                    "warnings": ingested.warnings,
+                    "timings_seconds": steps.timings,
+                }
+                run.write_json("_report.json", report)
+                manifest = run_manifest(run_info, reference, ingested, landing, zorgkassen)
+                commit = Commit("invoices", year, as_of, "premium_invoices", plan.new, key_prefix=f"{year}/")
+                published = publish_with_ledger(run, manifest, replace, con, commit)
+            except BaseException:
+                run.discard()
+                raise
+            shown["folder"] = published.path.name
+    return {"path": str(published.path), "status": published.status, "issued": plan.new.height}
+
+
+# --- the fine run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FinePlan:
+    rows: pl.DataFrame  # fines of year F: proposed by an earlier attempt, then new (FINE_COLUMNS)
+    new: pl.DataFrame
+    counts: dict = field(default_factory=dict)
+
+
+def plan_fines(
+    ingested: Ingested, held: pl.DataFrame, ledger: pl.DataFrame, fine_year: int, p: Params, fine: Amounts
+) -> FinePlan:
+    """The fine candidates of year F: those already in the ledger for F, and the new ones (at most
+    one fine per person and year F)."""
+    candidates = fine_candidates(
+        ingested.valid("members").lazy(),
+        ingested.valid("premium_payments").lazy(),
+        ingested.valid("increased_allowance").lazy(),
+        fine_year,
+        p,
+        fine,
+    ).collect()
+    fresh = candidates.join(ledger.select("insz"), on="insz", how="anti")
+    new = fresh.join(held, on="insz", how="anti").sort("zorgkas", "insz")
+    rows = pl.concat([ledger, new]).sort("zorgkas", "insz")
+    counts = {
+        "candidates": candidates.height,
+        "proposed": new.height,
+        "proposed_earlier": ledger.height,
+        "held": fresh.height - new.height,
+    }
+    return FinePlan(rows=rows, new=new, counts=counts)
+
+
+@task(name="plan-fines", cache_policy=NO_CACHE)
+def plan_fines_task(ingested, held, ledger, fine_year, p, fine) -> FinePlan:
+    return plan_fines(ingested, held, ledger, fine_year, p, fine)
+
+
+@flow(name="vsb-fines", validate_parameters=False)
+def run_fines(
+    year: int,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    accept_shrink: tuple[str, ...] = (),
+    replace: bool = False,
+    quiet: bool = False,
+) -> dict:
+    """The fine-candidate run of year `year` (F-FINE), judged on its fine reference date (15 October F)
+    with the deliveries as of that date."""
+    landing, outbox = Path(landing), Path(outbox)
+    steps = Steps(quiet=quiet)
+    reference = load_reference()
+    reference_date = fine_reference_date(year, reference.parameters.params_on(dt.date(year, 1, 1)))
+    p = reference.parameters.params_on(reference_date)
+    money = reference.parameters.money_on
+    fine = Amounts(money("fine_normal", reference_date), money("fine_reduced", reference_date))
+    ingested = ingest_feeds(
+        landing, reference_date, reference, FINE_FEEDS, set(accept_shrink), steps, ingest_one=ingest_feed_task
+    )
+    run_info = {"kind": "fines", "date": reference_date.isoformat(), "fine_year": year}
+    with open_state(state) as con:
+        with steps.step("fine candidates") as shown:
+            plan = plan_fines_task(ingested, held_persons(ingested), fines_of_year(con, year), year, p, fine)
+            shown["proposed"] = plan.new.height
+            shown["in this run's folder"] = plan.rows.height
+        with steps.step("publish") as shown:
+            run = RunFolder(outbox, "fines", str(year))
+            try:
+                validated(Fines, plan.rows)
+                files = FileLog(run)
+                zorgkassen = write_zorgkas_files(
+                    files, plan.rows, "fines", reference.zorgkas_codes, run_info, fine_totals
+                )
+                report = {
+                    "run": run_info,
+                    "feeds": ingested.counts,
+                    "fines": plan.counts | {"per_zorgkas": {c: m["totals"] for c, m in zorgkassen.items()}},
+                    "warnings": ingested.warnings,
+                    "timings_seconds": steps.timings,
+                }
+                run.write_json("_report.json", report)
+                manifest = run_manifest(run_info, reference, ingested, landing, zorgkassen)
+                commit = Commit("fines", year, reference_date, "premium_fines", plan.new)
+                published = publish_with_ledger(run, manifest, replace, con, commit)
+            except BaseException:
+                run.discard()
+                raise
+            shown["folder"] = published.path.name
+    return {"path": str(published.path), "status": published.status, "proposed": plan.new.height}

@@ -1,0 +1,151 @@
+"""Grants and their events (rules.md §8, D-EVENTS), from the decided periods.
+
+A grant is a maximal run of consecutive entitled months of one person and budget. Each run
+compares its grants with the previous run's and emits NEW, CONTINUED, CHANGED, STOPPED or
+CANCELLED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+GRANT_COLUMNS = {
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "budget": pl.String,
+    "first_month": pl.Date,
+    "last_month": pl.Date,  # null while the grant is open
+    "monthly_amount": pl.Decimal(12, 2),
+    "grounds": pl.List(pl.String),
+    "evidence": pl.List(pl.String),
+}
+EVENT_COLUMNS = {**GRANT_COLUMNS, "event": pl.String, "decided_on": pl.Date}
+EVENT_ORDER = [
+    "insz",
+    "zorgkas",
+    "budget",
+    "event",
+    "first_month",
+    "last_month",
+    "monthly_amount",
+    "grounds",
+    "evidence",
+    "decided_on",
+]
+
+
+def _month_index(month: pl.Expr) -> pl.Expr:
+    return month.dt.year().cast(pl.Int32) * 12 + month.dt.month().cast(pl.Int32)
+
+
+def grants_of(periods: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
+    """D-EVENTS: the grants of this run: maximal runs of consecutive entitled months per person and budget.
+
+    `last_month` is null when the run reaches the month of D (open grant); `grounds` are the G-
+    codes holding in its latest month and `monthly_amount` that month's amount; `evidence` the
+    records of its latest month.
+    """
+    month_of_run = run_date.replace(day=1)
+    entitled = periods.filter("entitled").sort("insz", "budget", "first_month")
+    previous_last = pl.col("last_month").shift(1).over(["insz", "budget"], order_by="first_month")
+    starts_new = previous_last.is_null() | (_month_index(pl.col("first_month")) != _month_index(previous_last) + 1)
+    runs = entitled.with_columns(
+        starts_new.cast(pl.Int32).cum_sum().over(["insz", "budget"], order_by="first_month").alias("_grant")
+    )
+    grants = runs.group_by("insz", "budget", "_grant").agg(
+        pl.col("zorgkas").last(),
+        pl.col("first_month").min(),
+        pl.col("last_month").max(),
+        pl.col("monthly_amount").sort_by("first_month").last(),
+        pl.col("holds").sort_by("first_month").last(),
+        pl.col("evidence").sort_by("first_month").last(),
+    )
+    return grants.select(
+        "insz",
+        "zorgkas",
+        "budget",
+        "first_month",
+        pl.when(pl.col("last_month") >= month_of_run).then(None).otherwise(pl.col("last_month")).alias("last_month"),
+        "monthly_amount",
+        pl.col("holds").list.filter(pl.element().str.starts_with("G-")).alias("grounds"),
+        "evidence",
+    ).sort("insz", "budget", "first_month")
+
+
+def _overlaps(a_first: str, a_last: str, b_first: str, b_last: str, far: dt.date) -> pl.Expr:
+    return (pl.col(a_first) <= pl.col(b_last).fill_null(far)) & (pl.col(b_first) <= pl.col(a_last).fill_null(far))
+
+
+def grant_events(
+    current: pl.DataFrame, previous: pl.DataFrame, run_date: dt.date, window_first: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """D-EVENTS: the events of this run against the previous run's grants, and the grants to keep.
+
+    NEW: overlaps no previous grant of that person and budget (also a closed grant in the past
+    that late data revealed). CONTINUED: an open grant equal to a previous one. CHANGED:
+    overlaps a previous grant and is open, but its first month, grounds or amount differ
+    (local decision: a closed grant that overlaps a previous one and differs from it in any
+    way is CHANGED too). STOPPED: a previous open grant is now closed. CANCELLED: a previous
+    grant no longer overlaps any entitled month. Closed grants that did not change are not
+    repeated. Previous grants that lie wholly before the evaluation window are out of reach:
+    no event; a current grant that starts with the window continues the previous grant it
+    overlaps, so it keeps that grant's first month.
+    Returns (events with EVENT_COLUMNS, the current grants with first months carried over).
+    """
+    far = dt.date(9999, 12, 1)
+    prev = previous.filter(pl.col("last_month").is_null() | (pl.col("last_month") >= window_first))
+    pairs = (
+        current.with_row_index("_cur")
+        .join(prev.with_row_index("_prev"), on=["insz", "budget"], how="inner", suffix="_prev")
+        .filter(_overlaps("first_month", "last_month", "first_month_prev", "last_month_prev", far))
+    )
+    # a grant cut by the start of the window continues the earlier grant it overlaps
+    carried = pairs.filter((pl.col("first_month") == window_first) & (pl.col("first_month_prev") < window_first))
+    carried = carried.group_by("_cur").agg(pl.col("first_month_prev").min().alias("_carried"))
+    current = (
+        current.with_row_index("_cur")
+        .join(carried, on="_cur", how="left")
+        .with_columns(pl.coalesce("_carried", "first_month").alias("first_month"))
+        .drop("_carried")
+    )
+    pairs = pairs.drop("first_month").join(current.select("_cur", "first_month"), on="_cur")
+    same = (
+        (pl.col("first_month") == pl.col("first_month_prev"))
+        & (pl.col("last_month").is_null() == pl.col("last_month_prev").is_null())
+        & (pl.col("last_month").fill_null(far) == pl.col("last_month_prev").fill_null(far))
+        & (pl.col("grounds") == pl.col("grounds_prev"))
+        & (pl.col("monthly_amount") == pl.col("monthly_amount_prev"))
+    )
+    judged = pairs.with_columns(same.alias("_same"), pl.col("last_month_prev").is_null().alias("_prev_open"))
+    per_current = judged.group_by("_cur").agg(
+        pl.col("_same").any().alias("_equal"), pl.col("_prev_open").any().alias("_was_open")
+    )
+    with_prev = current.join(per_current, on="_cur", how="left")
+    is_open = pl.col("last_month").is_null()
+    event = (
+        pl.when(pl.col("_equal").is_null())
+        .then(pl.lit("NEW"))
+        .when(is_open & pl.col("_equal"))
+        .then(pl.lit("CONTINUED"))
+        .when(is_open)
+        .then(pl.lit("CHANGED"))
+        .when(pl.col("_was_open"))
+        .then(pl.lit("STOPPED"))
+        .when(~pl.col("_equal"))
+        .then(pl.lit("CHANGED"))
+    )
+    from_current = with_prev.with_columns(event.alias("event")).filter(pl.col("event").is_not_null())
+    cancelled = (
+        prev.with_row_index("_prev")
+        .join(pairs.select("_prev").unique(), on="_prev", how="anti")
+        .with_columns(pl.lit("CANCELLED").alias("event"))
+    )
+    events = pl.concat(
+        [from_current.select(list(GRANT_COLUMNS) + ["event"]), cancelled.select(list(GRANT_COLUMNS) + ["event"])]
+    ).with_columns(pl.lit(run_date).alias("decided_on"))
+    return (
+        events.select(EVENT_ORDER).sort("zorgkas", "insz", "budget", "first_month", "event"),
+        current.drop("_cur").select(list(GRANT_COLUMNS)),
+    )

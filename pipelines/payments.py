@@ -1,0 +1,240 @@
+"""Payments, recoveries and holds (rules.md §8: PAY-MONTH, PAY-ONCE, PAY-RECOVERY, S-HOLD; §5 W-IBAN-MISSING,
+W-MEMBER-MISSING, W-HELD).
+
+Pure: the payment ledger (what was paid before this run) comes in as a frame; what this
+run pays goes out as frames that the flow records in the ledger, in the same transaction
+as its publication.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipelines.insz import r_id_valid
+
+LEDGER_COLUMNS = {
+    "insz": pl.String,
+    "budget": pl.String,  # ZZB, BOB, ZZB-ABSENCE
+    "month": pl.Date,  # for absence budgets: the 31 August that ends the school year
+    "amount": pl.Decimal(12, 2),
+    "run_key": pl.String,
+    "paid_on": pl.Date,
+}
+PAYMENT_COLUMNS = {
+    "end_to_end_id": pl.String,
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "budget": pl.String,
+    "month": pl.Date,
+    "quantity": pl.Int64,
+    "amount": pl.Decimal(12, 2),
+    "iban": pl.String,
+    "name": pl.String,
+}
+RECOVERY_COLUMNS = {
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "budget": pl.String,
+    "month": pl.Date,
+    "amount": pl.Decimal(12, 2),
+    "paid_on": pl.Date,
+    "reason": pl.List(pl.String),
+}
+EMPTY_CODES = pl.lit([], pl.List(pl.String))
+
+
+def is_payment_run(run_date: dt.date, payment_day: int, earlier_payment_run_this_month: bool) -> bool:
+    """PAY-MONTH: the payment run of month M is the first run whose date is in M and on or after payment_day."""
+    return run_date.day >= payment_day and not earlier_payment_run_this_month
+
+
+def entitled_months(periods: pl.DataFrame, through: dt.date) -> pl.DataFrame:
+    """The entitled months up to and including `through`, one row per (insz, budget, month)."""
+    entitled = periods.filter(pl.col("entitled") & (pl.col("first_month") <= through))
+    return (
+        entitled.with_columns(
+            pl.date_ranges("first_month", pl.min_horizontal("last_month", pl.lit(through)), "1mo").alias("month")
+        )
+        .explode("month")
+        .select(
+            "insz",
+            "zorgkas",
+            "budget",
+            "month",
+            pl.lit(1, pl.Int64).alias("quantity"),
+            pl.col("monthly_amount").alias("amount"),
+        )
+    )
+
+
+def due_absences(absences: pl.DataFrame) -> pl.DataFrame:
+    """G-ABSENCE budgets that are due, as payable rows (budget ZZB-ABSENCE, month = 31 August)."""
+    return absences.filter("due").select(
+        "insz", "zorgkas", pl.lit("ZZB-ABSENCE").alias("budget"), "month", "quantity", "amount"
+    )
+
+
+def pay_month(
+    months: pl.DataFrame, absences: pl.DataFrame, ledger: pl.DataFrame, window_first: dt.date, held: pl.DataFrame
+) -> pl.DataFrame:
+    """PAY-MONTH and PAY-ONCE: what this payment run owes: every entitled month (and due absence budget) of
+    the window not yet in the payment ledger, arrears included, except for held persons (S-HOLD)."""
+    payable = pl.concat([months, absences]).filter(pl.col("month") >= window_first)
+    return (
+        payable.join(ledger.select("insz", "budget", "month"), on=["insz", "budget", "month"], how="anti")
+        .join(held.select("insz"), on="insz", how="anti")
+        .sort("zorgkas", "insz", "budget", "month")
+    )
+
+
+def with_accounts(owed: pl.DataFrame, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split what is owed into payable rows (a valid IBAN) and withheld rows (W-IBAN-MISSING: it stays due)."""
+    joined = owed.join(members.select("insz", "iban", "iban_status", "name"), on="insz", how="left")
+    payable = joined.filter(pl.col("iban_status") == "VALID").drop("iban_status")
+    withheld = joined.filter(pl.col("iban_status").fill_null("MISSING") != "VALID")
+    return payable, withheld
+
+
+def end_to_end_ids(payable: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
+    """PAYMENT_COLUMNS: rows of one person and budget share one end_to_end_id, numbered per zorgkas in
+    (insz, budget) order: deterministic, and without the insz (it is seen on bank statements)."""
+    keys = payable.select("zorgkas", "insz", "budget").unique().sort("zorgkas", "insz", "budget")
+    keys = keys.with_columns(pl.int_range(1, pl.len() + 1).over("zorgkas").alias("_n"))
+    keys = keys.with_columns(
+        pl.format(
+            "VSB{}{}{}",
+            pl.lit(run_date.strftime("%Y%m%d")),
+            pl.col("zorgkas"),
+            pl.col("_n").cast(pl.String).str.zfill(7),
+        ).alias("end_to_end_id")
+    ).drop("_n")
+    return (
+        payable.join(keys, on=["zorgkas", "insz", "budget"])
+        .select(list(PAYMENT_COLUMNS))
+        .sort("zorgkas", "end_to_end_id", "month")
+    )
+
+
+def w_iban_missing(withheld: pl.DataFrame) -> pl.DataFrame:
+    """W-IBAN-MISSING: an entitled month or absence budget is unpaid and the member has no valid IBAN."""
+    return (
+        withheld.group_by("insz", "zorgkas")
+        .agg(pl.col("month").min().alias("since"), pl.col("iban_status").first(), pl.len().alias("_n"))
+        .select(
+            "insz",
+            "zorgkas",
+            pl.lit("W-IBAN-MISSING").alias("code"),
+            "since",
+            pl.format(
+                "{} payments withheld: IBAN {}",
+                pl.col("_n"),
+                pl.col("iban_status").fill_null("MISSING").str.to_lowercase(),
+            ).alias("detail"),
+            EMPTY_CODES.alias("evidence"),
+        )
+    )
+
+
+def pay_recovery(
+    ledger: pl.DataFrame,
+    months: pl.DataFrame,
+    absences: pl.DataFrame,
+    recovered: pl.DataFrame,
+    window_first: dt.date,
+    through: dt.date,
+    held: pl.DataFrame,
+    zorgkas_of: pl.DataFrame,
+    fails: pl.DataFrame,
+) -> pl.DataFrame:
+    """PAY-RECOVERY: paid months of the window (up to the payment month) that this run finds not entitled,
+    not yet listed: a recovery each, never netted, never a negative payment. Held persons wait.
+
+    `fails`: per (insz, budget, month) the codes that now fail (for the reason); `zorgkas_of`:
+    insz -> zorgkas for persons whose member row is gone from this run's members.
+    """
+    still_due = pl.concat([months.select("insz", "budget", "month"), absences.select("insz", "budget", "month")])
+    candidates = (
+        ledger.filter(pl.col("month").is_between(window_first, through))
+        .join(still_due, on=["insz", "budget", "month"], how="anti")
+        .join(recovered.select("insz", "budget", "month"), on=["insz", "budget", "month"], how="anti")
+        .join(held.select("insz"), on="insz", how="anti")
+    )
+    return (
+        candidates.join(zorgkas_of, on="insz", how="left")
+        .join(fails, on=["insz", "budget", "month"], how="left")
+        .with_columns(pl.col("reason").fill_null(pl.lit(["no right"], pl.List(pl.String))))
+        .select(list(RECOVERY_COLUMNS))
+        .sort("zorgkas", "insz", "budget", "month")
+    )
+
+
+def held_persons(quarantines: dict[str, pl.DataFrame], run_year: int) -> pl.DataFrame:
+    """S-HOLD: persons (valid insz) with a quarantined row in any feed of this run: insz, feed, rule."""
+    rows = []
+    for feed, quarantine in quarantines.items():
+        rows.append(
+            quarantine.select(
+                pl.col("row").str.json_path_match("$.insz").alias("insz"),
+                pl.lit(feed).alias("feed"),
+                "rule",
+            )
+        )
+    found = pl.concat(rows) if rows else pl.DataFrame(schema={"insz": pl.String, "feed": pl.String, "rule": pl.String})
+    return found.filter(r_id_valid(pl.col("insz"), run_year).fill_null(False)).unique().sort("insz", "feed", "rule")
+
+
+def w_member_missing(open_grants: pl.DataFrame, members: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
+    """W-MEMBER-MISSING: a person with an active (open) grant is not in the members feed, and no affiliation
+    end or death explains it: the grant is held, not stopped."""
+    gone = open_grants.join(members.select("insz"), on="insz", how="anti")
+    return (
+        gone.group_by("insz")
+        .agg(pl.col("zorgkas").first(), pl.col("first_month").min())
+        .select(
+            "insz",
+            "zorgkas",
+            pl.lit("W-MEMBER-MISSING").alias("code"),
+            pl.lit(run_date).alias("since"),
+            pl.lit("open grant, person missing from the members feed").alias("detail"),
+            EMPTY_CODES.alias("evidence"),
+        )
+    )
+
+
+def w_held(held: pl.DataFrame, zorgkas_of: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
+    """W-HELD: the person is held this run (S-HOLD): names the quarantine rule and feed."""
+    return (
+        held.join(zorgkas_of, on="insz", how="inner")
+        .group_by("insz", "zorgkas")
+        .agg(pl.format("{} in {}", pl.col("rule"), pl.col("feed")).sort().str.join(", ").alias("detail"))
+        .select(
+            "insz",
+            "zorgkas",
+            pl.lit("W-HELD").alias("code"),
+            pl.lit(run_date).alias("since"),
+            pl.format("held: {}", pl.col("detail")).alias("detail"),
+            EMPTY_CODES.alias("evidence"),
+        )
+    )
+
+
+def s_mass_change(events: pl.DataFrame, previous_open: int, p_stop: float, p_new: float) -> str | None:
+    """S-MASS-CHANGE: a reason to refuse the run when it would stop more than max_stop_fraction of the active
+    grants or start more than max_new_fraction; None when it may go on. A first run (no active grant) is exempt."""
+    if previous_open == 0:
+        return None
+    stopped = events.filter(pl.col("event").is_in(["STOPPED", "CANCELLED"])).height
+    new = events.filter(pl.col("event") == "NEW").height
+    if stopped > p_stop * previous_open:
+        return (
+            f"S-MASS-CHANGE: this run would stop {stopped} of {previous_open} active grants "
+            f"(more than {p_stop:.0%}); pass --accept-mass-change if that is right"
+        )
+    if new > p_new * previous_open:
+        return (
+            f"S-MASS-CHANGE: this run would start {new} grants against {previous_open} active ones "
+            f"(more than {p_new:.0%}); pass --accept-mass-change if that is right"
+        )
+    return None

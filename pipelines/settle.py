@@ -1,0 +1,146 @@
+"""Settling a nightly run: from the decisions and the previous state to events, payments, recoveries and holds.
+
+The composition of rules.md §8 in one visible place: held persons (S-HOLD, W-MEMBER-MISSING)
+are set aside first; events (D-EVENTS) compare the rest with the previous run's grants; on a
+payment run (PAY-MONTH) every entitled, unpaid month of the window is paid once (PAY-ONCE) to
+members with a valid IBAN (others: W-IBAN-MISSING) and paid months no longer entitled become
+recoveries (PAY-RECOVERY); S-MASS-CHANGE judges the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.grants import GRANT_COLUMNS, grant_events, grants_of
+from pipelines.params import Params
+from pipelines.payments import (
+    due_absences,
+    end_to_end_ids,
+    entitled_months,
+    held_persons,
+    pay_month,
+    pay_recovery,
+    s_mass_change,
+    w_held,
+    w_iban_missing,
+    w_member_missing,
+    with_accounts,
+)
+from pipelines.timeline import window_months
+from pipelines.worklist import WORKLIST_COLUMNS
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the state holds from before this run."""
+
+    grants: pl.DataFrame  # GRANT_COLUMNS of the previous run
+    ledger: pl.DataFrame  # LEDGER_COLUMNS: every paid month and absence budget
+    recovered: pl.DataFrame  # insz, budget, month already listed as recoveries
+
+
+@dataclass(frozen=True)
+class Settlement:
+    events: pl.DataFrame  # EVENT_COLUMNS
+    grants: pl.DataFrame  # GRANT_COLUMNS: the state after this run (held persons' grants kept)
+    payments: pl.DataFrame  # PAYMENT_COLUMNS (payment runs)
+    recoveries: pl.DataFrame  # RECOVERY_COLUMNS (payment runs)
+    worklist: pl.DataFrame  # WORKLIST_COLUMNS: W-IBAN-MISSING, W-MEMBER-MISSING, W-HELD
+    held: pl.DataFrame  # insz, feed, rule
+    mass_change: str | None  # the S-MASS-CHANGE refusal, or None
+
+
+def settle(
+    periods: pl.DataFrame,
+    absences: pl.DataFrame,
+    members: pl.DataFrame,
+    quarantines: dict[str, pl.DataFrame],
+    previous: Previous,
+    p: Params,
+    run_date: dt.date,
+    payment_run: bool,
+) -> Settlement:
+    """Events, payments, recoveries and holds of one run (pure)."""
+    window_first, month_of_run = window_months(run_date, p.evaluation_window_months)
+    open_before = previous.grants.filter(pl.col("last_month").is_null())
+    missing = w_member_missing(open_before, members, run_date)
+    quarantined = held_persons(quarantines, run_date.year)
+    held = (
+        pl.concat(
+            [
+                quarantined,
+                missing.select("insz", pl.lit("members").alias("feed"), pl.lit("W-MEMBER-MISSING").alias("rule")),
+            ]
+        )
+        .unique()
+        .sort("insz", "feed", "rule")
+    )
+    zorgkas_of = pl.concat([members.select("insz", "zorgkas"), previous.grants.select("insz", "zorgkas")]).unique(
+        subset="insz", keep="first", maintain_order=True
+    )
+
+    current = grants_of(periods, run_date).join(held, on="insz", how="anti")
+    before = previous.grants.join(held, on="insz", how="anti")
+    events, kept = grant_events(current, before, run_date, window_first)
+    grants = pl.concat([kept, previous.grants.join(held, on="insz", how="semi")]).sort("insz", "budget", "first_month")
+
+    empty_payments = end_to_end_ids(
+        pl.DataFrame(
+            schema={
+                "insz": pl.String,
+                "zorgkas": pl.String,
+                "budget": pl.String,
+                "month": pl.Date,
+                "quantity": pl.Int64,
+                "amount": pl.Decimal(12, 2),
+                "iban": pl.String,
+                "name": pl.String,
+            }
+        ),
+        run_date,
+    )
+    payments, recoveries = (
+        empty_payments,
+        pl.DataFrame(
+            schema={
+                "insz": pl.String,
+                "zorgkas": pl.String,
+                "budget": pl.String,
+                "month": pl.Date,
+                "amount": pl.Decimal(12, 2),
+                "paid_on": pl.Date,
+                "reason": pl.List(pl.String),
+            }
+        ),
+    )
+    extra = [missing]
+    if payment_run:
+        months = entitled_months(periods, month_of_run)
+        due = due_absences(absences)
+        owed = pay_month(months, due, previous.ledger, window_first, held)
+        payable, withheld = with_accounts(owed, members)
+        payments = end_to_end_ids(payable, run_date)
+        extra.append(w_iban_missing(withheld))
+        fails = _fails_by_month(periods, month_of_run)
+        recoveries = pay_recovery(
+            previous.ledger, months, due, previous.recovered, window_first, month_of_run, held, zorgkas_of, fails
+        )
+    extra.append(w_held(held, zorgkas_of, run_date))
+    worklist = pl.concat([w.select(list(WORKLIST_COLUMNS)) for w in extra])
+    mass = s_mass_change(events, open_before.height, p.max_stop_fraction, p.max_new_fraction)
+    return Settlement(events, grants.select(list(GRANT_COLUMNS)), payments, recoveries, worklist, held, mass)
+
+
+def _fails_by_month(periods: pl.DataFrame, through: dt.date) -> pl.DataFrame:
+    """Per (insz, budget, month) of the decided periods that are not entitled: the codes that fail."""
+    not_entitled = periods.filter(~pl.col("entitled") & (pl.col("first_month") <= through))
+    return (
+        not_entitled.with_columns(
+            pl.date_ranges("first_month", pl.min_horizontal("last_month", pl.lit(through)), "1mo").alias("month")
+        )
+        .explode("month")
+        .select("insz", "budget", "month", pl.col("fails").alias("reason"))
+    )
