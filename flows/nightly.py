@@ -8,6 +8,7 @@ _manifest.json written last.
 from __future__ import annotations
 
 import datetime as dt
+import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -223,6 +224,27 @@ def settle_and_publish(
     version. A crash after the state commit and before the rename is completed by a rerun,
     which reads the state without the run's own rows and so writes the very same folder.
     """
+    try:
+        return _settle_and_publish(
+            ingested, decided, reference, landing, outbox, state, replace, accept_mass_change, timings
+        )
+    except BaseException as exc:
+        # the failed frames hold the DuckDB handle; Prefect keeps the exception: let the handle go
+        traceback.clear_frames(exc.__traceback__)
+        raise
+
+
+def _settle_and_publish(
+    ingested: Ingested,
+    decided: Decided,
+    reference: Reference,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    replace: bool,
+    accept_mass_change: bool,
+    timings: dict,
+) -> Published:
     as_of = ingested.as_of
     with open_state(state) as con:
         probe = RunFolder(outbox, "nightly", as_of.isoformat())
