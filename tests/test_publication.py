@@ -55,9 +55,8 @@ def two_members(landing: Path, delivery: dt.date = D(2026, 11, 1), **changes) ->
 def nightly(tmp: Path, landing: Path, day: dt.date, **kw) -> dict:
     from flows.nightly import run_nightly
 
-    return run_nightly(
-        as_of=day, landing=landing, outbox=tmp / "out", state=tmp / "state" / "vsb.duckdb", quiet=True, **kw
-    )
+    kw.setdefault("quiet", True)
+    return run_nightly(as_of=day, landing=landing, outbox=tmp / "out", state=tmp / "state" / "vsb.duckdb", **kw)
 
 
 def ledger(tmp: Path) -> list[tuple]:
