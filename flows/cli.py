@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--from", dest="first", type=_date, required=True, help="first run date D1")
     backfill.add_argument("--to", dest="last", type=_date, required=True, help="last run date D2")
     _common(backfill)
+    served = sub.add_parser("serve", help="serve the flows with their schedules (needs a Prefect server)")
+    _common(served)
     explain = sub.add_parser("explain", help="the decision record of one person, month by month")
     explain.add_argument("insz", help="national or BIS number (11 digits)")
     explain.add_argument("--as-of", type=_date, required=True, help="run date D")
@@ -183,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{counts['published']} published, {counts['replaced']} published again, "
                 f"{counts['identical']} unchanged"
             )
+        elif args.command == "serve":
+            from flows.serve import serve_flows
+
+            serve_flows(args.landing, args.outbox, args.state)
         elif args.command == "explain":
             from flows.explain import explain
 

@@ -314,7 +314,7 @@ def nightly_once(
     return {"date": as_of.isoformat(), "path": str(published.path), "status": published.status}
 
 
-@flow(name="vsb-nightly", validate_parameters=False)
+@flow(name="vsb-nightly")
 def run_nightly(
     as_of: dt.date | None = None,
     landing: Path = Path("data/sample/landing"),
@@ -330,7 +330,7 @@ def run_nightly(
     return nightly_once(as_of, landing, outbox, state, accept_shrink, accept_mass_change, replace, quiet)
 
 
-@flow(name="vsb-backfill", validate_parameters=False)
+@flow(name="vsb-backfill")
 def run_backfill(
     first: dt.date,
     last: dt.date,
