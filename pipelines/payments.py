@@ -152,8 +152,17 @@ def pay_recovery(
     not yet listed: a recovery each, never netted, never a negative payment. Held persons wait.
 
     `fails`: per (insz, budget, month) the codes that now fail (for the reason); `zorgkas_of`:
-    insz -> zorgkas for persons whose member row is gone from this run's members.
+    insz -> zorgkas for persons whose member row is gone from this run's members. A month with no
+    decision row now lies outside any right: the reason is the right's code (ZZB-START, G-BOB,
+    G-ABSENCE), as outputs.md asks rule codes, not text.
     """
+    outside_right = (
+        pl.when(pl.col("budget") == "ZZB")
+        .then(pl.lit(["ZZB-START"], pl.List(pl.String)))
+        .when(pl.col("budget") == "BOB")
+        .then(pl.lit(["G-BOB"], pl.List(pl.String)))
+        .otherwise(pl.lit(["G-ABSENCE"], pl.List(pl.String)))
+    )
     still_due = pl.concat([months.select("insz", "budget", "month"), absences.select("insz", "budget", "month")])
     candidates = (
         ledger.filter(pl.col("month").is_between(window_first, through))
@@ -164,7 +173,7 @@ def pay_recovery(
     return (
         candidates.join(zorgkas_of, on="insz", how="left")
         .join(fails, on=["insz", "budget", "month"], how="left")
-        .with_columns(pl.col("reason").fill_null(pl.lit(["no right"], pl.List(pl.String))))
+        .with_columns(pl.col("reason").fill_null(outside_right))
         .select(list(RECOVERY_COLUMNS))
         .sort("zorgkas", "insz", "budget", "month")
     )

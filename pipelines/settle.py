@@ -3,8 +3,8 @@
 The composition of rules.md §8 in one visible place: held persons (S-HOLD, W-MEMBER-MISSING)
 are set aside first; events (D-EVENTS) compare the rest with the previous run's grants; on a
 payment run (PAY-MONTH) every entitled, unpaid month of the window is paid once (PAY-ONCE) to
-members with a valid IBAN (others: W-IBAN-MISSING) and paid months no longer entitled become
-recoveries (PAY-RECOVERY); S-MASS-CHANGE judges the events.
+members with a valid IBAN (others: W-IBAN-MISSING, listed on every run) and paid months no longer
+entitled become recoveries (PAY-RECOVERY); S-MASS-CHANGE judges the events.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ def settle(
     """Events, payments, recoveries and holds of one run (pure)."""
     window_first, month_of_run = window_months(run_date, p.evaluation_window_months)
     open_before = previous.grants.filter(pl.col("last_month").is_null())
-    missing = w_member_missing(open_before, members, run_date)
     quarantined = held_persons(quarantines, run_date.year)
+    # a person whose members row is quarantined did not leave the feed: held by S-HOLD, not W-MEMBER-MISSING
+    missing = w_member_missing(open_before.join(quarantined, on="insz", how="anti"), members, run_date)
     held = (
         pl.concat(
             [
@@ -116,15 +117,15 @@ def settle(
             }
         ),
     )
-    extra = [missing]
+    months = entitled_months(periods, month_of_run)
+    due = due_absences(absences)
+    owed = pay_month(months, due, previous.ledger, window_first, held)
+    payable, withheld = with_accounts(owed, members)
+    # W-IBAN-MISSING is listed on every run while something is unpaid, not only on payment runs
+    extra = [missing, w_iban_missing(withheld)]
     if payment_run:
-        months = entitled_months(periods, month_of_run)
-        due = due_absences(absences)
-        owed = pay_month(months, due, previous.ledger, window_first, held)
-        payable, withheld = with_accounts(owed, members)
         payments = end_to_end_ids(payable, run_date)
-        extra.append(w_iban_missing(withheld))
-        fails = _fails_by_month(periods, month_of_run)
+        fails = _fails_by_month(periods, absences, month_of_run)
         recoveries = pay_recovery(
             previous.ledger, months, due, previous.recovered, window_first, month_of_run, held, zorgkas_of, fails
         )
@@ -134,13 +135,18 @@ def settle(
     return Settlement(events, grants.select(list(GRANT_COLUMNS)), payments, recoveries, worklist, held, mass)
 
 
-def _fails_by_month(periods: pl.DataFrame, through: dt.date) -> pl.DataFrame:
-    """Per (insz, budget, month) of the decided periods that are not entitled: the codes that fail."""
+def _fails_by_month(periods: pl.DataFrame, absences: pl.DataFrame, through: dt.date) -> pl.DataFrame:
+    """Per (insz, budget, month) of the decided periods that are not entitled, and per absence budget that is not
+    due (budget ZZB-ABSENCE, month 31 August): the codes that fail."""
     not_entitled = periods.filter(~pl.col("entitled") & (pl.col("first_month") <= through))
-    return (
+    by_month = (
         not_entitled.with_columns(
             pl.date_ranges("first_month", pl.min_horizontal("last_month", pl.lit(through)), "1mo").alias("month")
         )
         .explode("month")
         .select("insz", "budget", "month", pl.col("fails").alias("reason"))
     )
+    not_due = absences.filter(~pl.col("due")).select(
+        "insz", pl.lit("ZZB-ABSENCE").alias("budget"), "month", pl.col("fails").alias("reason")
+    )
+    return pl.concat([by_month, not_due])

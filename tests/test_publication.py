@@ -23,7 +23,10 @@ PAYMENT_DAY = D(2026, 11, 26)
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def two_members(landing: Path, delivery: dt.date = D(2026, 11, 1), **changes) -> Path:
+NOVEMBER = D(2026, 11, 1)
+
+
+def two_members(landing: Path, delivery: dt.date = NOVEMBER, **changes) -> Path:
     """The builder's member (ZK100) and a second one (ZK200), each with a care-need ground and a BOB."""
     rows = valid_rows()
     second = {feed: [r | {"insz": INSZ_2000} for r in feed_rows] for feed, feed_rows in rows.items()}
