@@ -58,6 +58,8 @@ def test_thresholds_of_rules_md():
 
 
 def test_every_parameter_of_rules_md_is_in_the_file_with_a_source():
+    if not SPEC.exists():  # CI and developers have shared/ beside the clone
+        pytest.skip(f"the specification is not at {SPEC}")
     table = SPEC.read_text().split("## Parameters", 1)[1]
     names = set()
     for line in table.splitlines():
