@@ -117,11 +117,13 @@ def ingest(
     steps: Steps | None = None,
     ingest_one=ingest_feed,
     keep: set[str] | None = None,
+    narrow: dict | None = None,
 ) -> Ingested:
     """Every feed for `as_of`: located, shrink-checked, read, validated, quarantined.
 
     `keep`: the feeds whose valid rows the caller needs (default all); the others keep only
-    their counts and quarantine.
+    their counts and quarantine. `narrow`: feed -> function(valid rows, valid members) giving
+    the only rows the caller needs of that feed (e.g. the premiums of voluntary members).
     """
     steps = steps or Steps(quiet=True)
     params = reference.parameters.params_on(as_of)
@@ -145,5 +147,7 @@ def ingest(
             warnings.append(f"feed {feed}: extra columns ignored: {', '.join(one.extra_columns)}")
         if keep is not None and feed not in keep:
             one.valid = one.valid.clear()  # not needed by this run: free the memory, keep the counts
+        elif narrow and feed in narrow:
+            one.valid = narrow[feed](one.valid, staged["members"].valid)
         staged[feed] = one
     return Ingested(as_of, deliveries, staged, warnings, counts)

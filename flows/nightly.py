@@ -28,9 +28,12 @@ from flows.publish import Published, PublishError, RunFolder, _crash_point, cano
 from flows.reference import Reference, load_reference
 from flows.runtime import code_version
 from flows.state import open_state
+from pipelines.conditions import VOLUNTARY_BASES
 from pipelines.payments import is_payment_run
+from pipelines.premium import w_voluntary_arrears
 from pipelines.sepa import credit_transfer_xml, summary, validate_pain001
 from pipelines.settle import Settlement, settle
+from pipelines.worklist import WORKLIST_COLUMNS
 from schemas.outputs import DecidedPeriods, Grants, Payments, Quarantine, Recoveries, Worklist
 
 
@@ -65,6 +68,12 @@ def feed_manifest(ingested: Ingested, landing: Path) -> dict:
         }
         for feed, d in ingested.deliveries.items()
     }
+
+
+def premiums_of_voluntary_members(premiums: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Only the premium rows W-VOLUNTARY-ARREARS looks at: those of voluntary members (a small share)."""
+    voluntary = members.filter(pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)).select("insz")
+    return premiums.join(voluntary, on="insz", how="semi")
 
 
 class MassChangeError(Exception):
@@ -107,7 +116,11 @@ def build_run(
         DecidedPeriods.validate(decided.periods)
         files.parquet("_decisions/periods.parquet", decided.periods)
         files.parquet("_decisions/absences.parquet", decided.absences)
-        worklist = pl.concat([decided.worklist, settlement.worklist]).sort("zorgkas", "insz", "code", "since")
+        arrears = w_voluntary_arrears(
+            ingested.valid("members").lazy(), ingested.valid("premium_payments").lazy(), p, as_of
+        ).collect()
+        worklist = pl.concat([decided.worklist, settlement.worklist, arrears.select(list(WORKLIST_COLUMNS))])
+        worklist = worklist.sort("zorgkas", "insz", "code", "since")
         Worklist.validate(worklist)
         Grants.validate(settlement.events)
         Payments.validate(settlement.payments)
@@ -292,7 +305,14 @@ def nightly_once(
     steps = Steps(quiet=quiet)
     reference = load_reference()
     ingested = ingest(
-        Path(landing), as_of, reference, set(accept_shrink), steps, ingest_one=ingest_feed_task, keep=set(DECIDE_FEEDS)
+        Path(landing),
+        as_of,
+        reference,
+        set(accept_shrink),
+        steps,
+        ingest_one=ingest_feed_task,
+        keep={*DECIDE_FEEDS, "premium_payments"},
+        narrow={"premium_payments": premiums_of_voluntary_members},  # W-VOLUNTARY-ARREARS needs only these
     )
     with steps.step("decide") as shown:
         decided = decide_task(ingested, reference, as_of)
