@@ -12,7 +12,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.insz import r_id_valid
+from pipelines.insz import insz_number, r_id_valid
 
 LEDGER_COLUMNS = {
     "insz": pl.String,
@@ -43,6 +43,20 @@ RECOVERY_COLUMNS = {
     "reason": pl.List(pl.String),
 }
 EMPTY_CODES = pl.lit([], pl.List(pl.String))
+
+
+BUDGET_CODES = {"ZZB": 0, "BOB": 1, "ZZB-ABSENCE": 2}
+
+
+def ledger_key() -> pl.Expr:
+    """(insz, budget, month) packed in one Int64: joins on it are far lighter than on three columns at 7M.
+
+    Exact: a valid insz is an 11-digit number (< 10^11), the budget one of three, the month an index
+    below 2000 (years up to 2166).
+    """
+    budget = pl.col("budget").replace_strict(BUDGET_CODES, return_dtype=pl.Int64)
+    month = pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month().cast(pl.Int64) - 24_000
+    return ((insz_number(pl.col("insz")) * 4 + budget) * 2000 + month).alias("_key")
 
 
 def is_payment_run(run_date: dt.date, payment_day: int, earlier_payment_run_this_month: bool) -> bool:
@@ -81,9 +95,10 @@ def pay_month(
 ) -> pl.DataFrame:
     """PAY-MONTH and PAY-ONCE: what this payment run owes: every entitled month (and due absence budget) of
     the window not yet in the payment ledger, arrears included, except for held persons (S-HOLD)."""
-    payable = pl.concat([months, absences]).filter(pl.col("month") >= window_first)
+    payable = pl.concat([months, absences]).filter(pl.col("month") >= window_first).with_columns(ledger_key())
     return (
-        payable.join(ledger.select("insz", "budget", "month"), on=["insz", "budget", "month"], how="anti")
+        payable.join(ledger.select(ledger_key()), on="_key", how="anti")
+        .drop("_key")
         .join(held.select("insz"), on="insz", how="anti")
         .sort("zorgkas", "insz", "budget", "month")
     )
@@ -163,11 +178,13 @@ def pay_recovery(
         .then(pl.lit(["G-BOB"], pl.List(pl.String)))
         .otherwise(pl.lit(["G-ABSENCE"], pl.List(pl.String)))
     )
-    still_due = pl.concat([months.select("insz", "budget", "month"), absences.select("insz", "budget", "month")])
+    still_due = pl.concat([months.select(ledger_key()), absences.select(ledger_key())])
     candidates = (
         ledger.filter(pl.col("month").is_between(window_first, through))
-        .join(still_due, on=["insz", "budget", "month"], how="anti")
-        .join(recovered.select("insz", "budget", "month"), on=["insz", "budget", "month"], how="anti")
+        .with_columns(ledger_key())
+        .join(still_due, on="_key", how="anti")
+        .join(recovered.select(ledger_key()), on="_key", how="anti")
+        .drop("_key")
         .join(held.select("insz"), on="insz", how="anti")
     )
     return (
