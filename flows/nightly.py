@@ -101,8 +101,10 @@ def build_run(
     """Settle the run against the state before it and write every file into a fresh staging folder."""
     as_of = ingested.as_of
     p = reference.parameters.params_on(as_of)
-    previous = previous_state(con, run_key)
     payment_run = is_payment_run(as_of, p.payment_day, earlier_payment_run(con, as_of))
+    members = ingested.valid("members")
+    # a night without payments reads the ledger only for W-IBAN-MISSING: the members without a valid IBAN
+    previous = previous_state(con, run_key, None if payment_run else members.filter(pl.col("iban_status") != "VALID"))
     quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
     settlement = settle(
         decided.periods, decided.absences, ingested.valid("members"), quarantines, previous, p, as_of, payment_run

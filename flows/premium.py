@@ -44,6 +44,7 @@ from flows.publish import MANIFEST, Published, RunFolder, canonical_json, sha256
 from flows.reference import Reference, load_reference
 from flows.runtime import code_version
 from flows.state import open_state, register, transaction
+from pipelines.insz import insz_number
 from pipelines.params import Params
 from pipelines.premium import (
     FINE_COLUMNS,
@@ -77,9 +78,9 @@ CREATE TABLE IF NOT EXISTS premium_invoices (
     grounds VARCHAR[] NOT NULL,
     due_date DATE NOT NULL,
     invoice_date DATE NOT NULL,         -- the run date D of the run that issued it
-    run_key VARCHAR NOT NULL,           -- the folder that first published it, e.g. 2026/2026-01-02
-    PRIMARY KEY (insz, premium_year),
-    UNIQUE (zorgkas, reference_base)
+    run_key VARCHAR NOT NULL            -- the folder that first published it, e.g. 2026/2026-01-02
+    -- keys (insz, premium_year) and (zorgkas, reference_base): checked before the commit
+    -- (`check_new_invoices`), not declared: DuckDB's index upkeep costs ~2 s per million rows inserted
 );
 CREATE TABLE IF NOT EXISTS premium_fines (
     insz VARCHAR NOT NULL,
@@ -171,6 +172,12 @@ def validated(model, frame: pl.DataFrame) -> pl.DataFrame:
         raise PremiumRunError(f"{model.__name__} output fails its schema: {broken}") from None
 
 
+def release_feeds(ingested: Ingested) -> None:
+    """Free the feeds' rows once planned: the run keeps only counts, deliveries and quarantines."""
+    for staged in ingested.feeds.values():
+        staged.valid = staged.valid.clear()
+
+
 def held_persons(ingested: Ingested) -> pl.DataFrame:
     """The persons with a quarantined row in a feed of this run: not invoiced or fined this run."""
     return quarantined_persons([staged.quarantine for staged in ingested.feeds.values()]).collect()
@@ -190,7 +197,8 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list, schema: dict)
 def invoices_of_year(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
     """Every invoice of premium year `year` in the ledger (LEDGER_INVOICE_COLUMNS)."""
     columns = ", ".join(LEDGER_INVOICE_COLUMNS)
-    return _frame(con, f"SELECT {columns} FROM premium_invoices WHERE premium_year = ?", [year], LEDGER_INVOICE_COLUMNS)
+    sql = f"SELECT {columns} FROM premium_invoices WHERE premium_year = ?"
+    return _frame(con, sql, [year], LEDGER_INVOICE_COLUMNS)
 
 
 def last_reference_bases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -201,7 +209,12 @@ def last_reference_bases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def fines_of_year(con: duckdb.DuckDBPyConnection, fine_year: int) -> pl.DataFrame:
     columns = ", ".join(FINE_COLUMNS)
-    return _frame(con, f"SELECT {columns} FROM premium_fines WHERE fine_year = ?", [fine_year], FINE_COLUMNS)
+    return _frame(
+        con,
+        f"SELECT {columns} FROM premium_fines WHERE fine_year = ? ORDER BY zorgkas, insz",
+        [fine_year],
+        FINE_COLUMNS,
+    )
 
 
 def check_no_unpublished_run(con: duckdb.DuckDBPyConnection, outbox: Path, kind: str, year: int, run_date: dt.date):
@@ -220,7 +233,8 @@ def check_no_unpublished_run(con: duckdb.DuckDBPyConnection, outbox: Path, kind:
         elif pending_date != run_date:
             raise PremiumRunError(
                 f"{kind} run {run_key} was committed to the state but never published (interrupted?): "
-                f"rerun `vsb {kind} --year {year} --as-of {pending_date.isoformat()}` first"
+                f"rerun `vsb {kind} --year {year} --as-of {pending_date.isoformat()}` first (with --replace if "
+                "it was replacing a published run)"
             )
 
 
@@ -265,9 +279,11 @@ def publish_with_ledger(
     rows = commit.rows.with_columns(pl.lit(run_key).alias("run_key"))
     with transaction(con):
         con.register("new_ledger_rows", rows.to_arrow())
-        columns = ", ".join(rows.columns)
-        con.execute(f"INSERT INTO {commit.table} ({columns}) SELECT {columns} FROM new_ledger_rows")
-        con.unregister("new_ledger_rows")
+        try:
+            columns = ", ".join(rows.columns)
+            con.execute(f"INSERT INTO {commit.table} ({columns}) SELECT {columns} FROM new_ledger_rows")
+        finally:
+            con.unregister("new_ledger_rows")
         values = [commit.kind, commit.year, commit.run_date, run_key, folder, sha256_bytes(data)]
         con.execute("INSERT OR REPLACE INTO premium_runs VALUES (?, ?, ?, ?, ?, ?, false)", values)
         con.execute(
@@ -318,33 +334,46 @@ def plan_invoices(
         invoice_date,
         p,
         premium,
-    ).collect()
-    invoiced = ledger.select("insz")
-    fresh = due.join(invoiced, on="insz", how="anti")
-    new = (
-        reference_bases(fresh.join(held, on="insz", how="anti").lazy(), last_bases.lazy())
-        .select([pl.col(c).cast(t) for c, t in LEDGER_INVOICE_COLUMNS.items()])
-        .collect()
+    ).collect()  # once: the queries below share it
+    invoiced = ledger.lazy().select("insz")
+    other_runs = ledger.lazy().filter(pl.col("invoice_date") != invoice_date).select("insz")
+    fresh = due.lazy().join(invoiced, on="insz", how="anti")
+    new_rows = reference_bases(fresh.join(held.lazy(), on="insz", how="anti"), last_bases.lazy()).select(
+        [pl.col(c).cast(t) for c, t in LEDGER_INVOICE_COLUMNS.items()]
     )
-    if new.height and new["reference_base"].max() >= REFERENCE_BASE_LIMIT:
-        raise PremiumRunError("P-REFERENCE: a zorgkas has used every 10-digit reference base")
+    not_alive = members.filter(p_liable(year, min(invoice_date, dt.date(year, 1, 1))) & deceased_before(invoice_date))
+    counted = {
+        "liable": due.lazy(),
+        "liable_already_invoiced_by_other_runs": due.lazy().join(other_runs, on="insz", how="semi"),
+        "held": fresh.join(held.lazy(), on="insz", how="semi"),
+        "deceased_not_invoiced": not_alive.join(invoiced, on="insz", how="anti"),
+    }
+    new, *lengths = pl.collect_all([new_rows, *(q.select(pl.len()) for q in counted.values())])
+    check_new_invoices(new, ledger, last_bases)
     earlier = ledger.filter(pl.col("invoice_date") == invoice_date)
-    deceased = (
-        members.filter(p_liable(year, min(invoice_date, dt.date(year, 1, 1))) & deceased_before(invoice_date))
-        .select("insz")
-        .collect()
-        .join(invoiced, on="insz", how="anti")
-    )
-    other_runs = ledger.filter(pl.col("invoice_date") != invoice_date).select("insz")
     counts = {
-        "liable": due.height,
         "issued": new.height,
         "issued_earlier_on_this_date": earlier.height,
-        "liable_already_invoiced_by_other_runs": due.join(other_runs, on="insz", how="semi").height,
-        "held": fresh.join(held, on="insz", how="semi").height,
-        "deceased_not_invoiced": deceased.height,
+        **{name: n.item() for name, n in zip(counted, lengths, strict=True)},
     }
     return InvoicePlan(rows=pl.concat([earlier, new]), new=new, counts=counts)
+
+
+def check_new_invoices(new: pl.DataFrame, ledger: pl.DataFrame, last_bases: pl.DataFrame) -> None:
+    """The ledger's keys, checked before the commit (DuckDB constraints would cost ~2 s per million rows):
+    one invoice per (insz, premium_year), and new reference bases above every base of their zorgkas and
+    within 10 digits. The state is one DuckDB file that one run at a time holds open, so the ledger read
+    at the start of the run is the ledger at the commit. Names counts, never a value."""
+    numbers = new.select(insz_number(pl.col("insz")))["insz"]
+    twice = new.height - numbers.n_unique() + new.join(ledger, on="insz", how="semi").height
+    bases = new.group_by("zorgkas").agg(pl.col("reference_base").min().alias("first"), pl.col("reference_base").max())
+    bases = bases.join(last_bases, on="zorgkas", how="left").with_columns(pl.col("last_base").fill_null(0))
+    reused = bases.filter(pl.col("first") <= pl.col("last_base")).height
+    if twice or reused or bases.filter(pl.col("reference_base") >= REFERENCE_BASE_LIMIT).height:
+        raise PremiumRunError(
+            f"P-REFERENCE/P-LIABLE: {twice} invoices would be issued twice, {reused} zorgkassen would reuse "
+            "a reference base, or a zorgkas has used every 10-digit base"
+        )
 
 
 @task(name="plan-invoices", cache_policy=NO_CACHE)
@@ -356,18 +385,51 @@ def _money_text(value) -> str:
     return str(Decimal(value or 0).quantize(Decimal("0.01")))
 
 
+def canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """The same rows in the same memory layout, however they were assembled (computed, or read back from
+    the ledger): Parquet page splits follow the buffers, and a rerun must give byte-identical files."""
+    lists = [pl.col(c).list.eval(pl.element()) for c, t in frame.schema.items() if isinstance(t, pl.List)]
+    return frame.with_columns(lists).rechunk()
+
+
+def csv_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns the CSV writer is slow on, as the text it would write: dates (few distinct values in a
+    premium run) as ISO 8601, decimals as plain 123.45, lists of years as lists of text (joined by
+    flows/outputs.py `csv_ready`)."""
+    text = []
+    for column, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            days = frame[column].unique()
+            text.append(pl.col(column).replace_strict(days, days.cast(pl.String), return_dtype=pl.String))
+        elif isinstance(dtype, pl.Decimal):
+            text.append(pl.col(column).cast(pl.String))
+        elif dtype == pl.List(pl.Int32):
+            text.append(pl.col(column).cast(pl.List(pl.String)))
+    return frame.with_columns(text)
+
+
 def write_zorgkas_files(
-    files: FileLog, frame: pl.DataFrame, name: str, codes: list[str], run_info: dict, totals
+    files: FileLog,
+    frame: pl.DataFrame,
+    name: str,
+    model,
+    order_by: str,
+    codes: list[str],
+    run_info: dict,
+    totals,
 ) -> dict[str, dict]:
-    """<zorgkas>/<name>.parquet, .csv and manifest.json for every zorgkas: only its own members."""
+    """<zorgkas>/<name>.parquet, .csv and manifest.json for every zorgkas: only its own members, in
+    `order_by` order, with the columns of the pandera `model`, which checks each file before it is written."""
     slices = zorgkas_slices(frame, codes)
     if sum(s.height for s in slices.values()) != frame.height:
         raise PremiumRunError(f"{name}: rows of a zorgkas outside the reference list")
+    columns = list(model.to_schema().columns)
     manifests = {}
     for code in codes:
-        rows = slices[code]
+        rows = canonical(slices[code].sort(order_by).select(columns))
+        validated(model, rows)
         files.parquet(f"{code}/{name}.parquet", rows)
-        files.csv(f"{code}/{name}.csv", rows.with_columns(pl.col(pl.List(pl.Int32)).cast(pl.List(pl.String))))
+        files.csv(f"{code}/{name}.csv", csv_text(rows))
         manifest = {"run": run_info, "zorgkas": code, "files": files.under(code), "totals": totals(rows)}
         files.run.write_json(f"{code}/manifest.json", manifest)
         manifests[code] = manifest
@@ -396,6 +458,69 @@ def run_manifest(run_info: dict, reference: Reference, ingested: Ingested, landi
     }
 
 
+def invoice_run(
+    year: int,
+    as_of: dt.date,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    accept_shrink: tuple[str, ...] = (),
+    replace: bool = False,
+    steps: Steps | None = None,
+    ingest_one=None,
+    plan=plan_invoices,
+) -> dict:
+    """The invoice run of (`year`, `as_of`) as plain steps (the flow passes its tasks; benchmarks call it
+    directly): read, plan against the ledger, write the staging folder, commit, publish."""
+    landing, outbox = Path(landing), Path(outbox)
+    steps = steps or Steps(quiet=True)
+    reference = load_reference()
+    p = reference.parameters.params_on(as_of)
+    premium = premium_amounts(reference, year)  # before reading anything: a missing amount stops the run
+    ingested = ingest_feeds(landing, as_of, reference, INVOICE_FEEDS, set(accept_shrink), steps, ingest_one)
+    run_info = {"kind": "invoices", "date": as_of.isoformat(), "premium_year": year}
+    with open_state(state) as con:
+        check_no_unpublished_run(con, outbox, "invoices", year, as_of)
+        with steps.step("invoice") as shown:
+            ledger, last_bases = invoices_of_year(con, year), last_reference_bases(con)
+            planned = plan(ingested, held_persons(ingested), ledger, last_bases, year, as_of, p, premium)
+            del ledger
+            release_feeds(ingested)
+            shown["issued"] = planned.new.height
+            shown["in this run's folder"] = planned.rows.height
+        with steps.step("publish") as shown:
+            run = RunFolder(outbox, f"invoices/{year}", as_of.isoformat())
+            try:
+                invoices = published_invoices(planned.rows.lazy()).collect()
+                files = FileLog(run)
+                zorgkassen = write_zorgkas_files(
+                    files,
+                    invoices,
+                    "invoices",
+                    Invoices,
+                    "reference_base",
+                    reference.zorgkas_codes,
+                    run_info,
+                    invoice_totals,
+                )
+                report = {
+                    "run": run_info,
+                    "feeds": ingested.counts,
+                    "invoices": planned.counts | {"per_zorgkas": {c: m["totals"] for c, m in zorgkassen.items()}},
+                    "warnings": ingested.warnings,
+                    "timings_seconds": steps.timings,
+                }
+                run.write_json("_report.json", report)
+                manifest = run_manifest(run_info, reference, ingested, landing, zorgkassen)
+                commit = Commit("invoices", year, as_of, "premium_invoices", planned.new, key_prefix=f"{year}/")
+                published = publish_with_ledger(run, manifest, replace, con, commit)
+            except BaseException:
+                run.discard()
+                raise
+            shown["folder"] = published.path.name
+    return {"path": str(published.path), "status": published.status, "issued": planned.new.height}
+
+
 @flow(name="vsb-invoices", validate_parameters=False)
 def run_invoices(
     year: int,
@@ -409,55 +534,18 @@ def run_invoices(
 ) -> dict:
     """The yearly premium invoice run of year `year` on invoice date `as_of` (a rerun issues only the
     invoices not yet issued)."""
-    landing, outbox = Path(landing), Path(outbox)
-    steps = Steps(quiet=quiet)
-    reference = load_reference()
-    p = reference.parameters.params_on(as_of)
-    premium = premium_amounts(reference, year)  # before reading anything: a missing amount stops the run
-    ingested = ingest_feeds(
-        landing, as_of, reference, INVOICE_FEEDS, set(accept_shrink), steps, ingest_one=ingest_feed_task
+    return invoice_run(
+        year,
+        as_of,
+        landing,
+        outbox,
+        state,
+        accept_shrink,
+        replace,
+        Steps(quiet=quiet),
+        ingest_one=ingest_feed_task,
+        plan=plan_invoices_task,
     )
-    run_info = {"kind": "invoices", "date": as_of.isoformat(), "premium_year": year}
-    with open_state(state) as con:
-        check_no_unpublished_run(con, outbox, "invoices", year, as_of)
-        with steps.step("invoice") as shown:
-            plan = plan_invoices_task(
-                ingested,
-                held_persons(ingested),
-                invoices_of_year(con, year),
-                last_reference_bases(con),
-                year,
-                as_of,
-                p,
-                premium,
-            )
-            shown["issued"] = plan.new.height
-            shown["in this run's folder"] = plan.rows.height
-        with steps.step("publish") as shown:
-            run = RunFolder(outbox, f"invoices/{year}", as_of.isoformat())
-            try:
-                invoices = published_invoices(plan.rows.lazy()).collect()
-                validated(Invoices, invoices)
-                files = FileLog(run)
-                zorgkassen = write_zorgkas_files(
-                    files, invoices, "invoices", reference.zorgkas_codes, run_info, invoice_totals
-                )
-                report = {
-                    "run": run_info,
-                    "feeds": ingested.counts,
-                    "invoices": plan.counts | {"per_zorgkas": {c: m["totals"] for c, m in zorgkassen.items()}},
-                    "warnings": ingested.warnings,
-                    "timings_seconds": steps.timings,
-                }
-                run.write_json("_report.json", report)
-                manifest = run_manifest(run_info, reference, ingested, landing, zorgkassen)
-                commit = Commit("invoices", year, as_of, "premium_invoices", plan.new, key_prefix=f"{year}/")
-                published = publish_with_ledger(run, manifest, replace, con, commit)
-            except BaseException:
-                run.discard()
-                raise
-            shown["folder"] = published.path.name
-    return {"path": str(published.path), "status": published.status, "issued": plan.new.height}
 
 
 # --- the fine run -------------------------------------------------------------------------------------
@@ -500,6 +588,65 @@ def plan_fines_task(ingested, held, ledger, fine_year, p, fine) -> FinePlan:
     return plan_fines(ingested, held, ledger, fine_year, p, fine)
 
 
+def fine_run(
+    year: int,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    accept_shrink: tuple[str, ...] = (),
+    replace: bool = False,
+    steps: Steps | None = None,
+    ingest_one=None,
+    plan=plan_fines,
+) -> dict:
+    """The fine run of `year` as plain steps (see `invoice_run`)."""
+    landing, outbox = Path(landing), Path(outbox)
+    steps = steps or Steps(quiet=True)
+    reference = load_reference()
+    reference_date = fine_reference_date(year, reference.parameters.params_on(dt.date(year, 1, 1)))
+    p = reference.parameters.params_on(reference_date)
+    money = reference.parameters.money_on
+    fine = Amounts(money("fine_normal", reference_date), money("fine_reduced", reference_date))
+    ingested = ingest_feeds(landing, reference_date, reference, FINE_FEEDS, set(accept_shrink), steps, ingest_one)
+    run_info = {"kind": "fines", "date": reference_date.isoformat(), "fine_year": year}
+    with open_state(state) as con:
+        with steps.step("fine candidates") as shown:
+            planned = plan(ingested, held_persons(ingested), fines_of_year(con, year), year, p, fine)
+            release_feeds(ingested)
+            shown["proposed"] = planned.new.height
+            shown["in this run's folder"] = planned.rows.height
+        with steps.step("publish") as shown:
+            run = RunFolder(outbox, "fines", str(year))
+            try:
+                files = FileLog(run)
+                zorgkassen = write_zorgkas_files(
+                    files,
+                    planned.rows,
+                    "fines",
+                    Fines,
+                    "insz",
+                    reference.zorgkas_codes,
+                    run_info,
+                    fine_totals,
+                )
+                report = {
+                    "run": run_info,
+                    "feeds": ingested.counts,
+                    "fines": planned.counts | {"per_zorgkas": {c: m["totals"] for c, m in zorgkassen.items()}},
+                    "warnings": ingested.warnings,
+                    "timings_seconds": steps.timings,
+                }
+                run.write_json("_report.json", report)
+                manifest = run_manifest(run_info, reference, ingested, landing, zorgkassen)
+                commit = Commit("fines", year, reference_date, "premium_fines", planned.new)
+                published = publish_with_ledger(run, manifest, replace, con, commit)
+            except BaseException:
+                run.discard()
+                raise
+            shown["folder"] = published.path.name
+    return {"path": str(published.path), "status": published.status, "proposed": planned.new.height}
+
+
 @flow(name="vsb-fines", validate_parameters=False)
 def run_fines(
     year: int,
@@ -512,43 +659,14 @@ def run_fines(
 ) -> dict:
     """The fine-candidate run of year `year` (F-FINE), judged on its fine reference date (15 October F)
     with the deliveries as of that date."""
-    landing, outbox = Path(landing), Path(outbox)
-    steps = Steps(quiet=quiet)
-    reference = load_reference()
-    reference_date = fine_reference_date(year, reference.parameters.params_on(dt.date(year, 1, 1)))
-    p = reference.parameters.params_on(reference_date)
-    money = reference.parameters.money_on
-    fine = Amounts(money("fine_normal", reference_date), money("fine_reduced", reference_date))
-    ingested = ingest_feeds(
-        landing, reference_date, reference, FINE_FEEDS, set(accept_shrink), steps, ingest_one=ingest_feed_task
+    return fine_run(
+        year,
+        landing,
+        outbox,
+        state,
+        accept_shrink,
+        replace,
+        Steps(quiet=quiet),
+        ingest_one=ingest_feed_task,
+        plan=plan_fines_task,
     )
-    run_info = {"kind": "fines", "date": reference_date.isoformat(), "fine_year": year}
-    with open_state(state) as con:
-        with steps.step("fine candidates") as shown:
-            plan = plan_fines_task(ingested, held_persons(ingested), fines_of_year(con, year), year, p, fine)
-            shown["proposed"] = plan.new.height
-            shown["in this run's folder"] = plan.rows.height
-        with steps.step("publish") as shown:
-            run = RunFolder(outbox, "fines", str(year))
-            try:
-                validated(Fines, plan.rows)
-                files = FileLog(run)
-                zorgkassen = write_zorgkas_files(
-                    files, plan.rows, "fines", reference.zorgkas_codes, run_info, fine_totals
-                )
-                report = {
-                    "run": run_info,
-                    "feeds": ingested.counts,
-                    "fines": plan.counts | {"per_zorgkas": {c: m["totals"] for c, m in zorgkassen.items()}},
-                    "warnings": ingested.warnings,
-                    "timings_seconds": steps.timings,
-                }
-                run.write_json("_report.json", report)
-                manifest = run_manifest(run_info, reference, ingested, landing, zorgkassen)
-                commit = Commit("fines", year, reference_date, "premium_fines", plan.new)
-                published = publish_with_ledger(run, manifest, replace, con, commit)
-            except BaseException:
-                run.discard()
-                raise
-            shown["folder"] = published.path.name
-    return {"path": str(published.path), "status": published.status, "proposed": plan.new.height}

@@ -165,8 +165,10 @@ def premium_due(
     liable = members.filter(p_liable(year, invoice_date)).with_columns(
         pl.lit(year, pl.Int32).alias("premium_year"), pl.lit(invoice_date).alias("invoice_date")
     )
-    allowance_on = increased_allowance_on(allowance, dt.date(year - 1, 1, 1))
-    # residence matters only with the allowance (P-REDUCED): the years are counted for those persons only
+    allowance_on = increased_allowance_on(allowance, dt.date(year - 1, 1, 1)).join(
+        liable.select("insz"), on="insz", how="semi"
+    )
+    # residence matters only for the liable with the allowance (P-REDUCED): only their years are counted
     residence = residence.join(allowance_on.select("insz"), on="insz", how="semi")
     flagged = (
         liable.join(allowance_on, on="insz", how="left")

@@ -31,8 +31,9 @@ def free_port() -> int:
 
 def call(url: str, body: dict | None = None, method: str | None = None) -> dict | list:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method or ("POST" if data else "GET"), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
 
@@ -77,30 +78,49 @@ def test_serve_registers_the_schedules_and_a_triggered_nightly_run_completes(tmp
     logs.mkdir()
     server = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=(logs / "server.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=(logs / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     serving = None
     try:
         wait_for(lambda: call(f"{api}/health"), 120, "the Prefect server")
         serving = subprocess.Popen(
-            [str(BIN / "vsb"), "serve", "--landing", str(landing), "--outbox", str(tmp_path / "out"),
-             "--state", str(tmp_path / "state" / "vsb.duckdb")],
-            env=env, cwd=ROOT, stdout=(logs / "serve.log").open("w"), stderr=subprocess.STDOUT,
+            [
+                str(BIN / "vsb"),
+                "serve",
+                "--landing",
+                str(landing),
+                "--outbox",
+                str(tmp_path / "out"),
+                "--state",
+                str(tmp_path / "state" / "vsb.duckdb"),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=(logs / "serve.log").open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deployments = wait_for(lambda: len(found := call(f"{api}/deployments/filter", {})) >= 3 and found, 90,
-                               "the three deployments")
+        deployments = wait_for(
+            lambda: len(found := call(f"{api}/deployments/filter", {})) >= 3 and found, 90, "the three deployments"
+        )
         by_name = {d["name"]: d for d in deployments}
         assert set(by_name) == {"nightly", "invoices", "fines"}
         schedules = {name: [s["schedule"] for s in d["schedules"]] for name, d in by_name.items()}
         assert schedules["nightly"] == [{"cron": "0 2 * * *", "timezone": "Europe/Brussels", "day_or": True}]
         assert schedules["invoices"][0]["cron"] == "0 3 2 1 *"
         assert schedules["fines"][0]["cron"] == "0 3 16 10 *"
-        run = call(f"{api}/deployments/{by_name['nightly']['id']}/create_flow_run",
-                   {"parameters": {"as_of": "2026-11-20"}})
+        run = call(
+            f"{api}/deployments/{by_name['nightly']['id']}/create_flow_run", {"parameters": {"as_of": "2026-11-20"}}
+        )
         state = wait_for(
-            lambda: (s := call(f"{api}/flow_runs/{run['id']}")["state"]) and s["type"] in {"COMPLETED", "FAILED",
-                                                                                           "CRASHED"} and s,
+            lambda: (
+                (s := call(f"{api}/flow_runs/{run['id']}")["state"])
+                and s["type"] in {"COMPLETED", "FAILED", "CRASHED"}
+                and s
+            ),
             180,
             "the nightly run",
         )
