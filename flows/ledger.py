@@ -51,10 +51,16 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list, schema: dict)
     return got.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def previous_state(con: duckdb.DuckDBPyConnection, run_key: str, ledger_of: pl.DataFrame | None = None) -> Previous:
+def previous_state(
+    con: duckdb.DuckDBPyConnection, run_key: str, ledger_of: pl.DataFrame | None = None, since: dt.date | None = None
+) -> Previous:
     """The state before the run `run_key`: the grants of the latest other nightly run, the ledgers without
     the rows of `run_key` itself. `ledger_of` (insz): read the payment ledger of these persons only
-    (a night without payments needs it only for the members without a valid IBAN)."""
+    (a night without payments needs it only for the members without a valid IBAN). `since`: only ledger
+    months from this month on (the evaluation window: older months are never paid or recovered again,
+    so the ledger read stays the size of the window however long the engine runs)."""
+    months = "AND l.month >= ?" if since else ""
+    extra = [since] if since else []
     latest = con.sql(
         "SELECT run_key FROM runs WHERE kind = 'nightly' AND run_key <> ? ORDER BY seq DESC LIMIT 1", params=[run_key]
     ).fetchall()
@@ -66,15 +72,18 @@ def previous_state(con: duckdb.DuckDBPyConnection, run_key: str, ledger_of: pl.D
     )
     if ledger_of is None:
         ledger = _frame(
-            con, f"SELECT {', '.join(LEDGER_COLUMNS)} FROM payment_ledger WHERE run_key <> ?", [run_key], LEDGER_COLUMNS
+            con,
+            f"SELECT {', '.join('l.' + c for c in LEDGER_COLUMNS)} FROM payment_ledger l WHERE l.run_key <> ? {months}",
+            [run_key, *extra],
+            LEDGER_COLUMNS,
         )
     else:
         con.register("ledger_persons", ledger_of.select("insz").unique().to_arrow())
         ledger = _frame(
             con,
             f"SELECT {', '.join('l.' + c for c in LEDGER_COLUMNS)} FROM payment_ledger l "
-            "SEMI JOIN ledger_persons p ON l.insz = p.insz WHERE l.run_key <> ?",
-            [run_key],
+            f"SEMI JOIN ledger_persons p ON l.insz = p.insz WHERE l.run_key <> ? {months}",
+            [run_key, *extra],
             LEDGER_COLUMNS,
         )
         con.unregister("ledger_persons")

@@ -33,6 +33,7 @@ from pipelines.payments import is_payment_run
 from pipelines.premium import w_voluntary_arrears
 from pipelines.sepa import credit_transfer_xml, summary, validate_pain001
 from pipelines.settle import Settlement, settle
+from pipelines.timeline import window_months
 from pipelines.worklist import WORKLIST_COLUMNS
 from schemas.outputs import DecidedPeriods, Grants, Payments, Quarantine, Recoveries, Worklist
 
@@ -104,7 +105,9 @@ def build_run(
     payment_run = is_payment_run(as_of, p.payment_day, earlier_payment_run(con, as_of))
     members = ingested.valid("members")
     # a night without payments reads the ledger only for W-IBAN-MISSING: the members without a valid IBAN
-    previous = previous_state(con, run_key, None if payment_run else members.filter(pl.col("iban_status") != "VALID"))
+    window_first, _ = window_months(as_of, p.evaluation_window_months)
+    without_iban = None if payment_run else members.filter(pl.col("iban_status") != "VALID")
+    previous = previous_state(con, run_key, without_iban, since=window_first)
     quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
     settlement = settle(
         decided.periods, decided.absences, ingested.valid("members"), quarantines, previous, p, as_of, payment_run
