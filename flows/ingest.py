@@ -32,10 +32,10 @@ class Ingested:
         return self.feeds[feed].valid
 
 
-def locate_deliveries(landing: Path, as_of: dt.date) -> dict[str, Delivery]:
-    """Every feed's delivery for `as_of`; all missing feeds are named in one error."""
+def locate_deliveries(landing: Path, as_of: dt.date, feeds: tuple[str, ...] = tuple(FEEDS)) -> dict[str, Delivery]:
+    """Each feed's delivery for `as_of` (default every feed); all missing feeds are named in one error."""
     found, errors = {}, []
-    for feed in FEEDS:
+    for feed in feeds:
         try:
             found[feed] = locate_delivery(landing, feed, as_of)
         except FeedError as exc:
@@ -118,17 +118,19 @@ def ingest(
     ingest_one=ingest_feed,
     keep: set[str] | None = None,
     narrow: dict | None = None,
+    feeds: tuple[str, ...] = tuple(FEEDS),
 ) -> Ingested:
     """Every feed for `as_of`: located, shrink-checked, read, validated, quarantined.
 
     `keep`: the feeds whose valid rows the caller needs (default all); the others keep only
     their counts and quarantine. `narrow`: feed -> function(valid rows, valid members) giving
     the only rows the caller needs of that feed (e.g. the premiums of voluntary members).
+    `feeds`: the feeds to read (members first; default all eight).
     """
     steps = steps or Steps(quiet=True)
     params = reference.parameters.params_on(as_of)
     with steps.step("locate deliveries") as shown:
-        deliveries = locate_deliveries(landing, as_of)
+        deliveries = locate_deliveries(landing, as_of, feeds)
         warnings = check_shrink(deliveries, params.min_rows_ratio, set(accept_shrink))
         shown["feeds"] = len(deliveries)
     staged: dict[str, StagedFeed] = {}

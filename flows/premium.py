@@ -35,8 +35,7 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.ingest import Ingested, check_shrink
-from flows.landing import FeedError, locate_delivery
+from flows.ingest import Ingested
 from flows.nightly import feed_manifest, ingest_feed_task
 from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
@@ -60,7 +59,6 @@ from pipelines.premium import (
     quarantined_persons,
     reference_bases,
 )
-from pipelines.staging import StagedFeed, iban_counts, rows_without_member
 from schemas.premium import Fines, Invoices
 
 INVOICE_FEEDS = ("members", "residence_periods", "increased_allowance")
@@ -125,40 +123,10 @@ def ingest_feeds(
     steps: Steps | None = None,
     ingest_one=None,
 ) -> Ingested:
-    """The feeds a premium run reads (members first), as flows/ingest.py `ingest` reads every feed:
-    located for `as_of`, shrink-checked, validated, quarantined and counted."""
-    from flows.ingest import ingest_feed
+    """The feeds a premium run reads (members first), read exactly as the nightly run reads them."""
+    from flows.ingest import ingest, ingest_feed
 
-    steps = steps or Steps(quiet=True)
-    ingest_one = ingest_one or ingest_feed
-    params = reference.parameters.params_on(as_of)
-    with steps.step("locate deliveries") as shown:
-        deliveries, errors = {}, []
-        for feed in feeds:
-            try:
-                deliveries[feed] = locate_delivery(landing, feed, as_of)
-            except FeedError as exc:
-                errors.append(str(exc))
-        if errors:
-            raise FeedError("; ".join(errors))
-        warnings = check_shrink(deliveries, params.min_rows_ratio, set(accept_shrink))
-        shown["feeds"] = len(deliveries)
-    staged: dict[str, StagedFeed] = {}
-    counts: dict[str, dict] = {}
-    for feed, delivery in deliveries.items():
-        with steps.step(f"ingest {feed}") as shown:
-            one = ingest_one(feed, delivery, landing, as_of, reference)
-            shown["rows read"] = one.rows_read
-            shown["quarantined"] = one.quarantine.height
-        counts[feed] = one.counts()
-        if feed == "members":
-            counts[feed]["iban"] = iban_counts(one.valid)
-        else:
-            counts[feed]["rows_without_member"] = rows_without_member(one.valid, staged["members"].valid)
-        if one.extra_columns:
-            warnings.append(f"feed {feed}: extra columns ignored: {', '.join(one.extra_columns)}")
-        staged[feed] = one
-    return Ingested(as_of, deliveries, staged, warnings, counts)
+    return ingest(landing, as_of, reference, accept_shrink, steps, ingest_one=ingest_one or ingest_feed, feeds=feeds)
 
 
 def validated(model, frame: pl.DataFrame) -> pl.DataFrame:

@@ -17,6 +17,8 @@ import polars as pl
 from pipelines.grants import GRANT_COLUMNS, grant_events, grants_of
 from pipelines.params import Params
 from pipelines.payments import (
+    PAYMENT_COLUMNS,
+    RECOVERY_COLUMNS,
     due_absences,
     end_to_end_ids,
     entitled_months,
@@ -88,35 +90,8 @@ def settle(
     events, kept = grant_events(current, before, run_date, window_first)
     grants = pl.concat([kept, previous.grants.join(held, on="insz", how="semi")]).sort("insz", "budget", "first_month")
 
-    empty_payments = end_to_end_ids(
-        pl.DataFrame(
-            schema={
-                "insz": pl.String,
-                "zorgkas": pl.String,
-                "budget": pl.String,
-                "month": pl.Date,
-                "quantity": pl.Int64,
-                "amount": pl.Decimal(12, 2),
-                "iban": pl.String,
-                "name": pl.String,
-            }
-        ),
-        run_date,
-    )
-    payments, recoveries = (
-        empty_payments,
-        pl.DataFrame(
-            schema={
-                "insz": pl.String,
-                "zorgkas": pl.String,
-                "budget": pl.String,
-                "month": pl.Date,
-                "amount": pl.Decimal(12, 2),
-                "paid_on": pl.Date,
-                "reason": pl.List(pl.String),
-            }
-        ),
-    )
+    payments = pl.DataFrame(schema=PAYMENT_COLUMNS)
+    recoveries = pl.DataFrame(schema=RECOVERY_COLUMNS)
     if payment_run:
         paid_to = members
     else:  # only the members without a valid IBAN matter for W-IBAN-MISSING: a small share, much less work
