@@ -142,3 +142,101 @@ def record_run(
         )
         for name in ("new_grants", "new_ledger", "new_recovered"):
             con.unregister(name)
+
+
+def ledger_differences(
+    con: duckdb.DuckDBPyConnection,
+    run_key: str,
+    periods: pl.DataFrame,
+    absences: pl.DataFrame,
+    window_first: dt.date,
+    through: dt.date,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """PAY-MONTH and PAY-RECOVERY against the ledger, inside DuckDB where the ledger lives.
+
+    unpaid: the entitled months (up to `through`) and due absence budgets not in the ledger;
+    recoverable: the paid months of [window_first, through] that are neither entitled nor due now,
+    and not yet listed as recoveries. The same sets as pipelines/payments.py pay_month and
+    pay_recovery compute from a ledger frame (tests/test_publication.py runs this path), without
+    holding 24 months of ledger and entitled months in memory.
+    """
+    entitled = periods.filter(pl.col("entitled") & (pl.col("first_month") <= through)).select(
+        "insz",
+        "zorgkas",
+        "budget",
+        "first_month",
+        pl.min_horizontal("last_month", pl.lit(through)).alias("last_month"),
+        "monthly_amount",
+    )
+    due = absences.filter("due").select("insz", "zorgkas", "month", "quantity", "amount")
+    con.register("entitled_periods", entitled.to_arrow())
+    con.register("due_absences", due.to_arrow())
+    try:
+        unpaid = pl.from_arrow(
+            con.sql(
+                """
+                WITH months AS (
+                    SELECT e.insz, e.zorgkas, e.budget, CAST(m.month AS DATE) AS month, CAST(1 AS BIGINT) AS quantity,
+                           e.monthly_amount AS amount
+                    FROM entitled_periods e,
+                         LATERAL (SELECT unnest(generate_series(CAST(e.first_month AS TIMESTAMP),
+                                                                CAST(e.last_month AS TIMESTAMP),
+                                                                INTERVAL 1 MONTH)) AS month) m
+                    UNION ALL
+                    SELECT insz, zorgkas, 'ZZB-ABSENCE', month, quantity, amount FROM due_absences
+                )
+                SELECT m.* FROM months m
+                ANTI JOIN (SELECT insz, budget, month FROM payment_ledger WHERE run_key <> $key) l
+                  ON l.insz = m.insz AND l.budget = m.budget AND l.month = m.month
+                WHERE m.month >= $first
+                """,
+                params={"key": run_key, "first": window_first},
+            ).to_arrow_table()
+        )
+        recoverable = pl.from_arrow(
+            con.sql(
+                """
+                SELECT l.insz, l.budget, l.month, l.amount, l.paid_on
+                FROM payment_ledger l
+                WHERE l.run_key <> $key AND l.month BETWEEN $first AND $through
+                  AND NOT EXISTS (SELECT 1 FROM entitled_periods e
+                                  WHERE e.insz = l.insz AND e.budget = l.budget
+                                    AND l.month BETWEEN e.first_month AND e.last_month)
+                  AND NOT EXISTS (SELECT 1 FROM due_absences a
+                                  WHERE l.budget = 'ZZB-ABSENCE' AND a.insz = l.insz AND a.month = l.month)
+                  AND NOT EXISTS (SELECT 1 FROM recovery_ledger r
+                                  WHERE r.run_key <> $key AND r.insz = l.insz AND r.budget = l.budget
+                                    AND r.month = l.month)
+                """,
+                params={"key": run_key, "first": window_first, "through": through},
+            ).to_arrow_table()
+        )
+    finally:
+        con.unregister("entitled_periods")
+        con.unregister("due_absences")
+    unpaid_schema = {
+        "insz": pl.String,
+        "zorgkas": pl.String,
+        "budget": pl.String,
+        "month": pl.Date,
+        "quantity": pl.Int64,
+        "amount": pl.Decimal(12, 2),
+    }
+    recoverable_schema = {
+        "insz": pl.String,
+        "budget": pl.String,
+        "month": pl.Date,
+        "amount": pl.Decimal(12, 2),
+        "paid_on": pl.Date,
+    }
+    unpaid = (
+        unpaid.select([pl.col(c).cast(t) for c, t in unpaid_schema.items()])
+        if unpaid.height
+        else pl.DataFrame(schema=unpaid_schema)
+    )
+    recoverable = (
+        recoverable.select([pl.col(c).cast(t) for c, t in recoverable_schema.items()])
+        if recoverable.height
+        else pl.DataFrame(schema=recoverable_schema)
+    )
+    return unpaid, recoverable

@@ -7,6 +7,7 @@ _manifest.json written last.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import traceback
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.decisions import DECIDE_FEEDS, Decided, run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.landing import file_digests
-from flows.ledger import earlier_payment_run, previous_state, record_run
+from flows.ledger import earlier_payment_run, ledger_differences, previous_state, record_run
 from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
 from flows.publish import Published, PublishError, RunFolder, _crash_point, canonical_json, sha256_bytes
@@ -104,10 +105,16 @@ def build_run(
     p = reference.parameters.params_on(as_of)
     payment_run = is_payment_run(as_of, p.payment_day, earlier_payment_run(con, as_of))
     members = ingested.valid("members")
-    # a night without payments reads the ledger only for W-IBAN-MISSING: the members without a valid IBAN
     window_first, _ = window_months(as_of, p.evaluation_window_months)
-    without_iban = None if payment_run else members.filter(pl.col("iban_status") != "VALID")
-    previous = previous_state(con, run_key, without_iban, since=window_first)
+    if payment_run:  # the set differences with the ledger are computed in DuckDB, where the ledger lives
+        previous = previous_state(con, run_key, members.clear(), since=window_first)
+        unpaid, recoverable = ledger_differences(
+            con, run_key, decided.periods, decided.absences, window_first, as_of.replace(day=1)
+        )
+        previous = dataclasses.replace(previous, unpaid=unpaid, recoverable=recoverable)
+    else:  # a night without payments reads the ledger only for W-IBAN-MISSING: members without a valid IBAN
+        without_iban = members.filter(pl.col("iban_status") != "VALID")
+        previous = previous_state(con, run_key, without_iban, since=window_first)
     quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
     settlement = settle(
         decided.periods, decided.absences, ingested.valid("members"), quarantines, previous, p, as_of, payment_run

@@ -42,7 +42,8 @@ def open_state(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The state database, created and migrated if needed; closed on exit."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    # bounded: the state's joins (the ledger's set differences) spill to disk rather than grow the run
+    con = duckdb.connect(str(path), config={"memory_limit": "1GB"})
     try:
         con.execute(SCHEMA)
         for ensure in _ensure:

@@ -171,13 +171,6 @@ def pay_recovery(
     decision row now lies outside any right: the reason is the right's code (ZZB-START, G-BOB,
     G-ABSENCE), as outputs.md asks rule codes, not text.
     """
-    outside_right = (
-        pl.when(pl.col("budget") == "ZZB")
-        .then(pl.lit(["ZZB-START"], pl.List(pl.String)))
-        .when(pl.col("budget") == "BOB")
-        .then(pl.lit(["G-BOB"], pl.List(pl.String)))
-        .otherwise(pl.lit(["G-ABSENCE"], pl.List(pl.String)))
-    )
     still_due = pl.concat([months.select(ledger_key()), absences.select(ledger_key())])
     candidates = (
         ledger.filter(pl.col("month").is_between(window_first, through))
@@ -186,6 +179,19 @@ def pay_recovery(
         .join(recovered.select(ledger_key()), on="_key", how="anti")
         .drop("_key")
         .join(held.select("insz"), on="insz", how="anti")
+    )
+    return recovery_rows(candidates, zorgkas_of, fails)
+
+
+def recovery_rows(candidates: pl.DataFrame, zorgkas_of: pl.DataFrame, fails: pl.DataFrame) -> pl.DataFrame:
+    """PAY-RECOVERY rows (RECOVERY_COLUMNS) for the paid months to recover: with the zorgkas and the codes
+    that now fail as the reason (a month with no decision row lies outside any right: the right's code)."""
+    outside_right = (
+        pl.when(pl.col("budget") == "ZZB")
+        .then(pl.lit(["ZZB-START"], pl.List(pl.String)))
+        .when(pl.col("budget") == "BOB")
+        .then(pl.lit(["G-BOB"], pl.List(pl.String)))
+        .otherwise(pl.lit(["G-ABSENCE"], pl.List(pl.String)))
     )
     return (
         candidates.join(zorgkas_of, on="insz", how="left")

@@ -25,6 +25,7 @@ from pipelines.payments import (
     held_persons,
     pay_month,
     pay_recovery,
+    recovery_rows,
     s_mass_change,
     w_held,
     w_iban_missing,
@@ -42,6 +43,12 @@ class Previous:
     grants: pl.DataFrame  # GRANT_COLUMNS of the previous run
     ledger: pl.DataFrame  # LEDGER_COLUMNS: every paid month and absence budget
     recovered: pl.DataFrame  # insz, budget, month already listed as recoveries
+    # On a payment night the state store may give the two set differences with the ledger instead of
+    # the ledger itself (computed where the ledger lives: far less memory at 7M): the entitled months and
+    # due absence budgets not yet paid (insz, zorgkas, budget, month, quantity, amount), and the paid
+    # months of the window no longer due and not yet recovered (insz, budget, month, amount, paid_on).
+    unpaid: pl.DataFrame | None = None
+    recoverable: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -98,18 +105,27 @@ def settle(
         paid_to = members.filter(pl.col("iban_status") != "VALID")
         periods = periods.join(paid_to.select("insz"), on="insz", how="semi")
         absences = absences.join(paid_to.select("insz"), on="insz", how="semi")
-    months = entitled_months(periods, month_of_run)
-    due = due_absences(absences)
-    owed = pay_month(months, due, previous.ledger, window_first, held)
+    if payment_run and previous.unpaid is not None:
+        owed = previous.unpaid.filter(pl.col("month") >= window_first).join(held, on="insz", how="anti")
+        owed = owed.select("insz", "zorgkas", "budget", "month", "quantity", "amount").sort(
+            "zorgkas", "insz", "budget", "month"
+        )
+    else:
+        months = entitled_months(periods, month_of_run)
+        due = due_absences(absences)
+        owed = pay_month(months, due, previous.ledger, window_first, held)
     payable, withheld = with_accounts(owed, paid_to.join(owed.select("insz").unique(), on="insz", how="semi"))
     # W-IBAN-MISSING is listed on every run while something is unpaid, not only on payment runs
     extra = [missing, w_iban_missing(withheld)]
     if payment_run:
         payments = end_to_end_ids(payable, run_date)
         fails = _fails_by_month(periods, absences, month_of_run)
-        recoveries = pay_recovery(
-            previous.ledger, months, due, previous.recovered, window_first, month_of_run, held, zorgkas_of, fails
-        )
+        if previous.recoverable is not None:
+            recoveries = recovery_rows(previous.recoverable.join(held, on="insz", how="anti"), zorgkas_of, fails)
+        else:
+            recoveries = pay_recovery(
+                previous.ledger, months, due, previous.recovered, window_first, month_of_run, held, zorgkas_of, fails
+            )
     extra.append(w_held(held, zorgkas_of, run_date))
     worklist = pl.concat([w.select(list(WORKLIST_COLUMNS)) for w in extra])
     mass = s_mass_change(events, open_before.height, p.max_stop_fraction, p.max_new_fraction)
