@@ -42,8 +42,9 @@ def open_state(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The state database, created and migrated if needed; closed on exit."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # bounded: the state's joins (the ledger's set differences) spill to disk rather than grow the run
-    con = duckdb.connect(str(path), config={"memory_limit": "1GB"})
+    # bounded: the ledger set differences spill to disk rather than grow the run (512 MB: 256 MB fails on
+    # the go-live night, which inserts 6.5M ledger rows in one transaction)
+    con = duckdb.connect(str(path), config={"memory_limit": "512MB"})
     try:
         con.execute(SCHEMA)
         for ensure in _ensure:
