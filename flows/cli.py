@@ -16,6 +16,9 @@ from pathlib import Path
 
 from flows.runtime import configure_environment
 
+# how a run's publication ends, for the one line printed
+STATUS_WORDS = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -130,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 replace=args.replace,
                 quiet=args.quiet,
             )
-            word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
-            print(f"nightly {as_of.isoformat()}: {word[result['status']]} {result['path']}")
+            print(f"nightly {as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
         elif args.command == "invoices":
             from flows.premium import run_invoices
 
@@ -146,10 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                 replace=args.replace,
                 quiet=args.quiet,
             )
-            word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
             print(
                 f"invoices {args.year} on {as_of.isoformat()}: {result['issued']:,} issued, "
-                f"{word[result['status']]} {result['path']}"
+                f"{STATUS_WORDS[result['status']]} {result['path']}"
             )
         elif args.command == "fines":
             from flows.premium import run_fines
@@ -163,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                 replace=args.replace,
                 quiet=args.quiet,
             )
-            word = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
-            print(f"fines {args.year}: {result['proposed']:,} proposed, {word[result['status']]} {result['path']}")
+            print(
+                f"fines {args.year}: {result['proposed']:,} proposed, {STATUS_WORDS[result['status']]} {result['path']}"
+            )
         elif args.command == "backfill":
             from flows.nightly import run_backfill
 
