@@ -52,8 +52,8 @@ def load_person(insz: str, landing: Path, as_of: dt.date) -> Ingested:
     """The person's rows of every feed for D, through the same row rules as the nightly run."""
     reference = load_reference()
 
-    def one(feed, delivery, landing_, as_of_, reference_):
-        return ingest_feed(feed, delivery, landing_, as_of_, reference_, where=pl.col("insz") == insz)
+    def one(feed, delivery, landing_, as_of_, reference_, **kwargs):
+        return ingest_feed(feed, delivery, landing_, as_of_, reference_, where=pl.col("insz") == insz, **kwargs)
 
     return ingest(landing, as_of, reference, accept_shrink=set(FEEDS), ingest_one=one)
 

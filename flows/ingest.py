@@ -12,11 +12,19 @@ from pathlib import Path
 import polars as pl
 from pandera import config as pandera_config
 
-from flows.landing import Delivery, FeedError, check_delivery_schema, locate_delivery, read_file, read_keys
+from flows.landing import (
+    Delivery,
+    FeedError,
+    check_delivery_schema,
+    locate_delivery,
+    read_file,
+    read_key_hashes,
+    read_key_rows,
+)
 from flows.progress import Steps
 from flows.reference import Reference
-from pipelines.quarantine import duplicate_rows
-from pipelines.staging import StagedFeed, combine, iban_counts, rows_without_member, stage_feed
+from pipelines.quarantine import exact_duplicates, key_hash, repeated_hashes
+from pipelines.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
 
 
@@ -71,10 +79,23 @@ def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_
 
 
 def ingest_feed(
-    feed: str, delivery: Delivery, landing: Path, as_of: dt.date, reference: Reference, where: pl.Expr | None = None
+    feed: str,
+    delivery: Delivery,
+    landing: Path,
+    as_of: dt.date,
+    reference: Reference,
+    where: pl.Expr | None = None,
+    members: pl.Series | None = None,
+    narrow=None,
 ) -> StagedFeed:
     """Read one delivery (or its rows meeting `where`) file by file, apply the row rules, and check the
     valid rows against the pandera model.
+
+    `members` (for every feed but members: the members' insz numbers, pipelines/staging.py
+    member_numbers): count the valid rows whose insz is not a member (feeds.md). `narrow`:
+    function(valid rows) giving the only valid rows the caller needs; applied file by file, so that
+    memory never holds all valid rows of a large feed (premium_payments: 18M rows at 7M members,
+    of which the nightly run keeps 1.6M).
 
     R-DUPLICATE is judged over the whole delivery first, on the key columns only; then each file
     is staged on its own, so that memory holds one file's rows at a time besides the valid rows.
@@ -86,20 +107,28 @@ def ingest_feed(
     contract = FEEDS[feed]
     extra = check_delivery_schema(contract, delivery)
     codes = {"zorgkassen": reference.zorgkas_codes}
+
+    def counted(part: StagedFeed) -> StagedFeed:
+        if members is not None:
+            part.rows_without_member = rows_without_member(part.valid, members)
+        if narrow is not None:
+            part.rows_valid = part.valid.height
+            part.valid = narrow(part.valid)
+        return part
+
     if where is not None:  # one person's rows (vsb explain): the whole selection at once
         raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files])
-        staged = stage_feed(raw, contract, delivery.delivery_date, as_of, codes)
+        staged = counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes))
     else:
-        duplicates = (
-            duplicate_rows(read_keys(contract, delivery, list(contract.key)), contract.key)
-            if contract.key
-            else pl.Series([], dtype=pl.UInt32)
-        )
+        duplicates = pl.Series([], dtype=pl.UInt32)
+        if contract.key:  # hashes of the whole delivery, then the exact keys of the few repeated ones
+            candidates = repeated_hashes(read_key_hashes(contract, delivery, key_hash(contract.key)))
+            duplicates = exact_duplicates(read_key_rows(contract, delivery, candidates), contract.key)
         parts, offset = [], 0
         for path in delivery.files:
             raw = read_file(contract, path, landing)
             mine = duplicates.filter((duplicates >= offset) & (duplicates < offset + raw.height)) - offset
-            parts.append(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, mine))
+            parts.append(counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, mine)))
             offset += raw.height
             del raw
         staged = combine(parts)
@@ -123,8 +152,9 @@ def ingest(
     """Every feed for `as_of`: located, shrink-checked, read, validated, quarantined.
 
     `keep`: the feeds whose valid rows the caller needs (default all); the others keep only
-    their counts and quarantine. `narrow`: feed -> function(valid rows, valid members) giving
-    the only rows the caller needs of that feed (e.g. the premiums of voluntary members).
+    their counts and quarantine. `narrow`: feed -> function(valid members) giving a
+    function(valid rows) -> the only rows the caller needs of that feed (e.g. the premiums of
+    voluntary members).
     `feeds`: the feeds to read (members first; default all eight).
     """
     steps = steps or Steps(quiet=True)
@@ -135,21 +165,22 @@ def ingest(
         shown["feeds"] = len(deliveries)
     staged: dict[str, StagedFeed] = {}
     counts: dict[str, dict] = {}
+    numbers = None
     for feed, delivery in deliveries.items():  # members first: the other feeds are counted against it
+        only = narrow[feed](staged["members"].valid) if narrow and feed in narrow else None
         with steps.step(f"ingest {feed}") as shown:
-            one = ingest_one(feed, delivery, landing, as_of, reference)
+            one = ingest_one(feed, delivery, landing, as_of, reference, members=numbers, narrow=only)
             shown["rows read"] = one.rows_read
             shown["quarantined"] = one.quarantine.height
         counts[feed] = one.counts()
         if feed == "members":
             counts[feed]["iban"] = iban_counts(one.valid)
+            numbers = member_numbers(one.valid)
         else:
-            counts[feed]["rows_without_member"] = rows_without_member(one.valid, staged["members"].valid)
+            counts[feed]["rows_without_member"] = one.rows_without_member
         if one.extra_columns:
             warnings.append(f"feed {feed}: extra columns ignored: {', '.join(one.extra_columns)}")
         if keep is not None and feed not in keep:
             one.valid = one.valid.clear()  # not needed by this run: free the memory, keep the counts
-        elif narrow and feed in narrow:
-            one.valid = narrow[feed](one.valid, staged["members"].valid)
         staged[feed] = one
     return Ingested(as_of, deliveries, staged, warnings, counts)

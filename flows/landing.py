@@ -140,16 +140,34 @@ def read_file(contract: FeedContract, path: Path, landing: Path, where: pl.Expr 
     ).select([*contract.columns, SOURCE_FILE, ROW_NUMBER])
 
 
-def read_keys(contract: FeedContract, delivery: Delivery, columns: list[str]) -> pl.DataFrame:
-    """Only `columns` of every file of the delivery, in file order (for checks over the whole delivery)."""
-    frames = []
+def _read_columns(contract: FeedContract, path: Path, columns: list[str]) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path, columns=columns)
+    except Exception as exc:
+        raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
+    return frame.with_columns([pl.col(c).cast(contract.columns[c]) for c in columns])
+
+
+def read_key_hashes(contract: FeedContract, delivery: Delivery, hashed: pl.Expr) -> pl.Series:
+    """The expression `hashed` over the key columns, file by file, in file order: memory holds one
+    file's keys at a time and the 8-byte hashes of the delivery (checks over the whole delivery)."""
+    parts = [_read_columns(contract, path, list(contract.key)).select(hashed) for path in delivery.files]
+    return pl.concat(parts, how="vertical").to_series()
+
+
+def read_key_rows(contract: FeedContract, delivery: Delivery, rows: pl.Series) -> pl.DataFrame:
+    """The key columns of the rows at positions `rows` (UInt32, over the delivery in file order), with `_row`."""
+    parts, offset = [], 0
     for path in delivery.files:
-        try:
-            frame = pl.read_parquet(path, columns=columns)
-        except Exception as exc:
-            raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
-        frames.append(frame.with_columns([pl.col(c).cast(contract.columns[c]) for c in columns]))
-    return pl.concat(frames, how="vertical")
+        height = pq.ParquetFile(path).metadata.num_rows
+        mine = rows.filter((rows >= offset) & (rows < offset + height))
+        if mine.len():
+            keys = _read_columns(contract, path, list(contract.key))
+            parts.append(keys[mine - offset].with_columns(mine.alias("_row")))
+        offset += height
+    if not parts:
+        return pl.DataFrame(schema={**{k: contract.columns[k] for k in contract.key}, "_row": pl.UInt32})
+    return pl.concat(parts, how="vertical")
 
 
 def check_delivery_schema(contract: FeedContract, delivery: Delivery) -> list[str]:

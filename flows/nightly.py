@@ -40,8 +40,8 @@ from schemas.outputs import DecidedPeriods, Grants, Payments, Quarantine, Recove
 
 
 @task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
-def ingest_feed_task(feed, delivery, landing, as_of, reference):
-    return ingest_feed(feed, delivery, landing, as_of, reference)
+def ingest_feed_task(feed, delivery, landing, as_of, reference, members=None, narrow=None):
+    return ingest_feed(feed, delivery, landing, as_of, reference, members=members, narrow=narrow)
 
 
 @task(name="decide", cache_policy=NO_CACHE)
@@ -72,10 +72,10 @@ def feed_manifest(ingested: Ingested, landing: Path) -> dict:
     }
 
 
-def premiums_of_voluntary_members(premiums: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+def premiums_of_voluntary_members(members: pl.DataFrame):
     """Only the premium rows W-VOLUNTARY-ARREARS looks at: those of voluntary members (a small share)."""
     voluntary = members.filter(pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)).select("insz")
-    return premiums.join(voluntary, on="insz", how="semi")
+    return lambda premiums: premiums.join(voluntary, on="insz", how="semi")
 
 
 class MassChangeError(Exception):

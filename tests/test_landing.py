@@ -124,6 +124,34 @@ def test_rows_of_non_members_are_counted_not_errors(tmp_path):
     assert got.counts["increased_allowance"]["rows_valid"] == 2
 
 
+def test_narrowing_a_feed_file_by_file_keeps_the_counts_of_all_its_valid_rows(tmp_path):
+    """The nightly run keeps only the premiums of voluntary members, narrowed file by file; the report
+    still counts every valid row and every row without a member."""
+    write_landing(tmp_path, D(2026, 11, 1))
+    premium = valid_rows()["premium_payments"][0]
+    stranger = premium | {"insz": INSZ_2000}
+    write_delivery(tmp_path, "premium_payments", D(2026, 11, 1), [premium, stranger])
+    earlier = stranger | {"premium_year": 2024, "due_date": D(2024, 6, 30), "paid_date": None}
+    write_delivery(tmp_path, "premium_payments", D(2026, 11, 1), [earlier], name="part-00001.parquet")
+    whole = ingest(tmp_path, D(2026, 11, 20), REF)
+    kept = []
+
+    def only_members(members):
+        def rows_of_members(rows):
+            kept.append(rows.height)
+            return rows.join(members.select("insz"), on="insz", how="semi")
+
+        return rows_of_members
+
+    narrowed = ingest(tmp_path, D(2026, 11, 20), REF, narrow={"premium_payments": only_members})
+    assert kept == [2, 1]  # once per file
+    assert narrowed.valid("premium_payments")["insz"].to_list() == [premium["insz"]]
+    assert whole.valid("premium_payments").height == 3
+    for got in (whole, narrowed):
+        assert got.counts["premium_payments"]["rows_valid"] == 3
+        assert got.counts["premium_payments"]["rows_without_member"] == 2
+
+
 def test_r_duplicate_across_the_files_of_one_delivery(tmp_path):
     """R-DUPLICATE is judged over the whole delivery, though each file is staged on its own."""
     write_landing(tmp_path, D(2026, 11, 1))

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from builders import INSZ_1985, INSZ_2000, frame, valid_rows
 
+from pipelines.quarantine import exact_duplicates, repeated_hashes
 from pipelines.staging import stage_feed
 from schemas.feeds import FEEDS
 
@@ -130,6 +131,15 @@ def test_r_duplicate_members_insz_and_null_ids_are_not_duplicates():
     assert members.quarantine["rule"].to_list() == ["R-DUPLICATE", "R-DUPLICATE"]
     nulls = stage("vaph_support", [one("vaph_support", record_id=None), one("vaph_support", record_id=None)])
     assert nulls.quarantine["rules"].to_list() == [["R-NULL"], ["R-NULL"]]
+
+
+def test_r_duplicate_a_hash_collision_quarantines_no_row():
+    """R-DUPLICATE: rows whose hashes repeat are only candidates; their keys themselves decide."""
+    hashes = pl.Series("_hash", [7, 3, 7, None, 3, 9], dtype=pl.UInt64)
+    candidates = repeated_hashes(hashes)
+    assert candidates.to_list() == [0, 1, 2, 4]
+    keys = pl.DataFrame({"assessment_id": ["A", "B", "C", "B"], "_row": candidates})  # 7 collides: A and C
+    assert exact_duplicates(keys, ("assessment_id",)).to_list() == [1, 4]
 
 
 def test_first_rule_in_feeds_md_order_and_every_rule_listed():
