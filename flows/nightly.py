@@ -30,7 +30,7 @@ from flows.reference import Reference, load_reference
 from flows.runtime import code_version
 from flows.state import open_state
 from pipelines.conditions import VOLUNTARY_BASES
-from pipelines.payments import is_payment_run
+from pipelines.payments import accounts_of, is_payment_run, payment_rows
 from pipelines.premium import w_voluntary_arrears
 from pipelines.sepa import credit_transfer_xml, summary, validate_pain001
 from pipelines.settle import Settlement, settle
@@ -82,6 +82,35 @@ class MassChangeError(Exception):
     """S-MASS-CHANGE: the run would stop or start too many grants; nothing is published."""
 
 
+@dataclass(frozen=True)
+class ForSettlement:
+    """What settling needs of the feeds' valid rows, taken once the decisions are made; the valid rows
+    themselves are then let go (at 7M members, names and IBANs alone are a third of a GiB)."""
+
+    members: pl.DataFrame  # insz, zorgkas, iban_status of every valid member
+    accounts: pl.DataFrame  # ACCOUNT_COLUMNS of the members something may be paid to (a right, an absence budget)
+    arrears: pl.DataFrame  # W-VOLUNTARY-ARREARS work-list rows (WORKLIST_COLUMNS)
+
+
+def for_settlement(ingested: Ingested, decided: Decided, reference: Reference) -> ForSettlement:
+    """Take what settling needs and clear every feed's valid rows (their counts and quarantines stay)."""
+    as_of = ingested.as_of
+    members = ingested.valid("members")
+    p = reference.parameters.params_on(as_of)
+    arrears = w_voluntary_arrears(members.lazy(), ingested.valid("premium_payments").lazy(), p, as_of).collect()
+    payees = pl.concat(
+        [decided.periods.filter("entitled").select("insz"), decided.absences.filter("due").select("insz")]
+    )
+    kept = ForSettlement(
+        members.select("insz", "zorgkas", "iban_status"),
+        accounts_of(members, payees),
+        arrears.select(list(WORKLIST_COLUMNS)),
+    )
+    for staged in ingested.feeds.values():
+        staged.valid = staged.valid.clear()
+    return kept
+
+
 @dataclass
 class Built:
     run: RunFolder
@@ -95,6 +124,7 @@ def build_run(
     run_key: str,
     ingested: Ingested,
     decided: Decided,
+    kept: ForSettlement,
     reference: Reference,
     landing: Path,
     outbox: Path,
@@ -104,7 +134,7 @@ def build_run(
     as_of = ingested.as_of
     p = reference.parameters.params_on(as_of)
     payment_run = is_payment_run(as_of, p.payment_day, earlier_payment_run(con, as_of))
-    members = ingested.valid("members")
+    members = kept.members
     window_first, _ = window_months(as_of, p.evaluation_window_months)
     if payment_run:  # the set differences with the ledger are computed in DuckDB, where the ledger lives
         previous = previous_state(con, run_key, members.clear(), since=window_first)
@@ -116,9 +146,7 @@ def build_run(
         without_iban = members.filter(pl.col("iban_status") != "VALID")
         previous = previous_state(con, run_key, without_iban, since=window_first)
     quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
-    settlement = settle(
-        decided.periods, decided.absences, ingested.valid("members"), quarantines, previous, p, as_of, payment_run
-    )
+    settlement = settle(decided.periods, decided.absences, members, quarantines, previous, p, as_of, payment_run)
     run = RunFolder(outbox, "nightly", as_of.isoformat())
     try:
         files = FileLog(run)
@@ -128,14 +156,10 @@ def build_run(
         DecidedPeriods.validate(decided.periods)
         files.parquet("_decisions/periods.parquet", decided.periods)
         files.parquet("_decisions/absences.parquet", decided.absences)
-        arrears = w_voluntary_arrears(
-            ingested.valid("members").lazy(), ingested.valid("premium_payments").lazy(), p, as_of
-        ).collect()
-        worklist = pl.concat([decided.worklist, settlement.worklist, arrears.select(list(WORKLIST_COLUMNS))])
+        worklist = pl.concat([decided.worklist, settlement.worklist, kept.arrears])
         worklist = worklist.sort("zorgkas", "insz", "code", "since")
         Worklist.validate(worklist)
         Grants.validate(settlement.events)
-        Payments.validate(settlement.payments)
         Recoveries.validate(settlement.recoveries)
         zorgkassen = {}
         slices = {
@@ -157,7 +181,8 @@ def build_run(
                 "worklist": dict(sorted(slices["worklist"][code].group_by("code").len().iter_rows())),
             }
             if payment_run:
-                paid = slices["payments"][code]
+                paid = payment_rows(slices["payments"][code], kept.accounts)
+                Payments.validate(paid)
                 files.parquet(f"{code}/payments.parquet", paid)
                 transactions, control_sum = paid["end_to_end_id"].n_unique(), paid["amount"].sum()
                 if paid.height:  # a credit transfer needs at least one transaction: none, no XML
@@ -174,6 +199,8 @@ def build_run(
                     if summary(xml) != (transactions, Decimal(control_sum)):
                         raise ValueError(f"payments.xml of {code}: count or control sum differs from payments.parquet")
                     files.bytes(f"{code}/payments.xml", xml, transactions)
+                    del xml
+                del paid
                 totals["payments"] = {"transactions": transactions, "control_sum": f"{Decimal(control_sum or 0):.2f}"}
                 if slices["recoveries"][code].height:
                     files.parquet(f"{code}/recoveries.parquet", slices["recoveries"][code])
@@ -234,6 +261,7 @@ def decision_counts(decided: Decided) -> dict:
 def settle_and_publish(
     ingested: Ingested,
     decided: Decided,
+    kept: ForSettlement,
     reference: Reference,
     landing: Path,
     outbox: Path,
@@ -251,7 +279,7 @@ def settle_and_publish(
     """
     try:
         return _settle_and_publish(
-            ingested, decided, reference, landing, outbox, state, replace, accept_mass_change, timings
+            ingested, decided, kept, reference, landing, outbox, state, replace, accept_mass_change, timings
         )
     except BaseException as exc:
         # the failed frames hold the DuckDB handle; Prefect keeps the exception: let the handle go
@@ -262,6 +290,7 @@ def settle_and_publish(
 def _settle_and_publish(
     ingested: Ingested,
     decided: Decided,
+    kept: ForSettlement,
     reference: Reference,
     landing: Path,
     outbox: Path,
@@ -276,7 +305,7 @@ def _settle_and_publish(
         versions = probe.versions()
         probe.discard()
         key = versions[-1].name if versions else as_of.isoformat()
-        built = build_run(con, key, ingested, decided, reference, landing, outbox, timings)
+        built = build_run(con, key, ingested, decided, kept, reference, landing, outbox, timings)
         status, latest = built.run.compare(built.manifest)
         if status == "identical":
             built.run.discard()
@@ -287,7 +316,7 @@ def _settle_and_publish(
                 raise PublishError(built.run.refusal(latest))
             built.run.discard()
             key = built.run.version_name(len(versions) + 1)
-            built = build_run(con, key, ingested, decided, reference, landing, outbox, timings)
+            built = build_run(con, key, ingested, decided, kept, reference, landing, outbox, timings)
         if built.settlement.mass_change and not accept_mass_change:
             built.run.discard()
             raise MassChangeError(built.settlement.mass_change)
@@ -330,10 +359,12 @@ def nightly_once(
         decided = decide_task(ingested, reference, as_of)
         shown["persons with a right"] = decided.periods["insz"].n_unique()
         shown["months entitled"] = decided.months_entitled()
+        kept = for_settlement(ingested, decided, reference)
     with steps.step("settle and publish") as shown:
         published = settle_and_publish(
             ingested,
             decided,
+            kept,
             reference,
             Path(landing),
             Path(outbox),

@@ -22,7 +22,7 @@ LEDGER_COLUMNS = {
     "run_key": pl.String,
     "paid_on": pl.Date,
 }
-PAYMENT_COLUMNS = {
+PAID_COLUMNS = {  # what a payment run pays (Settlement.payments): the payment file without the account
     "end_to_end_id": pl.String,
     "insz": pl.String,
     "zorgkas": pl.String,
@@ -30,9 +30,9 @@ PAYMENT_COLUMNS = {
     "month": pl.Date,
     "quantity": pl.Int64,
     "amount": pl.Decimal(12, 2),
-    "iban": pl.String,
-    "name": pl.String,
 }
+PAYMENT_COLUMNS = {**PAID_COLUMNS, "iban": pl.String, "name": pl.String}  # payments.parquet (outputs.md)
+ACCOUNT_COLUMNS = {"insz": pl.String, "iban": pl.String, "name": pl.String}
 RECOVERY_COLUMNS = {
     "insz": pl.String,
     "zorgkas": pl.String,
@@ -105,15 +105,35 @@ def pay_month(
 
 
 def with_accounts(owed: pl.DataFrame, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split what is owed into payable rows (a valid IBAN) and withheld rows (W-IBAN-MISSING: it stays due)."""
-    joined = owed.join(members.select("insz", "iban", "iban_status", "name"), on="insz", how="left")
+    """Split what is owed into payable rows (the member has a valid IBAN) and withheld rows (W-IBAN-MISSING:
+    it stays due). `members`: insz, iban_status."""
+    joined = owed.join(members.select("insz", "iban_status"), on="insz", how="left")
     payable = joined.filter(pl.col("iban_status") == "VALID").drop("iban_status")
     withheld = joined.filter(pl.col("iban_status").fill_null("MISSING") != "VALID")
     return payable, withheld
 
 
+def accounts_of(members: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    """ACCOUNT_COLUMNS of the members among `persons` (insz) with a valid IBAN: what payments.parquet
+    and the SEPA file need of a payee. The flow keeps these only, not 7M names and IBANs."""
+    return (
+        members.filter(pl.col("iban_status") == "VALID")
+        .join(persons.select("insz").unique(), on="insz", how="semi")
+        .select(list(ACCOUNT_COLUMNS))
+    )
+
+
+def payment_rows(paid: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """PAYMENT_COLUMNS (payments.parquet): the paid rows (PAID_COLUMNS) with the payee's IBAN and name,
+    in the same order. Every payee has a valid IBAN (with_accounts): a row without one is an error."""
+    rows = paid.join(accounts.select(list(ACCOUNT_COLUMNS)), on="insz", how="left", maintain_order="left")
+    if rows.select(pl.col("iban").is_null().any()).item():
+        raise ValueError("a payment row has no valid IBAN of its payee")
+    return rows.select(list(PAYMENT_COLUMNS))
+
+
 def end_to_end_ids(payable: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
-    """PAYMENT_COLUMNS: rows of one person and budget share one end_to_end_id, numbered per zorgkas in
+    """PAID_COLUMNS: rows of one person and budget share one end_to_end_id, numbered per zorgkas in
     (insz, budget) order: deterministic, and without the insz (it is seen on bank statements)."""
     keys = payable.select("zorgkas", "insz", "budget").unique().sort("zorgkas", "insz", "budget")
     keys = keys.with_columns(pl.int_range(1, pl.len() + 1).over("zorgkas").alias("_n"))
@@ -127,7 +147,7 @@ def end_to_end_ids(payable: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
     ).drop("_n")
     return (
         payable.join(keys, on=["zorgkas", "insz", "budget"])
-        .select(list(PAYMENT_COLUMNS))
+        .select(list(PAID_COLUMNS))
         .sort("zorgkas", "end_to_end_id", "month")
     )
 

@@ -17,7 +17,7 @@ import polars as pl
 from pipelines.grants import GRANT_COLUMNS, grant_events, grants_of
 from pipelines.params import Params
 from pipelines.payments import (
-    PAYMENT_COLUMNS,
+    PAID_COLUMNS,
     RECOVERY_COLUMNS,
     due_absences,
     end_to_end_ids,
@@ -55,7 +55,7 @@ class Previous:
 class Settlement:
     events: pl.DataFrame  # EVENT_COLUMNS
     grants: pl.DataFrame  # GRANT_COLUMNS: the state after this run (held persons' grants kept)
-    payments: pl.DataFrame  # PAYMENT_COLUMNS (payment runs)
+    payments: pl.DataFrame  # PAID_COLUMNS (payment runs); payment_rows adds the payees' accounts
     recoveries: pl.DataFrame  # RECOVERY_COLUMNS (payment runs)
     worklist: pl.DataFrame  # WORKLIST_COLUMNS: W-IBAN-MISSING, W-MEMBER-MISSING, W-HELD
     held: pl.DataFrame  # insz, feed, rule
@@ -88,16 +88,23 @@ def settle(
         .unique()
         .sort("insz", "feed", "rule")
     )
-    zorgkas_of = pl.concat([members.select("insz", "zorgkas"), previous.grants.select("insz", "zorgkas")]).unique(
-        subset="insz", keep="first", maintain_order=True
-    )
+
+    def zorgkas_of(persons: pl.DataFrame) -> pl.DataFrame:
+        """insz -> zorgkas of `persons`: from this run's members, else from the previous grants."""
+        wanted = persons.select("insz").unique()
+        return pl.concat(
+            [
+                members.join(wanted, on="insz", how="semi").select("insz", "zorgkas"),
+                previous.grants.join(wanted, on="insz", how="semi").select("insz", "zorgkas"),
+            ]
+        ).unique(subset="insz", keep="first", maintain_order=True)
 
     current = grants_of(periods, run_date).join(held, on="insz", how="anti")
     before = previous.grants.join(held, on="insz", how="anti")
     events, kept = grant_events(current, before, run_date, window_first)
     grants = pl.concat([kept, previous.grants.join(held, on="insz", how="semi")]).sort("insz", "budget", "first_month")
 
-    payments = pl.DataFrame(schema=PAYMENT_COLUMNS)
+    payments = pl.DataFrame(schema=PAID_COLUMNS)
     recoveries = pl.DataFrame(schema=RECOVERY_COLUMNS)
     if payment_run:
         paid_to = members
@@ -121,12 +128,21 @@ def settle(
         payments = end_to_end_ids(payable, run_date)
         fails = _fails_by_month(periods, absences, month_of_run)
         if previous.recoverable is not None:
-            recoveries = recovery_rows(previous.recoverable.join(held, on="insz", how="anti"), zorgkas_of, fails)
+            recoverable = previous.recoverable.join(held, on="insz", how="anti")
+            recoveries = recovery_rows(recoverable, zorgkas_of(recoverable), fails)
         else:
             recoveries = pay_recovery(
-                previous.ledger, months, due, previous.recovered, window_first, month_of_run, held, zorgkas_of, fails
+                previous.ledger,
+                months,
+                due,
+                previous.recovered,
+                window_first,
+                month_of_run,
+                held,
+                zorgkas_of(previous.ledger),
+                fails,
             )
-    extra.append(w_held(held, zorgkas_of, run_date))
+    extra.append(w_held(held, zorgkas_of(held), run_date))
     worklist = pl.concat([w.select(list(WORKLIST_COLUMNS)) for w in extra])
     mass = s_mass_change(events, open_before.height, p.max_stop_fraction, p.max_new_fraction)
     return Settlement(events, grants.select(list(GRANT_COLUMNS)), payments, recoveries, worklist, held, mass)

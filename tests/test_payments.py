@@ -24,10 +24,13 @@ from pipelines.grants import GRANT_COLUMNS
 from pipelines.iban import with_iban_status
 from pipelines.payments import (
     LEDGER_COLUMNS,
+    PAID_COLUMNS,
     PAYMENT_COLUMNS,
     RECOVERY_COLUMNS,
+    accounts_of,
     end_to_end_ids,
     is_payment_run,
+    payment_rows,
     s_mass_change,
 )
 from pipelines.settle import Previous, Settlement, settle
@@ -298,10 +301,15 @@ def test_pay_month_amount_in_force_on_the_first_of_each_month():
 
 
 def test_pay_month_a_payment_row_carries_the_member_account_and_name():
-    """PAY-MONTH: one payment row per month, with the member's zorgkas, IBAN and name (PAYMENT_COLUMNS)."""
+    """PAY-MONTH: one payment row per month, with the member's zorgkas, IBAN and name (PAYMENT_COLUMNS):
+    the account is taken from the members with a valid IBAN among the persons with a right."""
     settled = run([period(MONTH_OF_RUN, MONTH_OF_RUN)])
-    assert settled.payments.schema == pl.Schema(PAYMENT_COLUMNS)
-    row = settled.payments.drop("end_to_end_id").to_dicts()
+    assert settled.payments.schema == pl.Schema(PAID_COLUMNS)
+    accounts = accounts_of(members([member(), member(INSZ_2000)]), pl.DataFrame({"insz": [INSZ_1985]}))
+    assert accounts.rows() == [(INSZ_1985, IBAN_1985, "Member 85")]
+    paid = payment_rows(settled.payments, accounts)
+    assert paid.schema == pl.Schema(PAYMENT_COLUMNS)
+    row = paid.drop("end_to_end_id").to_dicts()
     assert row == [
         dict(
             insz=INSZ_1985,
@@ -314,6 +322,14 @@ def test_pay_month_a_payment_row_carries_the_member_account_and_name():
             name="Member 85",
         )
     ]
+
+
+def test_pay_month_a_payment_row_without_the_payee_account_is_an_error():
+    """PAY-MONTH: a payee always has a valid IBAN (W-IBAN-MISSING withholds the others): a payment row
+    without one is never written."""
+    settled = run([period(MONTH_OF_RUN, MONTH_OF_RUN)])
+    with pytest.raises(ValueError, match="no valid IBAN"):
+        payment_rows(settled.payments, accounts_of(members([member(iban=None)]), settled.payments))
 
 
 # fmt: off
@@ -724,13 +740,10 @@ def test_s_mass_change_first_settle_on_an_empty_state_is_exempt_and_counts_are_n
 
 
 def payable(rows: list[tuple]) -> pl.DataFrame:
-    """Payable rows (insz, zorgkas, budget, month) with quantity, amount, iban and name."""
+    """Payable rows (insz, zorgkas, budget, month) with quantity and amount."""
     return pl.DataFrame(
-        [
-            dict(insz=i, zorgkas=z, budget=b, month=m, quantity=1, amount=Decimal("140.00"), iban=IBAN_1985, name="N")
-            for i, z, b, m in rows
-        ],
-        schema={c: t for c, t in PAYMENT_COLUMNS.items() if c != "end_to_end_id"},
+        [dict(insz=i, zorgkas=z, budget=b, month=m, quantity=1, amount=Decimal("140.00")) for i, z, b, m in rows],
+        schema={c: t for c, t in PAID_COLUMNS.items() if c != "end_to_end_id"},
         orient="row",
     )
 
@@ -766,7 +779,7 @@ def test_end_to_end_ids_fit_sepa_and_carry_no_insz():
         (INSZ_1985, code, budget, MONTH_OF_RUN) for code in REFERENCE.zorgkas_codes for budget in ("ZZB", "BOB")
     ]
     found = end_to_end_ids(payable(ROWS + every_zorgkas), RUN)
-    assert found.schema == pl.Schema(PAYMENT_COLUMNS)
+    assert found.schema == pl.Schema(PAID_COLUMNS)
     for value in found["end_to_end_id"]:
         assert 1 <= len(value) <= 35
         assert INSZ_1985 not in value and INSZ_2000 not in value
