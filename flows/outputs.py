@@ -43,5 +43,14 @@ class FileLog:
 
 
 def zorgkas_slices(frame: pl.DataFrame, codes: list[str]) -> dict[str, pl.DataFrame]:
-    """The rows of each zorgkas (every code present, possibly empty): never another's members."""
+    """The rows of each zorgkas (every code present, possibly empty): never another's members.
+
+    A frame sorted by zorgkas (without nulls) is cut into zero-copy slices, in their order: the
+    payments of a go-live night are 6.5M rows, not to be copied once more."""
+    zorgkas = frame["zorgkas"]
+    if zorgkas.null_count() == 0 and zorgkas.is_sorted():
+        cuts = pl.Series(codes, dtype=pl.String)
+        starts = zorgkas.search_sorted(cuts, side="left").to_list()
+        ends = zorgkas.search_sorted(cuts, side="right").to_list()
+        return {code: frame.slice(start, end - start) for code, start, end in zip(codes, starts, ends, strict=True)}
     return {code: frame.filter(pl.col("zorgkas") == code) for code in codes}

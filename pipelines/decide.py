@@ -389,14 +389,12 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
         run_date,
         first,
     )
-    # the work list needs months only of the periods that reach the month of D
-    recent = _months_of(decided.filter(pl.col("last_month") == last))
     worklist = pl.concat(
         [
             w_apply_special(feeds.facility_stays, feeds.members, run_date),
             w_apply_facility(feeds.facility_stays, feeds.members, episodes, run_date),
-            w_nrth_transition(recent, run_date),
-            w_check_residence(recent, run_date),
+            w_nrth_transition(decided, run_date),
+            w_check_residence(decided, run_date),
         ]
     )
     return Decisions(decided, months, absences, worklist)

@@ -134,21 +134,24 @@ def payment_rows(paid: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
 
 def end_to_end_ids(payable: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
     """PAID_COLUMNS: rows of one person and budget share one end_to_end_id, numbered per zorgkas in
-    (insz, budget) order: deterministic, and without the insz (it is seen on bank statements)."""
-    keys = payable.select("zorgkas", "insz", "budget").unique().sort("zorgkas", "insz", "budget")
-    keys = keys.with_columns(pl.int_range(1, pl.len() + 1).over("zorgkas").alias("_n"))
-    keys = keys.with_columns(
+    (insz, budget) order: deterministic, and without the insz (it is seen on bank statements).
+
+    One sort by (zorgkas, insz, budget, month); a person and budget's number is the count of new
+    (insz, budget) pairs so far in the zorgkas. The rows come out in (zorgkas, end_to_end_id, month)
+    order, the order of the payment file.
+    """
+    ordered = payable.sort("zorgkas", "insz", "budget", "month")
+    first_of_pair = (
+        (pl.col("insz") != pl.col("insz").shift(1))
+        | (pl.col("budget") != pl.col("budget").shift(1))
+        | (pl.col("zorgkas") != pl.col("zorgkas").shift(1))
+    ).fill_null(True)
+    number = first_of_pair.cast(pl.UInt32).cum_sum().over("zorgkas")
+    return ordered.select(
         pl.format(
-            "VSB{}{}{}",
-            pl.lit(run_date.strftime("%Y%m%d")),
-            pl.col("zorgkas"),
-            pl.col("_n").cast(pl.String).str.zfill(7),
-        ).alias("end_to_end_id")
-    ).drop("_n")
-    return (
-        payable.join(keys, on=["zorgkas", "insz", "budget"])
-        .select(list(PAID_COLUMNS))
-        .sort("zorgkas", "end_to_end_id", "month")
+            "VSB{}{}{}", pl.lit(run_date.strftime("%Y%m%d")), pl.col("zorgkas"), number.cast(pl.String).str.zfill(7)
+        ).alias("end_to_end_id"),
+        *[c for c in PAID_COLUMNS if c != "end_to_end_id"],
     )
 
 

@@ -45,7 +45,7 @@ class Previous:
     recovered: pl.DataFrame  # insz, budget, month already listed as recoveries
     # On a payment night the state store may give the two set differences with the ledger instead of
     # the ledger itself (computed where the ledger lives: far less memory at 7M): the entitled months and
-    # due absence budgets not yet paid (insz, zorgkas, budget, month, quantity, amount), and the paid
+    # due absence budgets of the window not yet paid (insz, zorgkas, budget, month, quantity, amount), and the paid
     # months of the window no longer due and not yet recovered (insz, budget, month, amount, paid_on).
     unpaid: pl.DataFrame | None = None
     recoverable: pl.DataFrame | None = None
@@ -112,20 +112,20 @@ def settle(
         paid_to = members.filter(pl.col("iban_status") != "VALID")
         periods = periods.join(paid_to.select("insz"), on="insz", how="semi")
         absences = absences.join(paid_to.select("insz"), on="insz", how="semi")
-    if payment_run and previous.unpaid is not None:
-        owed = previous.unpaid.filter(pl.col("month") >= window_first).join(held, on="insz", how="anti")
-        owed = owed.select("insz", "zorgkas", "budget", "month", "quantity", "amount").sort(
-            "zorgkas", "insz", "budget", "month"
-        )
+    if payment_run and previous.unpaid is not None:  # months of the window only; end_to_end_ids sorts them
+        owed = previous.unpaid.join(held.select("insz"), on="insz", how="anti") if held.height else previous.unpaid
+        owed = owed.select("insz", "zorgkas", "budget", "month", "quantity", "amount")
     else:
         months = entitled_months(periods, month_of_run)
         due = due_absences(absences)
         owed = pay_month(months, due, previous.ledger, window_first, held)
-    payable, withheld = with_accounts(owed, paid_to.join(owed.select("insz").unique(), on="insz", how="semi"))
+    payable, withheld = with_accounts(owed, paid_to)
+    del owed
     # W-IBAN-MISSING is listed on every run while something is unpaid, not only on payment runs
     extra = [missing, w_iban_missing(withheld)]
     if payment_run:
         payments = end_to_end_ids(payable, run_date)
+        del payable
         fails = _fails_by_month(periods, absences, month_of_run)
         if previous.recoverable is not None:
             recoverable = previous.recoverable.join(held, on="insz", how="anti")

@@ -33,27 +33,31 @@ def _rows(frame: pl.LazyFrame, code: str, since: pl.Expr, detail: pl.Expr, evide
     )
 
 
-def _all_evidence() -> pl.Expr:
-    return pl.col("evidence").list.explode(keep_nulls=False, empty_as_null=False)
+def trailing_run_start(periods: pl.LazyFrame, condition: pl.Expr, last_month: dt.date, keys: list[str]) -> pl.LazyFrame:
+    """Per key, the first month (`since`) and the evidence of the unbroken run of months meeting
+    `condition` that ends with last_month.
 
-
-def trailing_run_start(months: pl.LazyFrame, condition: pl.Expr, last_month: dt.date, keys: list[str]) -> pl.LazyFrame:
-    """Per key, the first month of the unbroken run of months meeting `condition` that ends with last_month.
-
-    Keys without such a run (the condition does not hold in last_month) are absent.
+    Judged on the decided periods (every month of a period shares its flags): from the period that
+    ends with last_month back through the periods that meet the condition and each end the month
+    before the next one starts. Keys without such a run (the condition does not hold in last_month)
+    are absent.
     """
-    index = pl.col("month").dt.year() * 12 + pl.col("month").dt.month()
-    meeting = months.filter(condition & (pl.col("month") <= last_month))
-    runs = meeting.with_columns((index - pl.col("month").rank("ordinal").over(keys)).alias("_run"))
+    later = pl.col("first_month").shift(1).over(keys)  # rows in descending order: the later period
+    follows = (
+        pl.when(later.is_null())
+        .then(pl.col("last_month") == last_month)
+        .otherwise(pl.col("last_month").dt.offset_by("1mo") == later)
+    )
+    broken = (~(condition & follows)).cast(pl.UInt32).cum_sum().over(keys)
     return (
-        runs.group_by([*keys, "_run"])
+        periods.filter(pl.col("first_month") <= last_month)
+        .sort([*keys, "first_month"], descending=[False] * len(keys) + [True])
+        .filter(broken == 0)
+        .group_by(keys)
         .agg(
-            pl.col("month").min().alias("since"),
-            pl.col("month").max().alias("_last"),
+            pl.col("first_month").min().alias("since"),
             pl.col("evidence").list.explode(keep_nulls=False, empty_as_null=False),
         )
-        .filter(pl.col("_last") == last_month)
-        .drop("_run", "_last")
     )
 
 
@@ -101,10 +105,10 @@ def w_apply_facility(
     )
 
 
-def w_nrth_transition(months: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
+def w_nrth_transition(periods: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
     """W-NRTH-TRANSITION: the month of D is inside the right and T-NRTH-2017 applies on its first day."""
     last = run_date.replace(day=1)
-    zzb = months.filter(pl.col("budget") == "ZZB")
+    zzb = periods.filter(pl.col("budget") == "ZZB")
     runs = trailing_run_start(zzb, pl.col("status") == "PENDING", last, ["insz", "zorgkas"])
     return _rows(
         runs,
@@ -115,11 +119,11 @@ def w_nrth_transition(months: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
     )
 
 
-def w_check_residence(months: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
+def w_check_residence(periods: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
     """W-CHECK-RESIDENCE: for either budget, the month of D would be entitled except for E-RESIDENCE."""
     last = run_date.replace(day=1)
     only_residence = (pl.col("fails").list.len() == 1) & pl.col("fails").list.contains("E-RESIDENCE")
-    runs = trailing_run_start(months, only_residence, last, ["insz", "zorgkas", "budget"])
+    runs = trailing_run_start(periods, only_residence, last, ["insz", "zorgkas", "budget"])
     return _rows(
         runs,
         "W-CHECK-RESIDENCE",

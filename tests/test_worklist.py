@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from decide_helpers import (
     RUN,
@@ -25,6 +26,8 @@ from decide_helpers import (
     support_need,
     vaph,
 )
+
+from pipelines.worklist import trailing_run_start
 
 D = dt.date
 ADMITTED = D(2025, 6, 1)
@@ -190,3 +193,43 @@ def test_worklist_is_the_same_in_bulk_and_full_window(situation, codes):
     full = run(RUN, full_window=True, **situation).worklist.sort("code", "since", "detail")
     assert bulk["code"].to_list() == codes
     assert bulk.equals(full)
+
+
+# --- the unbroken run behind `since` (W-NRTH-TRANSITION, W-CHECK-RESIDENCE) ----------------------------------
+
+LAST = D(2026, 11, 1)
+
+
+def since_of(spans: list[tuple]) -> list[tuple]:
+    """trailing_run_start over periods (first_month, last_month, meets the condition, evidence) of one person."""
+    periods = pl.LazyFrame(
+        [dict(insz="A", first_month=f, last_month=la, meets=m, evidence=[e]) for f, la, m, e in spans],
+        schema={
+            "insz": pl.String,
+            "first_month": pl.Date,
+            "last_month": pl.Date,
+            "meets": pl.Boolean,
+            "evidence": pl.List(pl.String),
+        },
+    )
+    found = trailing_run_start(periods, pl.col("meets"), LAST, ["insz"]).collect()
+    return [(r["since"], sorted(r["evidence"])) for r in found.iter_rows(named=True)]
+
+
+# fmt: off
+RUNS = [
+    # name                                                               periods (first, last, meets the condition, evidence)                                                    since, evidence
+    ("W-CHECK-RESIDENCE since spans every adjoining period that meets it", [(D(2025, 1, 1), D(2025, 6, 1), True, "a"), (D(2025, 7, 1), LAST, True, "b")],                        [(D(2025, 1, 1), ["a", "b"])]),
+    ("W-CHECK-RESIDENCE a period that does not meet it ends the run",      [(D(2025, 1, 1), D(2025, 6, 1), True, "a"), (D(2025, 7, 1), D(2025, 8, 1), False, "x"), (D(2025, 9, 1), LAST, True, "b")], [(D(2025, 9, 1), ["b"])]),
+    ("W-CHECK-RESIDENCE a gap between periods ends the run",               [(D(2025, 1, 1), D(2025, 6, 1), True, "a"), (D(2025, 8, 1), LAST, True, "b")],                        [(D(2025, 8, 1), ["b"])]),
+    ("W-NRTH-TRANSITION no run when the month of D does not meet it",      [(D(2025, 1, 1), D(2025, 6, 1), True, "a"), (D(2025, 7, 1), LAST, False, "b")],                       []),
+    ("W-NRTH-TRANSITION no run when no period reaches the month of D",     [(D(2025, 1, 1), D(2026, 10, 1), True, "a")],                                                         []),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("spans", "expected"), cases(RUNS))
+def test_since_is_the_start_of_the_unbroken_run_ending_in_the_month_of_d(spans, expected):
+    """W-NRTH-TRANSITION, W-CHECK-RESIDENCE: `since` is the first month of the unbroken run of months that meet
+    the rule and end with the month of D, across adjoining periods; the evidence is that of the run's periods."""
+    assert since_of(spans) == expected
