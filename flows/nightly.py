@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import traceback
 from dataclasses import dataclass
 from decimal import Decimal
@@ -259,6 +260,22 @@ def decision_counts(decided: Decided) -> dict:
     }
 
 
+def releasing_frames_on_error(function):
+    """On an exception, clear the frames of its traceback before it goes up: they hold the DuckDB
+    handle and the run's frames, and Prefect keeps the exception."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except BaseException as exc:
+            traceback.clear_frames(exc.__traceback__)
+            raise
+
+    return wrapper
+
+
+@releasing_frames_on_error
 def settle_and_publish(
     ingested: Ingested,
     decided: Decided,
@@ -278,28 +295,6 @@ def settle_and_publish(
     version. A crash after the state commit and before the rename is completed by a rerun,
     which reads the state without the run's own rows and so writes the very same folder.
     """
-    try:
-        return _settle_and_publish(
-            ingested, decided, kept, reference, landing, outbox, state, replace, accept_mass_change, timings
-        )
-    except BaseException as exc:
-        # the failed frames hold the DuckDB handle; Prefect keeps the exception: let the handle go
-        traceback.clear_frames(exc.__traceback__)
-        raise
-
-
-def _settle_and_publish(
-    ingested: Ingested,
-    decided: Decided,
-    kept: ForSettlement,
-    reference: Reference,
-    landing: Path,
-    outbox: Path,
-    state: Path,
-    replace: bool,
-    accept_mass_change: bool,
-    timings: dict,
-) -> Published:
     as_of = ingested.as_of
     with open_state(state) as con:
         probe = RunFolder(outbox, "nightly", as_of.isoformat())
