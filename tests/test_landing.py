@@ -152,6 +152,20 @@ def test_narrowing_a_feed_file_by_file_keeps_the_counts_of_all_its_valid_rows(tm
         assert got.counts["premium_payments"]["rows_without_member"] == 2
 
 
+def test_r_duplicate_every_hash_colliding_quarantines_no_distinct_key(tmp_path, monkeypatch):
+    """R-DUPLICATE: hashes only pick candidates; with every key hashed alike, the keys themselves decide."""
+    import flows.ingest
+
+    monkeypatch.setattr(flows.ingest, "key_hash", lambda key: pl.repeat(0, pl.len(), dtype=pl.UInt64).alias("_hash"))
+    write_landing(tmp_path, D(2026, 11, 1))
+    rows = valid_rows()["belrai_screeners"]
+    write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows + [rows[0] | {"assessment_id": "BR9"}])
+    write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows, name="part-00001.parquet")
+    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    assert got.feeds["belrai_screeners"].quarantine["row_number"].to_list() == [1, 1]
+    assert got.valid("belrai_screeners")["assessment_id"].to_list() == ["BR9"]
+
+
 def test_r_duplicate_across_the_files_of_one_delivery(tmp_path):
     """R-DUPLICATE is judged over the whole delivery, though each file is staged on its own."""
     write_landing(tmp_path, D(2026, 11, 1))
