@@ -16,7 +16,7 @@ import polars as pl
 
 from flows.state import register, transaction
 from pipelines.grants import GRANT_COLUMNS
-from pipelines.payments import LEDGER_COLUMNS
+from pipelines.payments import LEDGER_COLUMNS, OWED_COLUMNS
 from pipelines.settle import Previous, Settlement
 
 TABLES = """
@@ -44,7 +44,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLES)
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list, schema: dict) -> pl.DataFrame:
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, schema: dict) -> pl.DataFrame:
     got = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
     if got.height == 0:
         return pl.DataFrame(schema=schema)
@@ -172,9 +172,9 @@ def ledger_differences(
     con.register("entitled_periods", entitled.to_arrow())
     con.register("due_absences", due.to_arrow())
     try:
-        unpaid = pl.from_arrow(
-            con.sql(
-                """
+        unpaid = _frame(
+            con,
+            """
                 WITH months AS (
                     SELECT e.insz, e.zorgkas, e.budget, CAST(m.month AS DATE) AS month, CAST(1 AS BIGINT) AS quantity,
                            e.monthly_amount AS amount
@@ -190,12 +190,12 @@ def ledger_differences(
                   ON l.insz = m.insz AND l.budget = m.budget AND l.month = m.month
                 WHERE m.month >= $first
                 """,
-                params={"key": run_key, "first": window_first},
-            ).to_arrow_table()
+            {"key": run_key, "first": window_first},
+            OWED_COLUMNS,
         )
-        recoverable = pl.from_arrow(
-            con.sql(
-                """
+        recoverable = _frame(
+            con,
+            """
                 SELECT l.insz, l.budget, l.month, l.amount, l.paid_on
                 FROM payment_ledger l
                 WHERE l.run_key <> $key AND l.month BETWEEN $first AND $through
@@ -208,35 +208,10 @@ def ledger_differences(
                                   WHERE r.run_key <> $key AND r.insz = l.insz AND r.budget = l.budget
                                     AND r.month = l.month)
                 """,
-                params={"key": run_key, "first": window_first, "through": through},
-            ).to_arrow_table()
+            {"key": run_key, "first": window_first, "through": through},
+            {c: t for c, t in LEDGER_COLUMNS.items() if c != "run_key"},
         )
     finally:
         con.unregister("entitled_periods")
         con.unregister("due_absences")
-    unpaid_schema = {
-        "insz": pl.String,
-        "zorgkas": pl.String,
-        "budget": pl.String,
-        "month": pl.Date,
-        "quantity": pl.Int64,
-        "amount": pl.Decimal(12, 2),
-    }
-    recoverable_schema = {
-        "insz": pl.String,
-        "budget": pl.String,
-        "month": pl.Date,
-        "amount": pl.Decimal(12, 2),
-        "paid_on": pl.Date,
-    }
-    unpaid = (
-        unpaid.select([pl.col(c).cast(t) for c, t in unpaid_schema.items()])
-        if unpaid.height
-        else pl.DataFrame(schema=unpaid_schema)
-    )
-    recoverable = (
-        recoverable.select([pl.col(c).cast(t) for c, t in recoverable_schema.items()])
-        if recoverable.height
-        else pl.DataFrame(schema=recoverable_schema)
-    )
     return unpaid, recoverable

@@ -22,8 +22,7 @@ LEDGER_COLUMNS = {
     "run_key": pl.String,
     "paid_on": pl.Date,
 }
-PAID_COLUMNS = {  # what a payment run pays (Settlement.payments): the payment file without the account
-    "end_to_end_id": pl.String,
+OWED_COLUMNS = {  # an entitled month or due absence budget not yet paid
     "insz": pl.String,
     "zorgkas": pl.String,
     "budget": pl.String,
@@ -31,6 +30,8 @@ PAID_COLUMNS = {  # what a payment run pays (Settlement.payments): the payment f
     "quantity": pl.Int64,
     "amount": pl.Decimal(12, 2),
 }
+# what a payment run pays (Settlement.payments): the payment file without the account
+PAID_COLUMNS = {"end_to_end_id": pl.String, **OWED_COLUMNS}
 PAYMENT_COLUMNS = {**PAID_COLUMNS, "iban": pl.String, "name": pl.String}  # payments.parquet (outputs.md)
 ACCOUNT_COLUMNS = {"insz": pl.String, "iban": pl.String, "name": pl.String}
 RECOVERY_COLUMNS = {

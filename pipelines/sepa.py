@@ -38,6 +38,7 @@ from stdnum import bic as std_bic
 from stdnum import iban as std_iban
 
 from pipelines.iban import IBAN_VALID, compact_iban, with_iban_status
+from pipelines.payments import PAYMENT_COLUMNS
 
 PAIN_001 = "pain.001.001.09"
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{PAIN_001}"
@@ -90,8 +91,6 @@ BUDGET_LABELS = {
 }
 ABSENCE_BUDGET = "ZZB-ABSENCE"
 ITEM_UNITS = {"ZZB": "months", "BOB": "months", "ZZB-ABSENCE": "school years"}
-
-PAYMENT_COLUMNS = ["end_to_end_id", "insz", "zorgkas", "budget", "month", "quantity", "amount", "iban", "name"]
 
 
 def sepa_text(text: pl.Expr, max_length: int) -> pl.Expr:
@@ -163,7 +162,7 @@ def _check_payments(payments: pl.DataFrame) -> None:
         raise ValueError(f"payments.amount must be Decimal(12,2), not {amount}")
     if payments.schema["month"] != pl.Date:
         raise ValueError(f"payments.month must be a Date, not {payments.schema['month']}")
-    nulls = {c: n for c, n in payments.select(pl.col(PAYMENT_COLUMNS).null_count()).row(0, named=True).items() if n}
+    nulls = {c: n for c, n in payments.select(pl.col(*PAYMENT_COLUMNS).null_count()).row(0, named=True).items() if n}
     if nulls:
         raise ValueError(f"payments have nulls: {nulls}")
     zorgkassen = payments["zorgkas"].n_unique()

@@ -17,6 +17,7 @@ import polars as pl
 from pipelines.grants import GRANT_COLUMNS, grant_events, grants_of
 from pipelines.params import Params
 from pipelines.payments import (
+    OWED_COLUMNS,
     PAID_COLUMNS,
     RECOVERY_COLUMNS,
     due_absences,
@@ -114,7 +115,7 @@ def settle(
         absences = absences.join(paid_to.select("insz"), on="insz", how="semi")
     if payment_run and previous.unpaid is not None:  # months of the window only; end_to_end_ids sorts them
         owed = previous.unpaid.join(held.select("insz"), on="insz", how="anti") if held.height else previous.unpaid
-        owed = owed.select("insz", "zorgkas", "budget", "month", "quantity", "amount")
+        owed = owed.select(list(OWED_COLUMNS))
     else:
         months = entitled_months(periods, month_of_run)
         due = due_absences(absences)
