@@ -23,7 +23,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from common import ROOT, landing_for, measure
+from common import ROOT, floor, landing_for, measure
+
+from flows.premium import INVOICE_FEEDS
 
 RUN_CODE = """
 from pathlib import Path
@@ -36,20 +38,6 @@ done = invoice_run({year}, dt.date.fromisoformat({as_of!r}), Path({landing!r}), 
 result = {{"status": done["status"], "issued": done["issued"], "steps": steps.timings}}
 """
 
-FLOOR_CODE = """
-import duckdb, datetime as dt, pyarrow.parquet as pq
-from pathlib import Path
-from flows.landing import locate_delivery
-from flows.premium import INVOICE_FEEDS
-con = duckdb.connect()
-rows = 0
-for feed in INVOICE_FEEDS:
-    files = [str(f) for f in locate_delivery(Path({landing!r}), feed, dt.date.fromisoformat({as_of!r})).files]
-    counts = ", ".join(f'count("{{c}}")' for c in pq.read_schema(files[0]).names)
-    rows += con.execute(f"select count(*), {{counts}} from read_parquet({{files!r}})").fetchone()[0]
-result = {{"rows": rows}}
-"""
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -59,7 +47,7 @@ def main() -> None:
     results = []
     for members in args.members:
         landing = landing_for(members)
-        floor = measure(FLOOR_CODE.format(landing=str(landing), as_of=args.as_of.isoformat()))
+        base = floor(landing, args.as_of, INVOICE_FEEDS)
         work = Path(tempfile.mkdtemp(prefix="vsb-bench-invoices-"))
         try:
             for label, year in (("2026", 2026), ("2026 rerun", 2026), ("2024", 2024)):
@@ -76,9 +64,9 @@ def main() -> None:
                     "seconds": run["seconds"],
                     "peak_rss_gib": run["peak_rss_gib"],
                     "steps_seconds": run["steps"],
-                    "floor_seconds": floor["seconds"],
-                    "floor_peak_rss_gib": floor["peak_rss_gib"],
-                    "to_floor": round(run["seconds"] / floor["seconds"], 1),
+                    "floor_seconds": base["seconds"],
+                    "floor_peak_rss_gib": base["peak_rss_gib"],
+                    "to_floor": round(run["seconds"] / base["seconds"], 1),
                     "state_mib": state_mib,
                     "outbox_mib": outbox_mib,
                 }
