@@ -28,6 +28,8 @@ CASES = [
     ("reduced premium 2024",                 "premium_reduced", D(2024, 12, 31),  Decimal("31.00")),
     ("reduced premium 2026",                 "premium_reduced", D(2026, 1, 1),    Decimal("35.00")),
     ("fine normal",                          "fine_normal",     D(2026, 10, 15),  Decimal("250.00")),
+    ("appeal fee on its first day",          "appeal_fee",      D(2021, 8, 15),   Decimal("75.00")),
+    ("reduced appeal fee",                   "appeal_fee_reduced", D(2026, 11, 26), Decimal("37.50")),
 ]
 # fmt: on
 
@@ -44,6 +46,14 @@ def test_missing_value_is_a_clear_error_not_zero():
         REF.parameters.money_on("zzb_monthly", D(2022, 12, 31))
     with pytest.raises(ParameterError, match="fine_min_years has no value in force on 2018-12-31"):
         REF.parameters.params_on(D(2018, 12, 31))
+
+
+def test_appeal_parameters_of_rules_md():
+    """L-APPEAL: 90 days from the day after receipt, received 5 working days after the letter's date."""
+    assert REF.parameters.raw_on("appeal_days", D(2026, 11, 26)) == "90"
+    assert REF.parameters.raw_on("appeal_receipt_working_days", D(2026, 11, 26)) == "5"
+    with pytest.raises(ParameterError, match="appeal_fee has no value in force on 2021-08-14"):
+        REF.parameters.money_on("appeal_fee", D(2021, 8, 14))
 
 
 def test_thresholds_of_rules_md():
