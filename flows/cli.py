@@ -14,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from flows.runtime import configure_environment
+from flows.runtime import PrefectServer, configure_environment, prefect_configured
 
 # how a run's publication ends, for the one line printed
 STATUS_WORDS = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
@@ -115,13 +115,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FLOW_COMMANDS = {"nightly", "invoices", "fines", "backfill"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_environment()
+    server = None
+    if (args.command in FLOW_COMMANDS or getattr(args, "prefect", False)) and not prefect_configured():
+        server = PrefectServer()
+        server.start()  # boots while the flow's modules are imported
+    try:
+        return _run(args, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _ready(server: PrefectServer | None) -> None:
+    if server is not None:
+        server.wait(timeout=float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+
+
+def _run(args, server: PrefectServer | None) -> int:
     try:
         if args.command == "nightly":
             from flows.nightly import run_nightly
 
+            _ready(server)
             as_of = args.as_of or dt.date.today()
             result = run_nightly(
                 as_of=as_of,
@@ -137,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "invoices":
             from flows.premium import run_invoices
 
+            _ready(server)
             as_of = args.as_of or dt.date.today()
             result = run_invoices(
                 year=args.year,
@@ -155,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "fines":
             from flows.premium import run_fines
 
+            _ready(server)
             result = run_fines(
                 year=args.year,
                 landing=args.landing,
@@ -170,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "backfill":
             from flows.nightly import run_backfill
 
+            _ready(server)
             results = run_backfill(
                 first=args.first,
                 last=args.last,
@@ -194,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "explain":
             from flows.explain import explain
 
+            _ready(server)
             print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
         elif args.command == "generate":
             from flows.generate import write_landing, zorgkas_codes
