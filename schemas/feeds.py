@@ -2,9 +2,10 @@
 
 Each model has exactly the columns and types of feeds.md, with the column-level row rules
 as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
-columns (R-ID check digits, R-DATES, R-REQUIRED) are described beside the
-model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags, and the
-valid rows are validated again with the model before they go on.
+columns (R-ID check digits, R-DATES, R-REQUIRED, a maximum per kind for R-RANGE) are described
+beside the model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags
+(and checks every float column for a finite number, R-RANGE, from the column types alone), and
+the valid rows are validated again with the model before they go on.
 
 Types are canonical after staging: `int` columns arrive as Int32 or Int64 and are cast to
 Int64; everything else must arrive with the listed Parquet type.
@@ -36,6 +37,9 @@ SUPPORT_KINDS = [
     "SUPPORT_NEED",
 ]
 MAX_ABSENCE_DAYS = 366
+# feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
+SELF_RELIANCE_KINDS = ("IT", "THAB", "ZBO")
+MAX_SELF_RELIANCE_SCORE = 18.0
 
 
 class Members(pa.DataFrameModel):
@@ -151,6 +155,16 @@ class Required:
 
 
 @dataclass(frozen=True)
+class KindMaximum:
+    """R-RANGE: when `kind_column` is one of `kinds`, `column` must not exceed `max_value`."""
+
+    column: str
+    kind_column: str
+    kinds: tuple[str, ...]
+    max_value: float
+
+
+@dataclass(frozen=True)
 class FeedContract:
     """What feeds.md says of a feed beyond its pandera model."""
 
@@ -159,6 +173,7 @@ class FeedContract:
     end_after_start: tuple[tuple[str, str], ...] = ()  # R-DATES: (start, end) pairs
     past_events: tuple[str, ...] = ()  # R-DATES: not after the delivery date
     required: tuple[Required, ...] = ()
+    kind_maxima: tuple[KindMaximum, ...] = ()  # R-RANGE: a maximum that holds for some kinds only
     reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
 
     @property
@@ -215,6 +230,7 @@ FEEDS: dict[str, FeedContract] = {
                 Required(("score",), "scale_kind", ("IT", "THAB", "ZBO")),
                 Required(("pillar_1", "pillar_2", "pillar_3"), "scale_kind", ("ZTK",)),
             ),
+            kind_maxima=(KindMaximum("score", "scale_kind", SELF_RELIANCE_KINDS, MAX_SELF_RELIANCE_SCORE),),
         ),
         FeedContract(
             "facility_stays",
