@@ -23,15 +23,46 @@ from schemas.feeds import FeedContract
 
 _PARTITION = re.compile(r"^delivery_date=(\d{4}-\d{2}-\d{2})$")
 
-# The Parquet (Arrow) types each contract type accepts; int arrives as Int32 or Int64.
-_ACCEPTED: dict[type[pl.DataType], tuple[pa.DataType, ...]] = {
-    pl.String: (pa.string(), pa.large_string(), pa.string_view()),
-    pl.Date: (pa.date32(),),
-    pl.Boolean: (pa.bool_(),),
-    pl.Int64: (pa.int32(), pa.int64()),
-    pl.Float64: (pa.float64(),),
-}
 _TYPE_NAMES = {pl.String: "str", pl.Date: "date", pl.Boolean: "bool", pl.Int64: "int", pl.Float64: "float"}
+_STRINGS = (pa.string(), pa.large_string(), pa.string_view())
+# every integer of up to 32 bits is an exact Float64; a decimal of up to 15 digits survives a Float64 (DBL_DIG)
+_FLOAT_EXACT_INT_BITS = 32
+_FLOAT_EXACT_DIGITS = 15
+_DECIMAL_READ_DIGITS = 38  # Polars reads decimals of up to 38 digits
+LOSSLESS, BY_VALUE = "lossless", "by value"
+
+
+def physical_variant(dtype: type[pl.DataType], arrow_type: pa.DataType) -> str | None:
+    """How a Parquet column of `arrow_type` holds the contract type `dtype` (feeds.md "Types"): LOSSLESS (every
+    value it can hold), BY_VALUE (only some values: each must survive the trip to the contract type and back,
+    `lossy_value`), or None (a wrong type).
+
+    str: a string, large string or string view, plain or dictionary-encoded. int: any integer width (uint64 by
+    value). float: any float width; an integer of up to 32 bits; int64 and uint64 by value; a decimal of up to
+    15 digits (up to 38 by value; Polars reads no wider decimal). date: a Parquet DATE; a timestamp without
+    time zone or a date64 by value (midnight). A timestamp with a time zone is a wrong type: it names an
+    instant, and which calendar day that is depends on a zone the contract does not name.
+    """
+    if dtype == pl.String:
+        value_type = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+        return LOSSLESS if value_type in _STRINGS else None
+    if dtype == pl.Boolean:
+        return LOSSLESS if arrow_type == pa.bool_() else None
+    if dtype == pl.Int64 and pa.types.is_integer(arrow_type):
+        return BY_VALUE if arrow_type == pa.uint64() else LOSSLESS
+    if dtype == pl.Float64:
+        if pa.types.is_floating(arrow_type):
+            return LOSSLESS
+        if pa.types.is_integer(arrow_type):
+            return LOSSLESS if arrow_type.bit_width <= _FLOAT_EXACT_INT_BITS else BY_VALUE
+        if pa.types.is_decimal(arrow_type) and arrow_type.precision <= _DECIMAL_READ_DIGITS:
+            return LOSSLESS if arrow_type.precision <= _FLOAT_EXACT_DIGITS else BY_VALUE
+    if dtype == pl.Date:
+        if arrow_type == pa.date32():
+            return LOSSLESS
+        if arrow_type == pa.date64() or (pa.types.is_timestamp(arrow_type) and arrow_type.tz is None):
+            return BY_VALUE
+    return None
 
 
 class FeedError(Exception):
@@ -99,7 +130,11 @@ def locate_delivery(landing: Path, feed: str, as_of: dt.date) -> Delivery:
 
 
 def check_file_schema(contract: FeedContract, path: Path) -> list[str]:
-    """The extra columns of one file; a missing column or a wrong type is a FeedError."""
+    """The extra columns of one file; a missing column or a wrong or lossy type is a FeedError.
+
+    The Parquet schema decides (its footer only); the values of a column are read only when its physical
+    type holds the contract type for some values alone (`physical_variant` BY_VALUE).
+    """
     try:
         schema = pq.read_schema(path)
     except Exception as exc:
@@ -109,25 +144,69 @@ def check_file_schema(contract: FeedContract, path: Path) -> list[str]:
         if column not in present:
             raise FeedError(f"feed {contract.name}, file {path}: missing column {column}")
         arrow_type = present[column]
-        nullable_all_null = arrow_type == pa.null() and column in contract.nullable
-        if arrow_type not in _ACCEPTED[dtype] and not nullable_all_null:
+        if arrow_type == pa.null() and column in contract.nullable:
+            continue  # an all-null column of a nullable type
+        variant = physical_variant(dtype, arrow_type)
+        if variant is None:
+            why = _why_wrong(dtype, arrow_type)
             raise FeedError(
                 f"feed {contract.name}, file {path}: column {column} has type {arrow_type}, "
-                f"the contract says {_TYPE_NAMES[dtype]}"
+                f"the contract says {_TYPE_NAMES[dtype]}{why}"
             )
+        if variant == BY_VALUE:
+            lossy = lossy_value(contract, path, column)
+            if lossy is not None:
+                row, value = lossy
+                raise FeedError(
+                    f"feed {contract.name}, file {path}: column {column} has type {arrow_type} and a value that "
+                    f"{_TYPE_NAMES[dtype]} cannot hold (row {row}: {value})"
+                )
     return [name for name in present if name not in contract.columns]
+
+
+def _why_wrong(dtype: type[pl.DataType], arrow_type: pa.DataType) -> str:
+    """A hint after a wrong type that looks like the contract type."""
+    if dtype == pl.Date and pa.types.is_timestamp(arrow_type) and arrow_type.tz:
+        return " (a time zone makes it an instant, not a calendar day)"
+    if dtype == pl.Float64 and pa.types.is_decimal(arrow_type):
+        return f" (a decimal of more than {_DECIMAL_READ_DIGITS} digits is not read)"
+    return ""
+
+
+def lossy_value(contract: FeedContract, path: Path, column: str) -> tuple[int, object] | None:
+    """The first row (1 for the file's first row) and value of `column` that does not survive the trip to its
+    contract type and back (a timestamp not at midnight, a uint64 beyond Int64, a number a Float64 cannot hold
+    exactly), or None. Reads that one column."""
+    try:
+        scan = pl.scan_parquet(path).select(column)
+        source = scan.collect_schema()[column]
+        col = pl.col(column)
+        back = col.cast(contract.columns[column], strict=False).cast(source, strict=False)
+        first = (
+            scan.with_row_index(ROW_NUMBER, offset=1)
+            .filter(col.is_not_null() & (back == col).fill_null(False).not_())
+            .head(1)
+            .collect()
+        )
+    except Exception as exc:
+        raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
+    return None if first.is_empty() else (first[ROW_NUMBER][0], first[column][0])
 
 
 def read_file(contract: FeedContract, path: Path, landing: Path, where: pl.Expr | None = None) -> pl.DataFrame:
     """The rows of one file (or those meeting `where`) in the contract's columns and canonical types,
-    plus source_file and row_number (1 for the first row of the file)."""
+    plus source_file and row_number (1 for the first row of the file).
+
+    A physical variant of a type (check_file_schema accepted it) is cast to the contract type here.
+    """
     try:
         if where is None:
-            frame = pl.read_parquet(path, columns=list(contract.columns)).with_row_index(ROW_NUMBER, offset=1)
+            frame = _canonical(contract, pl.read_parquet(path, columns=list(contract.columns)))
+            frame = frame.with_row_index(ROW_NUMBER, offset=1)
         else:
+            scan = pl.scan_parquet(path).select(list(contract.columns))
             frame = (
-                pl.scan_parquet(path)
-                .select(list(contract.columns))
+                scan.with_columns(_casts(contract, scan.collect_schema()))
                 .with_row_index(ROW_NUMBER, offset=1)
                 .filter(where)
                 .collect()
@@ -135,9 +214,22 @@ def read_file(contract: FeedContract, path: Path, landing: Path, where: pl.Expr 
     except Exception as exc:
         raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
     return frame.with_columns(
-        [pl.col(c).cast(t) for c, t in contract.columns.items() if frame.schema[c] != t]
-        + [pl.col(ROW_NUMBER).cast(pl.Int64), pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE)]
+        pl.col(ROW_NUMBER).cast(pl.Int64), pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE)
     ).select([*contract.columns, SOURCE_FILE, ROW_NUMBER])
+
+
+def _casts(contract: FeedContract, schema: pl.Schema) -> list[pl.Expr]:
+    return [
+        pl.col(c).cast(contract.columns[c])
+        for c, t in schema.items()
+        if c in contract.columns and t != contract.columns[c]
+    ]
+
+
+def _canonical(contract: FeedContract, frame: pl.DataFrame) -> pl.DataFrame:
+    """The columns read in their contract types (a physical variant cast)."""
+    casts = _casts(contract, frame.schema)
+    return frame.with_columns(casts) if casts else frame
 
 
 def _read_columns(contract: FeedContract, path: Path, columns: list[str]) -> pl.DataFrame:
@@ -145,7 +237,7 @@ def _read_columns(contract: FeedContract, path: Path, columns: list[str]) -> pl.
         frame = pl.read_parquet(path, columns=columns)
     except Exception as exc:
         raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
-    return frame.with_columns([pl.col(c).cast(contract.columns[c]) for c in columns])
+    return _canonical(contract, frame)
 
 
 def read_key_hashes(contract: FeedContract, delivery: Delivery, hashed: pl.Expr) -> pl.Series:

@@ -7,8 +7,10 @@ beside the model in `FeedContract`; `pipelines/quarantine.py` turns both into ve
 (and checks every float column for a finite number, R-RANGE, from the column types alone), and
 the valid rows are validated again with the model before they go on.
 
-Types are canonical after staging: `int` columns arrive as Int32 or Int64 and are cast to
-Int64; everything else must arrive with the listed Parquet type.
+Types are canonical after reading: a physical variant that holds the contract's values without
+loss (feeds.md "Types": a dictionary-encoded string, any integer width that fits, a decimal
+for float, a timestamp at midnight for date; flows/landing.py `physical_variant`) is cast to
+the type of the model.
 """
 
 from __future__ import annotations
