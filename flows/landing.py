@@ -3,6 +3,8 @@
 feeds.md: a delivery is `<landing>/<feed>/delivery_date=YYYY-MM-DD/*.parquet`; a run as of D
 reads, per feed, the newest delivery with delivery_date <= D. Every problem is a `FeedError`
 that names the feed, and the file and column where there is one.
+A feed folder, delivery folder or file that is a symbolic link out of the landing zone is one
+too: the engine never reads outside the landing zone (an operator who wants that copies the file in).
 """
 
 from __future__ import annotations
@@ -83,14 +85,31 @@ class Delivery:
         return [f.relative_to(landing).as_posix() for f in self.files]
 
 
+def inside_landing(landing: Path, feed: str, path: Path, kind: str) -> Path:
+    """`path` itself when it resolves to a place inside the landing zone; a FeedError naming it when it is a
+    symbolic link (or lies below one) that leads outside (feeds.md: an operator who wants that copies the file
+    in). Links that stay inside the landing zone are fine, and so is a landing zone that is itself a link."""
+    try:
+        root, target = landing.resolve(), path.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise FeedError(f"feed {feed}: {kind} {path} cannot be resolved ({exc})") from exc
+    if not target.is_relative_to(root):
+        raise FeedError(
+            f"feed {feed}: {kind} {path} is a symbolic link to {target}, outside the landing zone {root}; "
+            "an operator who wants that copies the file in"
+        )
+    return path
+
+
 def deliveries_of(landing: Path, feed: str) -> list[tuple[dt.date, Path]]:
     """Every delivery folder of a feed, oldest first."""
     feed_dir = landing / feed
     found = []
     if feed_dir.is_dir():
+        inside_landing(landing, feed, feed_dir, "feed folder")
         for child in feed_dir.iterdir():
             match = _PARTITION.match(child.name)
-            if child.is_dir() and match:
+            if (child.is_dir() or child.is_symlink()) and match:
                 try:
                     found.append((dt.date.fromisoformat(match.group(1)), child))
                 except ValueError as exc:
@@ -108,8 +127,13 @@ def _row_count(feed: str, files: tuple[Path, ...]) -> int:
     return total
 
 
-def _parquet_files(feed: str, folder: Path) -> tuple[Path, ...]:
-    files = tuple(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".parquet"))
+def _parquet_files(landing: Path, feed: str, folder: Path) -> tuple[Path, ...]:
+    """The .parquet files of a delivery folder (a symbolic link among them only when it stays in the landing)."""
+    inside_landing(landing, feed, folder, "delivery folder")
+    if not folder.is_dir():
+        raise FeedError(f"feed {feed}: delivery {folder.name} is not a folder")
+    found = sorted(p for p in folder.iterdir() if (p.is_file() or p.is_symlink()) and p.suffix == ".parquet")
+    files = tuple(inside_landing(landing, feed, p, "file") for p in found)
     if not files:
         raise FeedError(f"feed {feed}: delivery {folder.name} holds no .parquet file")
     return files
@@ -121,11 +145,11 @@ def locate_delivery(landing: Path, feed: str, as_of: dt.date) -> Delivery:
     if not usable:
         raise FeedError(f"feed {feed}: no delivery on or before {as_of.isoformat()} in {landing / feed}")
     delivery_date, folder = usable[-1]
-    files = _parquet_files(feed, folder)
+    files = _parquet_files(landing, feed, folder)
     previous_date = previous_rows = None
     if len(usable) > 1:
         previous_date, previous_folder = usable[-2]
-        previous_rows = _row_count(feed, _parquet_files(feed, previous_folder))
+        previous_rows = _row_count(feed, _parquet_files(landing, feed, previous_folder))
     return Delivery(feed, delivery_date, folder, files, _row_count(feed, files), previous_date, previous_rows)
 
 

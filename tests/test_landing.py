@@ -324,3 +324,75 @@ def test_finding_5_a_dictionary_encoded_string_and_a_decimal_amount_are_valid_pa
         assert got.feeds[feed].quarantine.drop("row").equals(expected.feeds[feed].quarantine.drop("row")), feed
     assert got.feeds["belrai_screeners"].quarantine["rule"].to_list() == ["R-DUPLICATE", "R-DUPLICATE"]
     assert load_person(INSZ_1985, variant, D(2026, 11, 20)).valid("members")["insz"].to_list() == [INSZ_1985]
+
+
+# --- symbolic links (feeds.md: a link to a place outside the landing zone is an error naming it) ---------
+
+OUTSIDE = "outside the landing zone"
+
+
+def _moved_out(landing, outside, relative: str):
+    """Moves landing/relative to outside/relative and leaves a symbolic link in its place."""
+    source, target = landing / relative, outside / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source.rename(target)
+    source.symlink_to(target, target_is_directory=target.is_dir())
+    return source, target
+
+
+# fmt: off
+LINKS_OUT = [
+    # name                                      what is moved out and linked back                           named as
+    ("a feed folder",                           "members",                                                  "feed folder"),
+    ("a delivery folder",                       "members/delivery_date=2026-11-01",                         "delivery folder"),
+    ("a file",                                  "members/delivery_date=2026-11-01/part-00000.parquet",      "file"),
+    ("the previous delivery's folder",          "members/delivery_date=2026-10-01",                         "delivery folder"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("name, relative, kind", LINKS_OUT, ids=[c[0] for c in LINKS_OUT])
+def test_finding_6_a_symbolic_link_out_of_the_landing_zone_is_an_error_naming_it(tmp_path, name, relative, kind):
+    """Issue 11 finding 6: links from the landing zone to files or folders outside it were followed silently."""
+    landing, outside = tmp_path / "landing", tmp_path / "elsewhere"
+    write_landing(landing, D(2026, 10, 1))
+    write_landing(landing, D(2026, 11, 1))
+    link, target = _moved_out(landing, outside, relative)
+    with pytest.raises(FeedError) as raised:
+        ingest(landing, D(2026, 11, 20), REF)
+    message = str(raised.value)
+    assert message.startswith(f"feed members: {kind} {link} is a symbolic link to {target}, {OUTSIDE}")
+    assert message.endswith("an operator who wants that copies the file in") and "\n" not in message
+
+
+def test_a_dangling_symbolic_link_out_of_the_landing_zone_is_an_error_too(tmp_path):
+    landing = write_landing(tmp_path / "landing", D(2026, 11, 1))
+    link = landing / "vaph_support" / "delivery_date=2026-11-01" / "part-00001.parquet"
+    link.symlink_to(tmp_path / "gone.parquet")
+    with pytest.raises(
+        FeedError, match=rf"feed vaph_support: file {link} is a symbolic link to .*gone.parquet, {OUTSIDE}"
+    ):
+        ingest(landing, D(2026, 11, 20), REF)
+
+
+def test_symbolic_links_that_stay_inside_the_landing_zone_are_fine(tmp_path):
+    """A link to a file or folder elsewhere in the landing zone is followed; so is a landing zone that is itself a link."""
+    real = write_landing(tmp_path / "real", D(2026, 11, 1))
+    shared = real / "_shared"
+    shared.mkdir()
+    (real / "members" / "delivery_date=2026-11-01" / "part-00000.parquet").rename(shared / "members.parquet")
+    (real / "members" / "delivery_date=2026-11-01" / "part-00000.parquet").symlink_to(shared / "members.parquet")
+    (real / "vaph_support" / "delivery_date=2026-11-01").rename(shared / "vaph")
+    (real / "vaph_support" / "delivery_date=2026-11-01").symlink_to(shared / "vaph", target_is_directory=True)
+    landing = tmp_path / "landing"
+    landing.symlink_to(real, target_is_directory=True)
+    got = ingest(landing, D(2026, 11, 20), REF)
+    assert got.valid("members").height == 1 and got.valid("vaph_support").height == 1
+
+
+def test_a_loop_of_symbolic_links_is_an_error_naming_it(tmp_path):
+    landing = write_landing(tmp_path / "landing", D(2026, 11, 1))
+    link = landing / "vaph_support" / "delivery_date=2026-11-01" / "part-00001.parquet"
+    link.symlink_to(link)
+    with pytest.raises(FeedError, match=rf"feed vaph_support: file {link}"):
+        ingest(landing, D(2026, 11, 20), REF)
