@@ -166,6 +166,8 @@ def check_file_schema(contract: FeedContract, path: Path) -> list[str]:
     present = {f.name: f.type for f in schema}
     for column, dtype in contract.columns.items():
         if column not in present:
+            if column in contract.optional:
+                continue  # feeds.md: a delivery may lack an optional column (read as null)
             raise FeedError(f"feed {contract.name}, file {path}: missing column {column}")
         arrow_type = present[column]
         if arrow_type == pa.null() and column in contract.nullable:
@@ -219,16 +221,18 @@ def lossy_value(contract: FeedContract, path: Path, column: str) -> tuple[int, o
 
 def read_file(contract: FeedContract, path: Path, landing: Path, where: pl.Expr | None = None) -> pl.DataFrame:
     """The rows of one file (or those meeting `where`) in the contract's columns and canonical types,
-    plus source_file and row_number (1 for the first row of the file).
+    plus source_file and row_number (1 for the first row of the file). An optional column the file
+    lacks is left out (staging adds it as null).
 
     A physical variant of a type (check_file_schema accepted it) is cast to the contract type here.
     """
+    columns = _delivered(contract, path)
     try:
         if where is None:
-            frame = _canonical(contract, pl.read_parquet(path, columns=list(contract.columns)))
+            frame = _canonical(contract, pl.read_parquet(path, columns=columns))
             frame = frame.with_row_index(ROW_NUMBER, offset=1)
         else:
-            scan = pl.scan_parquet(path).select(list(contract.columns))
+            scan = pl.scan_parquet(path).select(columns)
             frame = (
                 scan.with_columns(_casts(contract, scan.collect_schema()))
                 .with_row_index(ROW_NUMBER, offset=1)
@@ -239,7 +243,18 @@ def read_file(contract: FeedContract, path: Path, landing: Path, where: pl.Expr 
         raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
     return frame.with_columns(
         pl.col(ROW_NUMBER).cast(pl.Int64), pl.lit(path.relative_to(landing).as_posix()).alias(SOURCE_FILE)
-    ).select([*contract.columns, SOURCE_FILE, ROW_NUMBER])
+    ).select([*columns, SOURCE_FILE, ROW_NUMBER])
+
+
+def _delivered(contract: FeedContract, path: Path) -> list[str]:
+    """The contract's columns the file holds, in the contract's order: all but the optional ones it lacks."""
+    if not contract.optional:
+        return list(contract.columns)
+    try:
+        names = set(pq.read_schema(path).names)
+    except Exception as exc:
+        raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
+    return [c for c in contract.columns if c in names or c not in contract.optional]
 
 
 def _casts(contract: FeedContract, schema: pl.Schema) -> list[pl.Expr]:

@@ -13,6 +13,7 @@ breaks; the valid rows go on.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -213,7 +214,11 @@ def row_checks(
 
 
 def split_rows(
-    frame: pl.DataFrame, contract: FeedContract, checks: list[Check], duplicates: pl.Series | None = None
+    frame: pl.DataFrame,
+    contract: FeedContract,
+    checks: list[Check],
+    duplicates: pl.Series | None = None,
+    absent: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The valid rows (the contract's columns) and the quarantine rows.
 
@@ -221,7 +226,8 @@ def split_rows(
     caller), source_file, row_number, rule, column, rules (all broken, feeds.md order) and
     row (the original row as JSON). `duplicates`: the positions in `frame` of rows whose key
     repeats in the whole delivery (computed here when not given, for a frame that is the
-    whole delivery).
+    whole delivery). `absent`: optional columns the delivery lacks (null in `frame`): added to the valid
+    rows after the split, so that their nulls are not copied row by row, and left out of the JSON.
     """
     if contract.key:
         if duplicates is None:
@@ -231,7 +237,12 @@ def split_rows(
         frame = frame.with_columns(insz_number(pl.col("insz")).alias(INSZ_NUMBER))
     first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
     flagged = frame.with_columns(first.alias("_first"))
-    valid = flagged.filter(pl.col("_first").is_null()).select(list(contract.columns))
+    delivered = [c for c in contract.columns if c not in absent]
+    valid = flagged.filter(pl.col("_first").is_null()).select(delivered)
+    if absent:
+        valid = valid.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent]).select(
+            list(contract.columns)
+        )
     bad = flagged.filter(pl.col("_first").is_not_null())
     rule_of = pl.Series([c.rule for c in checks], dtype=pl.String)
     column_of = pl.Series([c.column for c in checks], dtype=pl.String)
@@ -247,16 +258,17 @@ def split_rows(
         pl.col("_first").replace_strict(list(range(len(checks))), rule_of, return_dtype=pl.String).alias("rule"),
         pl.col("_first").replace_strict(list(range(len(checks))), column_of, return_dtype=pl.String).alias("column"),
         pl.concat_list(broken_rules).list.drop_nulls().alias("rules"),
-        row_json(contract).alias("row"),
+        row_json(contract, delivered).alias("row"),
     )
     return valid, quarantine
 
 
-def row_json(contract: FeedContract) -> pl.Expr:
-    """The row as JSON; a float that is not finite as the string "NaN", "Infinity" or "-Infinity" (JSON has
-    no such number, and Polars would write null: the operator must see why R-RANGE quarantined the row)."""
-    row = pl.struct(list(contract.columns)).struct.json_encode()
-    for name in float_columns(contract):
+def row_json(contract: FeedContract, columns: Sequence[str]) -> pl.Expr:
+    """The row's `columns` (those delivered) as JSON; a float that is not finite as the string "NaN",
+    "Infinity" or "-Infinity" (JSON has no such number, and Polars would write null: the operator must see
+    why R-RANGE quarantined the row)."""
+    row = pl.struct(list(columns)).struct.json_encode()
+    for name in [c for c in float_columns(contract) if c in columns]:
         col = pl.col(name)
         text = (
             pl.when(col.is_nan())

@@ -22,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 REGIONS = ["VL", "BXL", "WAL", "ABROAD"]
+LANGUAGES = ["NL", "FR"]
 AFFILIATION_BASES = ["RESIDENT_VL", "RESIDENT_BXL", "ABROAD_EMPLOYER_VL", "ABROAD_EMPLOYER_BXL"]
 SERVICE_KINDS = ["GEZINSZORG", "AANVULLENDE_THUISZORG", "OTHER"]
 SCALE_KINDS = ["IT", "THAB", "ZBO", "ZTK"]
@@ -58,6 +59,12 @@ class Members(pa.DataFrameModel):
     affiliation_end: dt.date | None = pa.Field(nullable=True)
     eu_insured_since: dt.date | None = pa.Field(nullable=True)
     iban: str | None = pa.Field(nullable=True)
+    # optional columns (FeedContract.optional): a delivery may lack them; absent or null means the default
+    language: str | None = pa.Field(nullable=True, isin=LANGUAGES)  # default NL (rules.md L-LANGUAGE)
+    street: str | None = pa.Field(nullable=True)
+    postal_code: str | None = pa.Field(nullable=True)
+    city: str | None = pa.Field(nullable=True)
+    country: str | None = pa.Field(nullable=True)  # ISO 3166 alpha-2; default BE
 
 
 class ResidencePeriods(pa.DataFrameModel):
@@ -177,6 +184,14 @@ class FeedContract:
     required: tuple[Required, ...] = ()
     kind_maxima: tuple[KindMaximum, ...] = ()  # R-RANGE: a maximum that holds for some kinds only
     reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
+    # columns a delivery may lack (nullable in the model): read as null when absent, checked when present
+    optional: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        columns = self.model.to_schema().columns
+        for name in self.optional:
+            if name not in columns or not columns[name].nullable:
+                raise ValueError(f"feed {self.name}: optional column {name} must be a nullable column of the model")
 
     @property
     def schema(self) -> pa.DataFrameSchema:
@@ -186,6 +201,11 @@ class FeedContract:
     def columns(self) -> dict[str, pl.DataType]:
         """The contract's columns and their canonical Polars types, in feeds.md order."""
         return {name: col.dtype.type for name, col in self.schema.columns.items()}
+
+    @property
+    def mandatory_columns(self) -> dict[str, pl.DataType]:
+        """The columns every delivery holds (all but the optional ones), in the contract's order."""
+        return {name: dtype for name, dtype in self.columns.items() if name not in self.optional}
 
     @property
     def nullable(self) -> frozenset[str]:
@@ -209,6 +229,7 @@ FEEDS: dict[str, FeedContract] = {
             end_after_start=(("affiliation_start", "affiliation_end"), ("birth_date", "death_date")),
             past_events=("birth_date", "death_date"),
             reference_codes={"zorgkas": "zorgkassen"},
+            optional=("language", "street", "postal_code", "city", "country"),
         ),
         FeedContract("residence_periods", ResidencePeriods, end_after_start=(("start_date", "end_date"),)),
         FeedContract("increased_allowance", IncreasedAllowance, end_after_start=(("start_date", "end_date"),)),

@@ -103,7 +103,11 @@ def valid_rows() -> dict[str, list[dict]]:
 
 
 def frame(feed: str, rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=FEEDS[feed].columns, orient="row")
+    """The rows in the contract's columns; an optional column only when a row gives it (as a delivery may)."""
+    contract = FEEDS[feed]
+    given = {key for row in rows for key in row}
+    schema = {c: t for c, t in contract.columns.items() if c not in contract.optional or c in given}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def write_delivery(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 
@@ -396,3 +397,62 @@ def test_a_loop_of_symbolic_links_is_an_error_naming_it(tmp_path):
     link.symlink_to(link)
     with pytest.raises(FeedError, match=rf"feed vaph_support: file {link}"):
         ingest(landing, D(2026, 11, 20), REF)
+
+
+# --- optional columns of members (feeds.md: language, street, postal_code, city, country) -----------------
+
+OPTIONAL = ("language", "street", "postal_code", "city", "country")
+ADDRESS = {"language": "FR", "street": "Rue de la Loi 16", "postal_code": "1000", "city": "Bruxelles", "country": "BE"}
+
+
+def test_optional_member_columns_may_be_absent_and_are_then_null(tmp_path):
+    """feeds.md: a delivery may lack the optional columns; absent means null (the default applies where it is
+    used, L-LANGUAGE); no warning about them; a quarantined row's JSON holds the columns delivered."""
+    member = valid_rows()["members"][0]
+    write_landing(tmp_path, D(2026, 11, 1), {"members": [member, member | {"insz": INSZ_2000, "zorgkas": "X"}]})
+    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    valid = got.valid("members")
+    assert list(valid.columns)[: len(FEEDS["members"].columns)] == list(FEEDS["members"].columns)
+    assert all(valid.schema[c] == pl.String for c in OPTIONAL)
+    assert valid.select(OPTIONAL).rows() == [(None,) * 5]
+    assert not [w for w in got.warnings if "members" in w]
+    assert set(OPTIONAL).isdisjoint(json.loads(got.feeds["members"].quarantine["row"][0]))
+
+
+def test_present_optional_member_columns_are_read_checked_and_kept(tmp_path):
+    """A present optional column is checked like the others: language outside NL, FR is R-ENUM; the valid
+    members carry the values; the quarantined row's JSON holds them."""
+    rows = [
+        valid_rows()["members"][0] | ADDRESS,
+        valid_rows()["members"][0] | ADDRESS | {"insz": INSZ_2000, "language": "DE"},
+        valid_rows()["members"][0] | {"insz": "85273112348", "language": None, "street": None},
+    ]
+    write_landing(tmp_path, D(2026, 11, 1), {"members": rows})
+    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    quarantine = got.feeds["members"].quarantine
+    assert quarantine.select("rule", "column").rows() == [("R-ENUM", "language")]
+    assert {k: json.loads(quarantine["row"][0])[k] for k in OPTIONAL} == ADDRESS | {"language": "DE"}
+    assert got.valid("members").select(OPTIONAL).rows() == [tuple(ADDRESS.values()), (None,) * 5]
+    assert not [w for w in got.warnings if "members" in w]
+
+
+def test_a_present_optional_column_of_the_wrong_type_is_an_error(tmp_path):
+    write_landing(tmp_path, D(2026, 11, 1))
+    table = with_arrow_column("members", valid_rows()["members"], "insz", pa.array([INSZ_1985]))
+    table = table.append_column("postal_code", pa.array([1000], pa.int64()))
+    path = write_delivery(tmp_path, "members", D(2026, 11, 1), table)
+    with pytest.raises(
+        FeedError, match=rf"feed members, file {path}: column postal_code has type int64, the contract says str"
+    ):
+        ingest(tmp_path, D(2026, 11, 20), REF)
+
+
+def test_files_of_one_delivery_may_differ_in_their_optional_columns(tmp_path):
+    """One file with the address, one without: both read, in bulk and for one person (vsb explain)."""
+    write_landing(tmp_path, D(2026, 11, 1), {"members": [valid_rows()["members"][0] | ADDRESS]})
+    other = valid_rows()["members"][0] | {"insz": INSZ_2000}
+    write_delivery(tmp_path, "members", D(2026, 11, 1), [other], name="part-00001.parquet")
+    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    assert got.valid("members").select("insz", "city").rows() == [(INSZ_1985, "Bruxelles"), (INSZ_2000, None)]
+    for insz, city in ((INSZ_1985, "Bruxelles"), (INSZ_2000, None)):
+        assert load_person(insz, tmp_path, D(2026, 11, 20)).valid("members")["city"].to_list() == [city]
