@@ -257,7 +257,7 @@ CENTS_LIMIT = 1e300
 
 
 def _cents(amount: pl.Expr) -> pl.Expr:
-    """Euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly.
+    """P-DEFAULT: euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly.
 
     Kept Float64, never cast to Int64: every whole number of cents up to 2**53 is exact in a Float64 and
     compares as the Int64 would have, and a finite but huge amount (1e300 euro: beyond Int64) must not
@@ -267,7 +267,8 @@ def _cents(amount: pl.Expr) -> pl.Expr:
 
 
 def _less_in_cents(paid: pl.Expr, due: pl.Expr) -> pl.Expr:
-    """paid < due in whole cents; amounts beyond CENTS_LIMIT (whose cents overflow to infinity) compare as they are."""
+    """P-DEFAULT: paid < due in whole cents; amounts beyond CENTS_LIMIT (whose cents overflow to infinity)
+    compare as they are."""
     in_cents = (paid.abs() < CENTS_LIMIT) & (due.abs() < CENTS_LIMIT)
     return pl.when(in_cents).then(_cents(paid) < _cents(due)).otherwise(paid < due)
 

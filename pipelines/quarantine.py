@@ -98,7 +98,7 @@ def r_dates(contract: FeedContract, delivery_date: dt.date) -> list[Check]:
 
 
 def non_finite(column: str) -> pl.Expr:
-    """NaN, +infinity or -infinity in a float column (False for a number or null)."""
+    """R-RANGE: NaN, +infinity or -infinity in a float column (False for a number or null)."""
     return ~pl.col(column).is_finite().fill_null(True)
 
 
