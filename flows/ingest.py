@@ -117,7 +117,8 @@ def ingest_feed(
         return part
 
     if where is not None:  # one person's rows (vsb explain): the whole selection at once
-        raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files])
+        # diagonal: a file may lack an optional column that another file holds
+        raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files], how="diagonal")
         staged = counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes))
     else:
         duplicates = pl.Series([], dtype=pl.UInt32)

@@ -252,9 +252,25 @@ def published_invoices(ledger_rows: pl.LazyFrame) -> pl.LazyFrame:
 # --- P-DEFAULT and F-FINE ---------------------------------------------------------------------------
 
 
+# euro: below this, an amount's cents are a finite Float64; above, a float has no cents to round anyway
+CENTS_LIMIT = 1e300
+
+
 def _cents(amount: pl.Expr) -> pl.Expr:
-    """Euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly."""
-    return (amount * 100).round(0).cast(pl.Int64)
+    """P-DEFAULT: euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly.
+
+    Kept Float64, never cast to Int64: every whole number of cents up to 2**53 is exact in a Float64 and
+    compares as the Int64 would have, and a finite but huge amount (1e300 euro: beyond Int64) must not
+    stop the night (issue 11).
+    """
+    return (amount * 100).round(0)
+
+
+def _less_in_cents(paid: pl.Expr, due: pl.Expr) -> pl.Expr:
+    """P-DEFAULT: paid < due in whole cents; amounts beyond CENTS_LIMIT (whose cents overflow to infinity)
+    compare as they are."""
+    in_cents = (paid.abs() < CENTS_LIMIT) & (due.abs() < CENTS_LIMIT)
+    return pl.when(in_cents).then(_cents(paid) < _cents(due)).otherwise(paid < due)
 
 
 def p_default(reference_date: dt.date) -> pl.Expr:
@@ -263,10 +279,11 @@ def p_default(reference_date: dt.date) -> pl.Expr:
     rules.md §7: due_date < R and amount_paid < amount_due, counting only payments with
     paid_date <= R. The feed has one row per person and year with the date of the last payment:
     when that date is after R (or null), the amount paid does not count at all (it had not all
-    arrived by R), so the year is in default on R when anything is due.
+    arrived by R), so the year is in default on R when anything is due. Amounts are compared in
+    whole cents (`_less_in_cents`); a non-finite amount never gets here (R-RANGE quarantines it).
     """
     arrived = pl.when(pl.col("paid_date") <= reference_date).then(pl.col("amount_paid")).otherwise(0.0)
-    in_default = (pl.col("due_date") < reference_date) & (_cents(arrived) < _cents(pl.col("amount_due")))
+    in_default = (pl.col("due_date") < reference_date) & _less_in_cents(arrived, pl.col("amount_due"))
     return in_default.fill_null(False).alias("p_default")
 
 

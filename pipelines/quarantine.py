@@ -13,6 +13,7 @@ breaks; the valid rows go on.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -96,19 +97,42 @@ def r_dates(contract: FeedContract, delivery_date: dt.date) -> list[Check]:
     return checks
 
 
+def non_finite(column: str) -> pl.Expr:
+    """R-RANGE: NaN, +infinity or -infinity in a float column (False for a number or null)."""
+    return ~pl.col(column).is_finite().fill_null(True)
+
+
+def float_columns(contract: FeedContract) -> list[str]:
+    """Every Float64 column of the feed, in its column order: the columns R-RANGE checks for a finite number."""
+    return [name for name, dtype in contract.columns.items() if dtype == pl.Float64]
+
+
 def r_range(contract: FeedContract) -> list[Check]:
-    """R-RANGE: a negative score, pillar, amount or absence_days; absence_days over 366."""
+    """R-RANGE: a number that is not finite (NaN, +infinity, -infinity) in any float column; a negative score,
+    pillar, amount or absence_days; absence_days over 366; a medical-social scale score over 18 for IT, THAB
+    or ZBO (feeds.md, Row rules).
+
+    Finiteness is derived from the column types (`float_columns`), not from the model's checks: a float
+    column added to a feed is checked without a line here. It is tested beside the bounds, so a NaN
+    (greater than every number in Polars and DuckDB) never meets a comparison alone. The bounds come from
+    the model (ge, le); the maximum that holds for some kinds only from `FeedContract.kind_maxima`.
+    """
     low = _checks_of(contract, "greater_than_or_equal_to")
     high = _checks_of(contract, "less_than_or_equal_to")
+    floats = set(float_columns(contract))
     checks = []
     for name in contract.columns:
-        broken = pl.lit(False)
+        col = pl.col(name)
+        broken = [non_finite(name)] if name in floats else []
         if name in low:
-            broken = broken | (pl.col(name) < low[name]["min_value"])
+            broken.append(col < low[name]["min_value"])
         if name in high:
-            broken = broken | (pl.col(name) > high[name]["max_value"])
-        if name in low or name in high:
-            checks.append(Check("R-RANGE", name, broken.fill_null(False)))
+            broken.append(col > high[name]["max_value"])
+        for limit in contract.kind_maxima:
+            if limit.column == name:
+                broken.append(pl.col(limit.kind_column).is_in(list(limit.kinds)) & (col > limit.max_value))
+        if broken:
+            checks.append(Check("R-RANGE", name, pl.any_horizontal(broken).fill_null(False)))
     return checks
 
 
@@ -190,7 +214,11 @@ def row_checks(
 
 
 def split_rows(
-    frame: pl.DataFrame, contract: FeedContract, checks: list[Check], duplicates: pl.Series | None = None
+    frame: pl.DataFrame,
+    contract: FeedContract,
+    checks: list[Check],
+    duplicates: pl.Series | None = None,
+    absent: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The valid rows (the contract's columns) and the quarantine rows.
 
@@ -198,7 +226,8 @@ def split_rows(
     caller), source_file, row_number, rule, column, rules (all broken, feeds.md order) and
     row (the original row as JSON). `duplicates`: the positions in `frame` of rows whose key
     repeats in the whole delivery (computed here when not given, for a frame that is the
-    whole delivery).
+    whole delivery). `absent`: optional columns the delivery lacks (null in `frame`): added to the valid
+    rows after the split, so that their nulls are not copied row by row, and left out of the JSON.
     """
     if contract.key:
         if duplicates is None:
@@ -208,7 +237,12 @@ def split_rows(
         frame = frame.with_columns(insz_number(pl.col("insz")).alias(INSZ_NUMBER))
     first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
     flagged = frame.with_columns(first.alias("_first"))
-    valid = flagged.filter(pl.col("_first").is_null()).select(list(contract.columns))
+    delivered = [c for c in contract.columns if c not in absent]
+    valid = flagged.filter(pl.col("_first").is_null()).select(delivered)
+    if absent:
+        valid = valid.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent]).select(
+            list(contract.columns)
+        )
     bad = flagged.filter(pl.col("_first").is_not_null())
     rule_of = pl.Series([c.rule for c in checks], dtype=pl.String)
     column_of = pl.Series([c.column for c in checks], dtype=pl.String)
@@ -224,6 +258,25 @@ def split_rows(
         pl.col("_first").replace_strict(list(range(len(checks))), rule_of, return_dtype=pl.String).alias("rule"),
         pl.col("_first").replace_strict(list(range(len(checks))), column_of, return_dtype=pl.String).alias("column"),
         pl.concat_list(broken_rules).list.drop_nulls().alias("rules"),
-        pl.struct(list(contract.columns)).struct.json_encode().alias("row"),
+        row_json(contract, delivered).alias("row"),
     )
     return valid, quarantine
+
+
+def row_json(contract: FeedContract, columns: Sequence[str]) -> pl.Expr:
+    """The row's `columns` (those delivered) as JSON; a float that is not finite as the string "NaN",
+    "Infinity" or "-Infinity" (JSON has no such number, and Polars would write null: the operator must see
+    why R-RANGE quarantined the row)."""
+    row = pl.struct(list(columns)).struct.json_encode()
+    for name in [c for c in float_columns(contract) if c in columns]:
+        col = pl.col(name)
+        text = (
+            pl.when(col.is_nan())
+            .then(pl.lit("NaN"))
+            .when(col > 0)
+            .then(pl.lit("Infinity"))
+            .otherwise(pl.lit("-Infinity"))
+        )
+        spelled = row.str.replace(f'"{name}":null', pl.format(f'"{name}":"{{}}"', text), literal=True)
+        row = pl.when(non_finite(name)).then(spelled).otherwise(row)
+    return row

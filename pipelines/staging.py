@@ -65,10 +65,14 @@ def stage_feed(
     of its rows whose key repeats in the whole delivery in `duplicates`).
 
     Members get `iban_status` (VALID, MISSING, INVALID) and an invalid IBAN becomes null:
-    feeds.md, an IBAN that fails its check digits is treated as missing.
+    feeds.md, an IBAN that fails its check digits is treated as missing. An optional column that `raw`
+    lacks is null in the valid rows and left out of the quarantined row's JSON.
     """
     checks = row_checks(contract, delivery_date, run_date.year, reference_codes)
-    valid, quarantine = split_rows(raw, contract, checks, duplicates)
+    absent = [c for c in contract.optional if c not in raw.columns]
+    if absent:  # feeds.md: an optional column the delivery lacks is null (its default applies where it is used)
+        raw = raw.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent])
+    valid, quarantine = split_rows(raw, contract, checks, duplicates, absent)
     if "iban" in contract.columns:
         valid = with_iban_status(valid, "iban")
     quarantine = quarantine.with_columns(pl.lit(delivery_date).alias("delivery_date")).select(

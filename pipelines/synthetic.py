@@ -3,7 +3,8 @@
 `iter_landing(n_members, seed, as_of, zorgkas_codes)` yields `(feed, delivery_date, frame)` for
 every feed of shared/spec/feeds.md and two deliveries: `as_of` minus one month (same day of the
 month, clamped to the month's end) and `as_of`. Frames have exactly the columns, Polars dtypes
-and column order of the pandera models in `schemas/feeds.py`.
+and column order of the pandera models in `schemas/feeds.py`, but the optional columns a delivery
+may lack (`FeedContract.mandatory_columns`: members' language and address are not generated).
 
 How it works. A *population* of persons is drawn once (numpy arrays, one slot per person):
 birth, death, national number, residence history (one to three periods), affiliation,
@@ -1609,7 +1610,7 @@ def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
 
 
 def _finish(feed: str, frame: pl.DataFrame, labels: bool) -> pl.DataFrame:
-    cols = [pl.col(c).cast(t) for c, t in FEEDS[feed].columns.items()]
+    cols = [pl.col(c).cast(t) for c, t in FEEDS[feed].mandatory_columns.items()]
     return frame.select(cols + ([pl.col("_bad")] if labels else []))
 
 
@@ -1648,7 +1649,8 @@ def iter_landing(
     """Yield (feed, delivery_date, frame) for the eight feeds, two deliveries each.
 
     Deliveries: `as_of` minus one month (same day of the month, clamped) and `as_of`.
-    Frames have exactly the columns, dtypes and column order of `schemas.feeds.FEEDS`.
+    Frames have exactly the columns, dtypes and column order of `schemas.feeds.FEEDS` (the
+    mandatory ones: `FeedContract.mandatory_columns`).
     Deterministic: the same arguments give identical frames. Feeds come one at a time
     (both deliveries of a feed, then the next feed), so memory holds one feed at a time.
     """

@@ -2,12 +2,15 @@
 
 Each model has exactly the columns and types of feeds.md, with the column-level row rules
 as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
-columns (R-ID check digits, R-DATES, R-REQUIRED) are described beside the
-model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags, and the
-valid rows are validated again with the model before they go on.
+columns (R-ID check digits, R-DATES, R-REQUIRED, a maximum per kind for R-RANGE) are described
+beside the model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags
+(and checks every float column for a finite number, R-RANGE, from the column types alone), and
+the valid rows are validated again with the model before they go on.
 
-Types are canonical after staging: `int` columns arrive as Int32 or Int64 and are cast to
-Int64; everything else must arrive with the listed Parquet type.
+Types are canonical after reading: a physical variant that holds the contract's values without
+loss (feeds.md "Types": a dictionary-encoded string, any integer width that fits, a decimal
+for float, a timestamp at midnight for date; flows/landing.py `physical_variant`) is cast to
+the type of the model.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 REGIONS = ["VL", "BXL", "WAL", "ABROAD"]
+LANGUAGES = ["NL", "FR"]
 AFFILIATION_BASES = ["RESIDENT_VL", "RESIDENT_BXL", "ABROAD_EMPLOYER_VL", "ABROAD_EMPLOYER_BXL"]
 SERVICE_KINDS = ["GEZINSZORG", "AANVULLENDE_THUISZORG", "OTHER"]
 SCALE_KINDS = ["IT", "THAB", "ZBO", "ZTK"]
@@ -36,6 +40,9 @@ SUPPORT_KINDS = [
     "SUPPORT_NEED",
 ]
 MAX_ABSENCE_DAYS = 366
+# feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
+SELF_RELIANCE_KINDS = ("IT", "THAB", "ZBO")
+MAX_SELF_RELIANCE_SCORE = 18.0
 
 
 class Members(pa.DataFrameModel):
@@ -52,6 +59,12 @@ class Members(pa.DataFrameModel):
     affiliation_end: dt.date | None = pa.Field(nullable=True)
     eu_insured_since: dt.date | None = pa.Field(nullable=True)
     iban: str | None = pa.Field(nullable=True)
+    # optional columns (FeedContract.optional): a delivery may lack them; absent or null means the default
+    language: str | None = pa.Field(nullable=True, isin=LANGUAGES)  # default NL (rules.md L-LANGUAGE)
+    street: str | None = pa.Field(nullable=True)
+    postal_code: str | None = pa.Field(nullable=True)
+    city: str | None = pa.Field(nullable=True)
+    country: str | None = pa.Field(nullable=True)  # ISO 3166 alpha-2; default BE
 
 
 class ResidencePeriods(pa.DataFrameModel):
@@ -151,6 +164,16 @@ class Required:
 
 
 @dataclass(frozen=True)
+class KindMaximum:
+    """R-RANGE: when `kind_column` is one of `kinds`, `column` must not exceed `max_value`."""
+
+    column: str
+    kind_column: str
+    kinds: tuple[str, ...]
+    max_value: float
+
+
+@dataclass(frozen=True)
 class FeedContract:
     """What feeds.md says of a feed beyond its pandera model."""
 
@@ -159,7 +182,16 @@ class FeedContract:
     end_after_start: tuple[tuple[str, str], ...] = ()  # R-DATES: (start, end) pairs
     past_events: tuple[str, ...] = ()  # R-DATES: not after the delivery date
     required: tuple[Required, ...] = ()
+    kind_maxima: tuple[KindMaximum, ...] = ()  # R-RANGE: a maximum that holds for some kinds only
     reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
+    # columns a delivery may lack (nullable in the model): read as null when absent, checked when present
+    optional: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        columns = self.model.to_schema().columns
+        for name in self.optional:
+            if name not in columns or not columns[name].nullable:
+                raise ValueError(f"feed {self.name}: optional column {name} must be a nullable column of the model")
 
     @property
     def schema(self) -> pa.DataFrameSchema:
@@ -169,6 +201,11 @@ class FeedContract:
     def columns(self) -> dict[str, pl.DataType]:
         """The contract's columns and their canonical Polars types, in feeds.md order."""
         return {name: col.dtype.type for name, col in self.schema.columns.items()}
+
+    @property
+    def mandatory_columns(self) -> dict[str, pl.DataType]:
+        """The columns every delivery holds (all but the optional ones), in the contract's order."""
+        return {name: dtype for name, dtype in self.columns.items() if name not in self.optional}
 
     @property
     def nullable(self) -> frozenset[str]:
@@ -192,6 +229,7 @@ FEEDS: dict[str, FeedContract] = {
             end_after_start=(("affiliation_start", "affiliation_end"), ("birth_date", "death_date")),
             past_events=("birth_date", "death_date"),
             reference_codes={"zorgkas": "zorgkassen"},
+            optional=("language", "street", "postal_code", "city", "country"),
         ),
         FeedContract("residence_periods", ResidencePeriods, end_after_start=(("start_date", "end_date"),)),
         FeedContract("increased_allowance", IncreasedAllowance, end_after_start=(("start_date", "end_date"),)),
@@ -215,6 +253,7 @@ FEEDS: dict[str, FeedContract] = {
                 Required(("score",), "scale_kind", ("IT", "THAB", "ZBO")),
                 Required(("pillar_1", "pillar_2", "pillar_3"), "scale_kind", ("ZTK",)),
             ),
+            kind_maxima=(KindMaximum("score", "scale_kind", SELF_RELIANCE_KINDS, MAX_SELF_RELIANCE_SCORE),),
         ),
         FeedContract(
             "facility_stays",

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from schemas.feeds import FEEDS
 
@@ -101,18 +103,35 @@ def valid_rows() -> dict[str, list[dict]]:
 
 
 def frame(feed: str, rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=FEEDS[feed].columns, orient="row")
+    """The rows in the contract's columns; an optional column only when a row gives it (as a delivery may)."""
+    contract = FEEDS[feed]
+    given = {key for row in rows for key in row}
+    schema = {c: t for c, t in contract.columns.items() if c not in contract.optional or c in given}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def write_delivery(
-    landing: Path, feed: str, delivery_date: dt.date, rows: list[dict] | pl.DataFrame, name: str = "part-00000.parquet"
+    landing: Path,
+    feed: str,
+    delivery_date: dt.date,
+    rows: list[dict] | pl.DataFrame | pa.Table,
+    name: str = "part-00000.parquet",
 ) -> Path:
+    """One Parquet file of a delivery; a pyarrow Table is written with its own (physical) types."""
     folder = landing / feed / f"delivery_date={delivery_date.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
-    data = rows if isinstance(rows, pl.DataFrame) else frame(feed, rows)
     path = folder / name
-    data.write_parquet(path)
+    if isinstance(rows, pa.Table):
+        pq.write_table(rows, path)
+    else:
+        (rows if isinstance(rows, pl.DataFrame) else frame(feed, rows)).write_parquet(path)
     return path
+
+
+def with_arrow_column(feed: str, rows: list[dict], column: str, values: pa.Array) -> pa.Table:
+    """The rows as an Arrow table whose `column` is replaced by `values` (a physical variant of its type)."""
+    table = frame(feed, rows).to_arrow()
+    return table.set_column(table.schema.get_field_index(column), column, values)
 
 
 DELIVERY = D(2026, 11, 1)

@@ -295,6 +295,11 @@ DEFAULT = [
     ("P-DEFAULT due the day before R: in default",                          100.0,   0.0,     R - dt.timedelta(days=1), None,      True),
     ("P-DEFAULT nothing due: never in default",                             0.0,     0.0,     DUE_2025,         None,              False),
     ("P-DEFAULT float amounts compared in cents (0.1 + 0.2 paid of 0.3)",   0.3,     0.1 + 0.2, DUE_2025,       D(2025, 3, 1),     False),
+    ("P-DEFAULT 1e300 due (cents beyond Int64), nothing paid: in default",  1e300,   0.0,     DUE_2025,         None,              True),
+    ("P-DEFAULT 1e300 due and paid: not in default",                        1e300,   1e300,   DUE_2025,         D(2025, 3, 1),     False),
+    ("P-DEFAULT 1e300 paid of 64 due: not in default",                      64.0,    1e300,   DUE_2025,         D(2025, 3, 1),     False),
+    ("P-DEFAULT 1.7e308 due (cents overflow a float), 1e307 paid: in default", 1.7e308, 1e307, DUE_2025,        D(2025, 3, 1),     True),
+    ("P-DEFAULT 1.7e308 due and paid: not in default",                      1.7e308, 1.7e308, DUE_2025,         D(2025, 3, 1),     False),
 ]
 # fmt: on
 

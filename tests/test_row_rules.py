@@ -16,6 +16,7 @@ from schemas.feeds import FEEDS
 D = dt.date
 DELIVERY = D(2026, 11, 1)
 RUN = D(2026, 11, 20)
+NAN, INF = float("nan"), float("inf")
 REFERENCE = {"zorgkassen": ["ZK100", "ZK200", "ZK300", "ZK400", "ZK500", "ZK600"]}
 
 
@@ -48,6 +49,9 @@ CASES = [
     ("R-ENUM unknown zorgkas",                           "members",           {"zorgkas": "ZK999"},                                      ("R-ENUM", "zorgkas")),
     ("R-ENUM unknown affiliation basis",                 "members",           {"affiliation_basis": "RESIDENT_WAL"},                     ("R-ENUM", "affiliation_basis")),
     ("R-ENUM unknown special category",                  "facility_stays",    {"special_category": "OTHER"},                             ("R-ENUM", "special_category")),
+    ("R-ENUM members' language outside NL, FR",          "members",           {"language": "EN"},                                        ("R-ENUM", "language")),
+    ("R-ENUM members' language FR is fine",              "members",           {"language": "FR", "country": "BE"},                       None),
+    ("R-ENUM an absent language is fine (default NL)",   "members",           {"language": None},                                        None),
     ("R-ENUM codes are case-sensitive",                  "vaph_support",      {"support_kind": "pvb"},                                   ("R-ENUM", "support_kind")),
     ("R-DATES end before start",                         "residence_periods", {"start_date": D(2020, 1, 2), "end_date": D(2020, 1, 1)},  ("R-DATES", "end_date")),
     ("R-DATES end on the start day is fine",             "residence_periods", {"start_date": D(2020, 1, 1), "end_date": D(2020, 1, 1)},  None),
@@ -69,6 +73,20 @@ CASES = [
     ("R-RANGE absence_days 366 is fine",                 "vaph_support",      {"support_kind": "MFC_FULLTIME", "school_year": 2025, "absence_days": 366}, None),
     ("R-RANGE absence_days 367",                         "vaph_support",      {"support_kind": "MFC_FULLTIME", "school_year": 2025, "absence_days": 367}, ("R-RANGE", "absence_days")),
     ("R-RANGE negative absence_days",                    "vaph_support",      {"support_kind": "MFC_FULLTIME", "school_year": 2025, "absence_days": -1},  ("R-RANGE", "absence_days")),
+    ("R-RANGE NaN total score (NaN is above every threshold)", "belrai_screeners", {"total_score": NAN},                                  ("R-RANGE", "total_score")),
+    ("R-RANGE +infinity medsoc score",                   "medsoc_scales",     {"score": INF},                                            ("R-RANGE", "score")),
+    ("R-RANGE -infinity ADL score",                      "belrai_screeners",  {"adl_score": -INF},                                       ("R-RANGE", "adl_score")),
+    ("R-RANGE NaN amount due",                           "premium_payments",  {"amount_due": NAN},                                       ("R-RANGE", "amount_due")),
+    ("R-RANGE +infinity amount paid",                    "premium_payments",  {"amount_paid": INF},                                      ("R-RANGE", "amount_paid")),
+    ("R-RANGE NaN pillar of a ZTK scale",                "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.0, "pillar_2": 6.0, "pillar_3": NAN}, ("R-RANGE", "pillar_3")),
+    ("R-RANGE NaN score of a ZTK scale (not required, still no number)", "medsoc_scales", {"scale_kind": "ZTK", "score": NAN, "pillar_1": 6.0, "pillar_2": 6.0, "pillar_3": 6.0}, ("R-RANGE", "score")),
+    ("R-RANGE NaN score is R-RANGE, not R-REQUIRED",     "medsoc_scales",     {"score": NAN},                                            ("R-RANGE", "score")),
+    ("R-RANGE IT score 18 is fine",                      "medsoc_scales",     {"score": 18.0},                                           None),
+    ("R-RANGE IT score over 18",                         "medsoc_scales",     {"score": 18.5},                                           ("R-RANGE", "score")),
+    ("R-RANGE THAB score over 18",                       "medsoc_scales",     {"scale_kind": "THAB", "score": 19.0},                     ("R-RANGE", "score")),
+    ("R-RANGE ZBO score 1e12",                           "medsoc_scales",     {"scale_kind": "ZBO", "score": 1e12},                      ("R-RANGE", "score")),
+    ("R-RANGE ZTK score over 18 is not on the self-reliance scale", "medsoc_scales", {"scale_kind": "ZTK", "score": 40.0, "pillar_1": 6.0, "pillar_2": 6.0, "pillar_3": 6.0}, None),
+    ("R-RANGE a huge finite amount is a number",         "premium_payments",  {"amount_due": 1e300},                                     None),
     ("R-REQUIRED IT without score",                      "medsoc_scales",     {"score": None},                                           ("R-REQUIRED", "score")),
     ("R-REQUIRED ZBO without score",                     "medsoc_scales",     {"scale_kind": "ZBO", "score": None},                      ("R-REQUIRED", "score")),
     ("R-REQUIRED ZTK without a pillar",                  "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.0, "pillar_2": 6.0, "pillar_3": None}, ("R-REQUIRED", "pillar_3")),

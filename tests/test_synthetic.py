@@ -147,7 +147,7 @@ def test_generate_one_feed_does_not_depend_on_the_others():
 def test_generate_exact_schema_and_two_deliveries(landing):
     seen: dict[str, list[tuple[dt.date, int]]] = {}
     for feed, d, frame in landing:
-        assert frame.drop("_bad").schema == pl.Schema(FEEDS[feed].columns), feed
+        assert frame.drop("_bad").schema == pl.Schema(FEEDS[feed].mandatory_columns), feed
         seen.setdefault(feed, []).append((d, frame.height))
     assert list(seen) == list(FEEDS)
     d1, d2 = delivery_dates(AS_OF)
@@ -323,7 +323,7 @@ def test_generate_write_landing(tmp_path):
         for d in delivery_dates(AS_OF):
             folder = tmp_path / feed / f"delivery_date={d.isoformat()}"
             frame = pl.read_parquet(folder / "*.parquet", hive_partitioning=False)
-            assert frame.schema == pl.Schema(FEEDS[feed].columns)
+            assert frame.schema == pl.Schema(FEEDS[feed].mandatory_columns)
             assert frame.height == summary["rows"][feed][d.isoformat()]
 
 
