@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_date DATE,
     seq BIGINT,                     -- commit order
     payment_run BOOLEAN DEFAULT FALSE,
+    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (flows/runs.py)
     PRIMARY KEY (kind, run_key)
 );
 """
@@ -58,7 +59,11 @@ def register(ensure: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[d
 
 
 def ensure_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """The runs table; a state from before `published` gets the column, its runs counted as published."""
     con.execute(SCHEMA)
+    columns = con.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'").fetchall()
+    if ("published",) not in columns:
+        con.execute("ALTER TABLE runs ADD COLUMN published BOOLEAN DEFAULT TRUE")
 
 
 def state_failure(path: Path, exc: BaseException) -> StateError | None:
