@@ -159,7 +159,9 @@ def build_run(
         files.parquet("_decisions/periods.parquet", decided.periods)
         files.parquet("_decisions/absences.parquet", decided.absences)
         worklist = pl.concat([decided.worklist, settlement.worklist, kept.arrears])
-        worklist = worklist.sort("zorgkas", "insz", "code", "since")
+        # detail and evidence break the ties: one person's W-CHECK-RESIDENCE of ZZB and of BOB share a since,
+        # and the streaming engine keeps no order (the same run gave either order)
+        worklist = worklist.sort("zorgkas", "insz", "code", "since", "detail", pl.col("evidence").list.join(" "))
         Worklist.validate(worklist)
         Grants.validate(settlement.events)
         Recoveries.validate(settlement.recoveries)
