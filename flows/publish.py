@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -93,8 +94,12 @@ def file_sha256(path: Path) -> str:
 
 
 def _crash_point(name: str) -> None:
-    """Tests inject a crash at a named step of publication through VSB_CRASH_AT."""
-    if os.environ.get("VSB_CRASH_AT") == name:
+    """Tests inject a crash at a named step of publication through VSB_CRASH_AT: `name` raises,
+    `name:kill` kills the process with SIGKILL there (scripts/kill_test.py)."""
+    point, _, how = os.environ.get("VSB_CRASH_AT", "").partition(":")
+    if point == name:
+        if how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
         raise RuntimeError(f"crash injected at {name} (VSB_CRASH_AT)")
 
 
