@@ -143,7 +143,7 @@ def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_environment()
-    if not args.debug:  # before Prefect is imported: it reads its logging settings then
+    if not args.debug and args.command != "serve":  # (serve shows its runs' logs) before Prefect is imported
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     if args.command in ("nightly", "invoices"):
         args.as_of = args.as_of or dt.date.today()
