@@ -183,7 +183,9 @@ def main() -> int:
             totals["kills"] += ended == "killed"
             committed = PAYMENT_NIGHT in state_rows(work)[1]
             writing = (work / "out" / "nightly" / f".staging-{PAYMENT_NIGHT}").is_dir()
-            phase = "committed" if committed else "writing its files" if writing else "before its files"
+            published = (work / "out" / "nightly" / PAYMENT_NIGHT).is_dir()
+            phase = "before its files" if not (committed or writing) else "writing its files" if not committed else ""
+            phase = phase or ("published" if published else "committed, not published")
             totals[f"killed {phase}"] = totals.get(f"killed {phase}", 0) + 1
             nxt = run(NEXT_NIGHT, work, landing, env)
             rerun = ""
