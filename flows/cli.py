@@ -1,7 +1,10 @@
 """The `vsb` command (outputs.md, "Command line").
 
 Every run subcommand runs a Prefect flow (local ephemeral mode unless PREFECT_API_URL is
-set) and exits non-zero with a one-line reason on failure.
+set) and exits non-zero with a one-line reason on failure: no Python or Prefect traceback on
+the terminal unless `--debug` (Prefect's console shows only critical records; the run's
+records still go to the Prefect API). A run command takes the state's lock before anything
+else, so that a second run on the same state exits at once, naming the run that holds it.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import gc
 import os
 import sys
 import traceback
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from flows.runtime import PrefectServer, configure_environment, prefect_configured
+from flows.runtime import PrefectServer, configure_environment, prefect_configured, release_frames
 
 # how a run's publication ends, for the one line printed
 STATUS_WORDS = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
@@ -64,6 +68,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="publish a date again as <D>.v2 when its result differs from the published one",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
+    _debug(parser)
+
+
+def _debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug", action="store_true", help="on failure, show the traceback and Prefect's own log on the terminal"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,133 +123,162 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the reviewed scenario persons of pipelines/scenarios.py (as in the sample)",
     )
+    _debug(generate)
     return parser
 
 
-FLOW_COMMANDS = {"nightly", "invoices", "fines", "backfill"}
+def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
+    """How a run command describes itself in the state's lock file (kind, run); None: it takes no lock."""
+    if args.command == "nightly":
+        return "nightly", args.as_of.isoformat()
+    if args.command == "backfill":
+        return "backfill", f"{args.first.isoformat()}..{args.last.isoformat()}"
+    if args.command == "invoices":
+        return "invoices", f"{args.year} on {args.as_of.isoformat()}"
+    if args.command == "fines":
+        return "fines", str(args.year)
+    return None  # explain and generate read no state; serve's scheduled flows take the lock themselves
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_environment()
-    server = None
-    if (args.command in FLOW_COMMANDS or getattr(args, "prefect", False)) and not prefect_configured():
-        server = PrefectServer()
-        server.start()  # boots while the flow's modules are imported
+    if not args.debug and args.command != "serve":  # (serve shows its runs' logs) before Prefect is imported
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    if args.command in ("nightly", "invoices"):
+        args.as_of = args.as_of or dt.date.today()
     try:
-        return _run(args, server)
-    finally:
-        if server is not None:
-            server.stop()
+        from flows.state import hold_state
 
-
-def _ready(server: PrefectServer | None) -> None:
-    if server is not None:
-        server.wait(timeout=float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
-
-
-def _run(args, server: PrefectServer | None) -> int:
-    try:
-        if args.command == "nightly":
-            from flows.nightly import run_nightly
-
-            _ready(server)
-            as_of = args.as_of or dt.date.today()
-            result = run_nightly(
-                as_of=as_of,
-                landing=args.landing,
-                outbox=args.outbox,
-                state=args.state,
-                accept_shrink=tuple(args.accept_shrink),
-                accept_mass_change=args.accept_mass_change,
-                replace=args.replace,
-                quiet=args.quiet,
-            )
-            print(f"nightly {as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
-        elif args.command == "invoices":
-            from flows.premium import run_invoices
-
-            _ready(server)
-            as_of = args.as_of or dt.date.today()
-            result = run_invoices(
-                year=args.year,
-                as_of=as_of,
-                landing=args.landing,
-                outbox=args.outbox,
-                state=args.state,
-                accept_shrink=tuple(args.accept_shrink),
-                replace=args.replace,
-                quiet=args.quiet,
-            )
-            print(
-                f"invoices {args.year} on {as_of.isoformat()}: {result['issued']:,} issued, "
-                f"{STATUS_WORDS[result['status']]} {result['path']}"
-            )
-        elif args.command == "fines":
-            from flows.premium import run_fines
-
-            _ready(server)
-            result = run_fines(
-                year=args.year,
-                landing=args.landing,
-                outbox=args.outbox,
-                state=args.state,
-                accept_shrink=tuple(args.accept_shrink),
-                replace=args.replace,
-                quiet=args.quiet,
-            )
-            print(
-                f"fines {args.year}: {result['proposed']:,} proposed, {STATUS_WORDS[result['status']]} {result['path']}"
-            )
-        elif args.command == "backfill":
-            from flows.nightly import run_backfill
-
-            _ready(server)
-            results = run_backfill(
-                first=args.first,
-                last=args.last,
-                landing=args.landing,
-                outbox=args.outbox,
-                state=args.state,
-                accept_shrink=tuple(args.accept_shrink),
-                accept_mass_change=args.accept_mass_change,
-                replace=args.replace,
-                quiet=args.quiet,
-            )
-            counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
-            print(
-                f"backfill {args.first.isoformat()}..{args.last.isoformat()}: {len(results)} runs, "
-                f"{counts['published']} published, {counts['replaced']} published again, "
-                f"{counts['identical']} unchanged"
-            )
-        elif args.command == "serve":
-            from flows.serve import serve_flows
-
-            serve_flows(args.landing, args.outbox, args.state)
-        elif args.command == "explain":
-            from flows.explain import explain
-
-            _ready(server)
-            print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
-        elif args.command == "generate":
-            from flows.generate import write_landing, zorgkas_codes
-            from flows.reference import REFERENCE_DIR
-
-            summary = write_landing(
-                args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR), scenarios=args.scenarios
-            )
-            print(f"generated {args.members:,} members in {args.out}: {summary}")
+        holder = state_holder(args)
+        with hold_state(args.state, *holder) if holder else nullcontext(), prefect_server(args) as server:
+            run_command(args, server)
     except KeyboardInterrupt:
         print(f"vsb {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one line for the operator; the details are in the Prefect logs
+        if args.debug:
+            traceback.print_exc()
         reason = " ".join(str(exc).split()) or type(exc).__name__
         print(f"vsb {args.command}: error: {reason}", file=sys.stderr)
         # drop the frames' locals (an open DuckDB handle, frames): else the bindings report leaks at exit
-        traceback.clear_frames(exc.__traceback__)
+        release_frames(exc)
         gc.collect()
         return 1
     return 0
+
+
+@contextmanager
+def prefect_server(args: argparse.Namespace):
+    """Prefect's temporary server, started now for a command that runs a flow when no server is configured
+    (flows/runtime.py PrefectServer); None otherwise."""
+    wanted = args.command in ("nightly", "invoices", "fines", "backfill") or getattr(args, "prefect", False)
+    if not wanted or prefect_configured():
+        yield None
+        return
+    server = PrefectServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _ready(server: PrefectServer | None) -> None:
+    """Wait for the temporary server (if any) before the first flow call."""
+    if server is not None:
+        server.wait(timeout=float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+
+
+def run_command(args: argparse.Namespace, server: PrefectServer | None = None) -> None:
+    """Run the subcommand and print its one-line result."""
+    if args.command == "nightly":
+        from flows.nightly import run_nightly
+
+        _ready(server)
+        as_of = args.as_of
+        result = run_nightly(
+            as_of=as_of,
+            landing=args.landing,
+            outbox=args.outbox,
+            state=args.state,
+            accept_shrink=tuple(args.accept_shrink),
+            accept_mass_change=args.accept_mass_change,
+            replace=args.replace,
+            quiet=args.quiet,
+        )
+        print(f"nightly {as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
+    elif args.command == "invoices":
+        from flows.premium import run_invoices
+
+        _ready(server)
+        as_of = args.as_of
+        result = run_invoices(
+            year=args.year,
+            as_of=as_of,
+            landing=args.landing,
+            outbox=args.outbox,
+            state=args.state,
+            accept_shrink=tuple(args.accept_shrink),
+            replace=args.replace,
+            quiet=args.quiet,
+        )
+        print(
+            f"invoices {args.year} on {as_of.isoformat()}: {result['issued']:,} issued, "
+            f"{STATUS_WORDS[result['status']]} {result['path']}"
+        )
+    elif args.command == "fines":
+        from flows.premium import run_fines
+
+        _ready(server)
+        result = run_fines(
+            year=args.year,
+            landing=args.landing,
+            outbox=args.outbox,
+            state=args.state,
+            accept_shrink=tuple(args.accept_shrink),
+            replace=args.replace,
+            quiet=args.quiet,
+        )
+        print(f"fines {args.year}: {result['proposed']:,} proposed, {STATUS_WORDS[result['status']]} {result['path']}")
+    elif args.command == "backfill":
+        from flows.nightly import run_backfill
+
+        _ready(server)
+        results = run_backfill(
+            first=args.first,
+            last=args.last,
+            landing=args.landing,
+            outbox=args.outbox,
+            state=args.state,
+            accept_shrink=tuple(args.accept_shrink),
+            accept_mass_change=args.accept_mass_change,
+            replace=args.replace,
+            quiet=args.quiet,
+        )
+        counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
+        print(
+            f"backfill {args.first.isoformat()}..{args.last.isoformat()}: {len(results)} runs, "
+            f"{counts['published']} published, {counts['replaced']} published again, "
+            f"{counts['identical']} unchanged"
+        )
+    elif args.command == "serve":
+        from flows.serve import serve_flows
+
+        serve_flows(args.landing, args.outbox, args.state)
+    elif args.command == "explain":
+        from flows.explain import explain
+
+        _ready(server)
+        print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
+    elif args.command == "generate":
+        from flows.generate import write_landing, zorgkas_codes
+        from flows.reference import REFERENCE_DIR
+
+        summary = write_landing(
+            args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR), scenarios=args.scenarios
+        )
+        print(f"generated {args.members:,} members in {args.out}: {summary}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 PAY-ONCE: the payment ledger holds one row per (insz, budget, month) (absence budgets: budget
 ZZB-ABSENCE, month the 31 August that ends the school year); its primary key makes a second
 payment of a month impossible, whatever reruns, backfills or crashes happen. A run reads the
-state as it was before the run itself (rows of its own run key are left out), so that a rerun
-after a crash between the state commit and the publication computes exactly the same files.
+state as it was before the run itself: the rows of its own run key, and of the nightly runs
+committed after it, are left out (`not_before`). So a rerun after a crash between the state
+commit and the publication computes exactly the same files, and so does the rerun of a published
+date after later nights (a no-op when its deliveries did not change).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from flows.state import register, transaction
+from flows.state import register
 from pipelines.grants import GRANT_COLUMNS
 from pipelines.payments import LEDGER_COLUMNS, OWED_COLUMNS
 from pipelines.settle import Previous, Settlement
@@ -51,18 +53,32 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, schema
     return got.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
+def not_before(con: duckdb.DuckDBPyConnection, run_key: str) -> list[str]:
+    """The run keys whose rows the run `run_key` does not see: its own, and those of the nightly runs
+    committed after it (none, unless `run_key` is a rerun of a date before the latest night)."""
+    later = con.sql(
+        "SELECT run_key FROM runs WHERE kind = 'nightly' AND seq > "
+        "(SELECT seq FROM runs WHERE kind = 'nightly' AND run_key = ?) ORDER BY seq",
+        params=[run_key],
+    ).fetchall()
+    return [run_key, *(r[0] for r in later)]
+
+
 def previous_state(
     con: duckdb.DuckDBPyConnection, run_key: str, ledger_of: pl.DataFrame | None = None, since: dt.date | None = None
 ) -> Previous:
-    """The state before the run `run_key`: the grants of the latest other nightly run, the ledgers without
-    the rows of `run_key` itself. `ledger_of` (insz): read the payment ledger of these persons only
-    (a night without payments needs it only for the members without a valid IBAN). `since`: only ledger
-    months from this month on (the evaluation window: older months are never paid or recovered again,
-    so the ledger read stays the size of the window however long the engine runs)."""
+    """The state before the run `run_key`: the grants of the latest nightly run committed before it, the
+    ledgers without the rows of `run_key` and of the runs after it (`not_before`). `ledger_of` (insz): read
+    the payment ledger of these persons only (a night without payments needs it only for the members without
+    a valid IBAN). `since`: only ledger months from this month on (the evaluation window: older months are
+    never paid or recovered again, so the ledger read stays the size of the window however long the engine
+    runs)."""
     months = "AND l.month >= ?" if since else ""
     extra = [since] if since else []
+    unseen = not_before(con, run_key)
     latest = con.sql(
-        "SELECT run_key FROM runs WHERE kind = 'nightly' AND run_key <> ? ORDER BY seq DESC LIMIT 1", params=[run_key]
+        "SELECT run_key FROM runs WHERE kind = 'nightly' AND NOT list_contains(?, run_key) ORDER BY seq DESC LIMIT 1",
+        params=[unseen],
     ).fetchall()
     grants = _frame(
         con,
@@ -73,8 +89,9 @@ def previous_state(
     if ledger_of is None:
         ledger = _frame(
             con,
-            f"SELECT {', '.join('l.' + c for c in LEDGER_COLUMNS)} FROM payment_ledger l WHERE l.run_key <> ? {months}",
-            [run_key, *extra],
+            f"SELECT {', '.join('l.' + c for c in LEDGER_COLUMNS)} FROM payment_ledger l "
+            f"WHERE NOT list_contains(?, l.run_key) {months}",
+            [unseen, *extra],
             LEDGER_COLUMNS,
         )
     else:
@@ -82,15 +99,15 @@ def previous_state(
         ledger = _frame(
             con,
             f"SELECT {', '.join('l.' + c for c in LEDGER_COLUMNS)} FROM payment_ledger l "
-            f"SEMI JOIN ledger_persons p ON l.insz = p.insz WHERE l.run_key <> ? {months}",
-            [run_key, *extra],
+            f"SEMI JOIN ledger_persons p ON l.insz = p.insz WHERE NOT list_contains(?, l.run_key) {months}",
+            [unseen, *extra],
             LEDGER_COLUMNS,
         )
         con.unregister("ledger_persons")
     recovered = _frame(
         con,
-        "SELECT insz, budget, month FROM recovery_ledger WHERE run_key <> ?",
-        [run_key],
+        "SELECT insz, budget, month FROM recovery_ledger WHERE NOT list_contains(?, run_key)",
+        [unseen],
         {"insz": pl.String, "budget": pl.String, "month": pl.Date},
     )
     return Previous(grants, ledger, recovered)
@@ -109,12 +126,10 @@ def record_run(
     con: duckdb.DuckDBPyConnection,
     run_key: str,
     run_date: dt.date,
-    folder: str,
-    manifest_sha256: str,
-    payment_run: bool,
     settlement: Settlement,
 ) -> None:
-    """The run's state change, in one transaction: its grants, payments and recoveries, and the run itself.
+    """The run's state change, inside the transaction that commits the run (flows/runs.py
+    `commit_and_publish`): its grants, payments and recoveries.
 
     Rows of an earlier attempt of the same run key (a crash after the commit, before the
     publication) are replaced by the same rows.
@@ -126,20 +141,16 @@ def record_run(
         "insz", "budget", "month", "amount", pl.lit(run_key).alias("run_key"), pl.lit(run_date).alias("listed_on")
     )
     grants = settlement.grants.select(pl.lit(run_key).alias("run_key"), *GRANT_COLUMNS)
-    with transaction(con):
-        for table in ("grant_history", "payment_ledger", "recovery_ledger"):
-            con.execute(f"DELETE FROM {table} WHERE run_key = ?", [run_key])
-        con.execute("DELETE FROM runs WHERE kind = 'nightly' AND run_key = ?", [run_key])
-        con.register("new_grants", grants.to_arrow())
-        con.register("new_ledger", ledger.to_arrow())
-        con.register("new_recovered", recovered.to_arrow())
+    for table in ("grant_history", "payment_ledger", "recovery_ledger"):
+        con.execute(f"DELETE FROM {table} WHERE run_key = ?", [run_key])
+    con.register("new_grants", grants.to_arrow())
+    con.register("new_ledger", ledger.to_arrow())
+    con.register("new_recovered", recovered.to_arrow())
+    try:
         con.execute("INSERT INTO grant_history SELECT * FROM new_grants")
         con.execute("INSERT INTO payment_ledger SELECT * FROM new_ledger")  # the primary key refuses a second payment
         con.execute("INSERT INTO recovery_ledger SELECT * FROM new_recovered")
-        con.execute(
-            "INSERT INTO runs SELECT 'nightly', ?, ?, ?, ?, coalesce(max(seq), 0) + 1, ? FROM runs",
-            [run_key, folder, manifest_sha256, run_date, payment_run],
-        )
+    finally:
         for name in ("new_grants", "new_ledger", "new_recovered"):
             con.unregister(name)
 
@@ -169,6 +180,7 @@ def ledger_differences(
         "monthly_amount",
     )
     due = absences.filter("due").select("insz", "zorgkas", "month", "quantity", "amount")
+    unseen = not_before(con, run_key)
     con.register("entitled_periods", entitled.to_arrow())
     con.register("due_absences", due.to_arrow())
     try:
@@ -186,11 +198,11 @@ def ledger_differences(
                     SELECT insz, zorgkas, 'ZZB-ABSENCE', month, quantity, amount FROM due_absences
                 )
                 SELECT m.* FROM months m
-                ANTI JOIN (SELECT insz, budget, month FROM payment_ledger WHERE run_key <> $key) l
+                ANTI JOIN (SELECT insz, budget, month FROM payment_ledger WHERE NOT list_contains($unseen, run_key)) l
                   ON l.insz = m.insz AND l.budget = m.budget AND l.month = m.month
                 WHERE m.month >= $first
                 """,
-            {"key": run_key, "first": window_first},
+            {"unseen": unseen, "first": window_first},
             OWED_COLUMNS,
         )
         recoverable = _frame(
@@ -198,17 +210,18 @@ def ledger_differences(
             """
                 SELECT l.insz, l.budget, l.month, l.amount, l.paid_on
                 FROM payment_ledger l
-                WHERE l.run_key <> $key AND l.month BETWEEN $first AND $through
+                WHERE NOT list_contains($unseen, l.run_key) AND l.month BETWEEN $first AND $through
                   AND NOT EXISTS (SELECT 1 FROM entitled_periods e
                                   WHERE e.insz = l.insz AND e.budget = l.budget
                                     AND l.month BETWEEN e.first_month AND e.last_month)
                   AND NOT EXISTS (SELECT 1 FROM due_absences a
                                   WHERE l.budget = 'ZZB-ABSENCE' AND a.insz = l.insz AND a.month = l.month)
                   AND NOT EXISTS (SELECT 1 FROM recovery_ledger r
-                                  WHERE r.run_key <> $key AND r.insz = l.insz AND r.budget = l.budget
+                                  WHERE NOT list_contains($unseen, r.run_key) AND r.insz = l.insz
+                                    AND r.budget = l.budget
                                     AND r.month = l.month)
                 """,
-            {"key": run_key, "first": window_first, "through": through},
+            {"unseen": unseen, "first": window_first, "through": through},
             {c: t for c, t in LEDGER_COLUMNS.items() if c != "run_key"},
         )
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,10 +25,11 @@ from flows.landing import file_digests
 from flows.ledger import earlier_payment_run, ledger_differences, previous_state, record_run
 from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
-from flows.publish import Published, PublishError, RunFolder, _crash_point, canonical_json, sha256_bytes
+from flows.publish import Published, PublishError, RunFolder
 from flows.reference import Reference, load_reference
-from flows.runtime import code_version
-from flows.state import open_state
+from flows.runs import check_order, commit_and_publish, complete_unpublished, nightly_runs_of
+from flows.runtime import code_version, release_frames
+from flows.state import hold_state, open_state
 from pipelines.conditions import VOLUNTARY_BASES
 from pipelines.payments import accounts_of, is_payment_run, payment_rows
 from pipelines.premium import w_voluntary_arrears
@@ -159,7 +159,9 @@ def build_run(
         files.parquet("_decisions/periods.parquet", decided.periods)
         files.parquet("_decisions/absences.parquet", decided.absences)
         worklist = pl.concat([decided.worklist, settlement.worklist, kept.arrears])
-        worklist = worklist.sort("zorgkas", "insz", "code", "since")
+        # detail and evidence break the ties: one person's W-CHECK-RESIDENCE of ZZB and of BOB share a since,
+        # and the streaming engine keeps no order (the same run gave either order)
+        worklist = worklist.sort("zorgkas", "insz", "code", "since", "detail", pl.col("evidence").list.join(" "))
         Worklist.validate(worklist)
         Grants.validate(settlement.events)
         Recoveries.validate(settlement.recoveries)
@@ -269,7 +271,7 @@ def releasing_frames_on_error(function):
         try:
             return function(*args, **kwargs)
         except BaseException as exc:
-            traceback.clear_frames(exc.__traceback__)
+            release_frames(exc)
             raise
 
     return wrapper
@@ -292,8 +294,9 @@ def settle_and_publish(
 
     The run is first computed as a rerun of the latest published version of its date (if any):
     identical means no-op. A different result needs --replace and is computed again as the next
-    version. A crash after the state commit and before the rename is completed by a rerun,
-    which reads the state without the run's own rows and so writes the very same folder.
+    version. A crash after the state commit and before the rename is completed by the next run
+    (flows/runs.py); without its staging folder, by a rerun, which reads the state without the run's
+    own rows and so writes the very same folder.
     """
     as_of = ingested.as_of
     with open_state(state) as con:
@@ -316,18 +319,36 @@ def settle_and_publish(
         if built.settlement.mass_change and not accept_mass_change:
             built.run.discard()
             raise MassChangeError(built.settlement.mass_change)
-        manifest_sha = sha256_bytes(canonical_json(built.manifest))
         try:
-            _crash_point("before-commit")
-            record_run(con, key, as_of, f"nightly/{key}", manifest_sha, built.payment_run, built.settlement)
-            _crash_point("after-commit")
-            path = built.run.publish_as(key, built.manifest)
+            path = commit_and_publish(
+                con,
+                built.run,
+                key,
+                built.manifest,
+                "nightly",
+                key,
+                as_of,
+                lambda con: record_run(con, key, as_of, built.settlement),
+                payment_run=built.payment_run,
+            )
         except BaseException:
-            built.run.discard()
+            built.run.discard()  # kept once the commit may have happened: the next run completes it
             raise
         return Published(path, "replaced" if status == "different" else "published")
 
 
+@releasing_frames_on_error
+def begin_nights(outbox: Path, state: Path, first: dt.date, last: dt.date) -> list[Path]:
+    """What the nights first..last do first, holding the lock: complete the runs committed but not published
+    (a committed night among first..last that cannot be completed is redone by its own run), then check
+    that the nights come in date order. Returns the folders it published."""
+    with open_state(state) as con:
+        completed = complete_unpublished(con, outbox, redo=nightly_runs_of(first, last))
+        check_order(con, first, last)
+    return completed
+
+
+@releasing_frames_on_error
 def nightly_once(
     as_of: dt.date,
     landing: Path,
@@ -337,8 +358,30 @@ def nightly_once(
     accept_mass_change: bool = False,
     replace: bool = False,
     quiet: bool = False,
+    begun: bool = False,
 ) -> dict:
-    """One nightly run for `as_of`: ingest, validate, decide, settle, publish (the body of both flows)."""
+    """One nightly run for `as_of`: ingest, validate, decide, settle, publish (the body of both flows).
+
+    Holds the state's lock throughout; first completes an earlier run left unpublished and checks the date
+    order (`begun`: a backfill did both for all its nights)."""
+    with hold_state(state, "nightly", as_of.isoformat()):
+        completed = [] if begun else begin_nights(Path(outbox), Path(state), as_of, as_of)
+        result = _nightly(as_of, landing, outbox, state, accept_shrink, accept_mass_change, replace, quiet)
+    if result["status"] == "identical" and Path(result["path"]) in completed:
+        result["status"] = "published"  # this very run published its date's folder, left by a killed attempt
+    return result
+
+
+def _nightly(
+    as_of: dt.date,
+    landing: Path,
+    outbox: Path,
+    state: Path,
+    accept_shrink: tuple[str, ...],
+    accept_mass_change: bool,
+    replace: bool,
+    quiet: bool,
+) -> dict:
     steps = Steps(quiet=quiet)
     reference = load_reference()
     ingested = ingest(
@@ -404,13 +447,22 @@ def run_backfill(
     """The nightly runs for every date first..last, in order, each exactly as the nightly flow runs it.
 
     Stops at the first date that fails: the dates before it are published and in the state; a
-    rerun of the backfill finds them unchanged (no-op) and goes on from the failed date.
+    rerun of the backfill finds them unchanged (no-op) and goes on from the failed date. A backfill
+    that starts before the latest committed night may only cover dates that were run already (each a
+    rerun: a no-op when unchanged); a date among them never run refuses the whole backfill at once.
     """
     if last < first:
         raise ValueError(f"--to {last.isoformat()} is before --from {first.isoformat()}")
     results = []
-    day = first
-    while day <= last:
-        results.append(nightly_once(day, landing, outbox, state, accept_shrink, accept_mass_change, replace, quiet))
-        day += dt.timedelta(days=1)
+    with hold_state(state, "backfill", f"{first.isoformat()}..{last.isoformat()}"):
+        completed = begin_nights(Path(outbox), Path(state), first, last)
+        day = first
+        while day <= last:
+            result = nightly_once(
+                day, landing, outbox, state, accept_shrink, accept_mass_change, replace, quiet, begun=True
+            )
+            if result["status"] == "identical" and Path(result["path"]) in completed:
+                result["status"] = "published"
+            results.append(result)
+            day += dt.timedelta(days=1)
     return results

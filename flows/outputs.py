@@ -27,10 +27,7 @@ class FileLog:
         self._log(relative, self.run.write_bytes(relative, data), rows)
 
     def csv(self, relative: str, frame: pl.DataFrame) -> None:
-        path = self.run.path(relative)
-        csv_ready(frame).write_csv(path)
-        self.run.secure(path)
-        self._log(relative, path, frame.height)
+        self._log(relative, self.run.write_csv(relative, csv_ready(frame)), frame.height)
 
     def _log(self, relative: str, path, rows: int) -> None:
         self.entries[relative] = {"name": relative, "rows": rows, "sha256": file_digests([path])[path]}

@@ -12,19 +12,20 @@ The ledgers in the state (created here, flows/state.py `register`):
   nothing is ever reissued. Reference bases follow the zorgkas's highest base in the ledger
   (pipelines/premium.py `reference_bases`): unique within a zorgkas across years, and stable.
 - premium_fines: one row per (insz, fine_year): a rerun of year F adds no second fine.
-- premium_runs: each premium run committed to the state, and whether its folder was published.
+Each run is a row of the state's `runs` table, as the nightly runs are (flows/runs.py).
 
 Crash safety: the new ledger rows are committed only once every file of the run is complete in
 staging and publishing would go ahead (not identical, not refused), then the folder is renamed.
-A crash between the commit and the rename leaves the rows in the ledger: the rerun of the same
-run reads them back and builds byte-identical files. An invoice run for another date of the same
-year refuses to start while such a run is unpublished, so that no committed invoice goes out
-unpublished.
+A crash between the commit and the rename leaves the rows in the ledger and the sealed staging
+folder: the next run of any kind publishes it first (flows/runs.py `complete_unpublished`). Without
+its staging folder, the next run refuses until the run is redone: the rerun of the same run reads
+the rows back and builds byte-identical files. So no committed invoice goes out unpublished.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -36,13 +37,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import Ingested
-from flows.nightly import feed_manifest, ingest_feed_task
+from flows.nightly import feed_manifest, ingest_feed_task, releasing_frames_on_error
 from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
-from flows.publish import MANIFEST, Published, RunFolder, canonical_json, sha256_bytes
+from flows.publish import MANIFEST, Published, RunFolder, canonical_json
 from flows.reference import Reference, load_reference
+from flows.runs import commit_and_publish, complete_unpublished
 from flows.runtime import code_version
-from flows.state import open_state, register, transaction
+from flows.state import hold_state, open_state, register, transaction
 from pipelines.insz import insz_number
 from pipelines.params import Params
 from pipelines.premium import (
@@ -89,26 +91,28 @@ CREATE TABLE IF NOT EXISTS premium_fines (
     run_key VARCHAR NOT NULL,           -- e.g. 2026, 2026.v2
     PRIMARY KEY (insz, fine_year)
 );
-CREATE TABLE IF NOT EXISTS premium_runs (
-    kind VARCHAR NOT NULL,              -- invoices or fines
-    year INTEGER NOT NULL,              -- premium year Y or fine year F
-    run_date DATE NOT NULL,             -- invoice date D, or the fine reference date of F
-    run_key VARCHAR NOT NULL,           -- as in runs.run_key
-    folder VARCHAR NOT NULL,            -- relative to the outbox
-    manifest_sha256 VARCHAR NOT NULL,
-    published BOOLEAN NOT NULL,         -- false between the ledger commit and the rename
-    PRIMARY KEY (kind, run_key)
-);
 """
 
 
 @register
 def ensure_premium_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LEDGER_SCHEMA)
+    retire_premium_runs(con)
+
+
+def retire_premium_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """A state from before the one `runs.published` flag: premium_runs' dates and flags move to `runs`."""
+    if con.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'premium_runs'").fetchall()[0][0]:
+        with transaction(con):
+            con.execute(
+                "UPDATE runs SET run_date = p.run_date, published = p.published FROM premium_runs p "
+                "WHERE runs.kind = p.kind AND runs.run_key = p.run_key"
+            )
+            con.execute("DROP TABLE premium_runs")
 
 
 class PremiumRunError(Exception):
-    """A premium run cannot go ahead (e.g. an earlier run of the same year is committed but unpublished)."""
+    """A premium run cannot go ahead (its output fails its schema, a reference base would be reused)."""
 
 
 # --- reading the feeds --------------------------------------------------------------------------------
@@ -185,31 +189,6 @@ def fines_of_year(con: duckdb.DuckDBPyConnection, fine_year: int) -> pl.DataFram
     )
 
 
-def check_no_unpublished_run(con: duckdb.DuckDBPyConnection, outbox: Path, kind: str, year: int, run_date: dt.date):
-    """Refuse to start while another run of this kind and year is committed to the state but unpublished.
-
-    A run whose folder exists was published (the crash came after the rename): it is marked so.
-    """
-    pending = con.execute(
-        "SELECT run_key, folder, run_date FROM premium_runs WHERE kind = ? AND year = ? AND NOT published "
-        "ORDER BY run_key",
-        [kind, year],
-    ).fetchall()
-    for run_key, folder, pending_date in pending:
-        if (outbox / folder).is_dir():
-            _mark_published(con, kind, run_key)
-        elif pending_date != run_date:
-            raise PremiumRunError(
-                f"{kind} run {run_key} was committed to the state but never published (interrupted?): "
-                f"rerun `vsb {kind} --year {year} --as-of {pending_date.isoformat()}` first (with --replace if "
-                "it was replacing a published run)"
-            )
-
-
-def _mark_published(con: duckdb.DuckDBPyConnection, kind: str, run_key: str) -> None:
-    con.execute("UPDATE premium_runs SET published = true WHERE kind = ? AND run_key = ?", [kind, run_key])
-
-
 @dataclass
 class Commit:
     """What a run adds to the state when it publishes: new ledger rows, and its run row."""
@@ -237,30 +216,30 @@ def publish_with_ledger(
     The outcome of `RunFolder.publish` is known before it renames: an identical result is a no-op
     and a different one without --replace is refused, and neither changes the state.
     """
-    data = canonical_json(manifest)
     versions = run.versions()
-    if versions and ((versions[-1] / MANIFEST).read_bytes() == data or not replace):
-        published = run.publish(manifest, replace=replace)  # identical (no-op), or refused: raises
-        _mark_published(con, commit.kind, commit.key_prefix + published.path.name)
-        return published
+    if versions and ((versions[-1] / MANIFEST).read_bytes() == canonical_json(manifest) or not replace):
+        return run.publish(manifest, replace=replace)  # identical (no-op), or refused: raises
     run_key, folder = _run_key(run, commit)
     rows = commit.rows.with_columns(pl.lit(run_key).alias("run_key"))
-    with transaction(con):
+
+    def insert_rows(con: duckdb.DuckDBPyConnection) -> None:
         con.register("new_ledger_rows", rows.to_arrow())
         try:
             columns = ", ".join(rows.columns)
             con.execute(f"INSERT INTO {commit.table} ({columns}) SELECT {columns} FROM new_ledger_rows")
         finally:
             con.unregister("new_ledger_rows")
-        values = [commit.kind, commit.year, commit.run_date, run_key, folder, sha256_bytes(data)]
-        con.execute("INSERT OR REPLACE INTO premium_runs VALUES (?, ?, ?, ?, ?, ?, false)", values)
-        con.execute(
-            "INSERT OR REPLACE INTO runs (kind, run_key, folder, manifest_sha256) VALUES (?, ?, ?, ?)",
-            [commit.kind, run_key, folder, values[-1]],
-        )
-    published = run.publish(manifest, replace=replace)
-    _mark_published(con, commit.kind, run_key)
-    return published
+
+    name = folder.rsplit("/", 1)[-1]
+    path = commit_and_publish(con, run, name, manifest, commit.kind, run_key, commit.run_date, insert_rows)
+    return Published(path, "replaced" if versions else "published")
+
+
+def begin_premium_run(con: duckdb.DuckDBPyConnection, outbox: Path, kind: str, key: str) -> list[Path]:
+    """What a premium run does first: complete the runs committed but not published (a run of this very
+    kind and key, e.g. `2026/2026-01-02` or `2026`, that cannot be completed is redone by this run)."""
+    versions = re.compile(rf"^{re.escape(key)}(?:[.]v[0-9]+)?$")
+    return complete_unpublished(con, outbox, redo=lambda k, run_key, _: k == kind and bool(versions.match(run_key)))
 
 
 # --- the invoice run ----------------------------------------------------------------------------------
@@ -426,6 +405,7 @@ def run_manifest(run_info: dict, reference: Reference, ingested: Ingested, landi
     }
 
 
+@releasing_frames_on_error
 def invoice_run(
     year: int,
     as_of: dt.date,
@@ -439,8 +419,24 @@ def invoice_run(
     plan=plan_invoices,
 ) -> dict:
     """The invoice run of (`year`, `as_of`) as plain steps (the flow passes its tasks; benchmarks call it
-    directly): read, plan against the ledger, write the staging folder, commit, publish."""
+    directly): hold the state, complete an unpublished run, read, plan against the ledger, write the staging
+    folder, commit, publish."""
     landing, outbox = Path(landing), Path(outbox)
+    with hold_state(state, "invoices", f"{year} on {as_of.isoformat()}"):
+        with open_state(state) as con:
+            completed = begin_premium_run(con, outbox, "invoices", f"{year}/{as_of.isoformat()}")
+        result = _invoice_run(year, as_of, landing, outbox, state, accept_shrink, replace, steps, ingest_one, plan)
+    return completed_status(result, completed)
+
+
+def completed_status(result: dict, completed: list[Path]) -> dict:
+    """A run that found its own folder left unpublished by a killed attempt and published it: "published"."""
+    if result["status"] == "identical" and Path(result["path"]) in completed:
+        return result | {"status": "published"}
+    return result
+
+
+def _invoice_run(year, as_of, landing, outbox, state, accept_shrink, replace, steps, ingest_one, plan) -> dict:
     steps = steps or Steps(quiet=True)
     reference = load_reference()
     p = reference.parameters.params_on(as_of)
@@ -448,7 +444,6 @@ def invoice_run(
     ingested = ingest_feeds(landing, as_of, reference, INVOICE_FEEDS, set(accept_shrink), steps, ingest_one)
     run_info = {"kind": "invoices", "date": as_of.isoformat(), "premium_year": year}
     with open_state(state) as con:
-        check_no_unpublished_run(con, outbox, "invoices", year, as_of)
         with steps.step("invoice") as shown:
             ledger, last_bases = invoices_of_year(con, year), last_reference_bases(con)
             planned = plan(ingested, held_persons(ingested), ledger, last_bases, year, as_of, p, premium)
@@ -556,6 +551,7 @@ def plan_fines_task(ingested, held, ledger, fine_year, p, fine) -> FinePlan:
     return plan_fines(ingested, held, ledger, fine_year, p, fine)
 
 
+@releasing_frames_on_error
 def fine_run(
     year: int,
     landing: Path,
@@ -569,6 +565,14 @@ def fine_run(
 ) -> dict:
     """The fine run of `year` as plain steps (see `invoice_run`)."""
     landing, outbox = Path(landing), Path(outbox)
+    with hold_state(state, "fines", str(year)):
+        with open_state(state) as con:
+            completed = begin_premium_run(con, outbox, "fines", str(year))
+        result = _fine_run(year, landing, outbox, state, accept_shrink, replace, steps, ingest_one, plan)
+    return completed_status(result, completed)
+
+
+def _fine_run(year, landing, outbox, state, accept_shrink, replace, steps, ingest_one, plan) -> dict:
     steps = steps or Steps(quiet=True)
     reference = load_reference()
     reference_date = fine_reference_date(year, reference.parameters.params_on(dt.date(year, 1, 1)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import traceback
 from importlib import metadata
 from pathlib import Path
 
@@ -120,3 +121,13 @@ def prefect_configured() -> bool:
 
         return bool(PREFECT_API_URL.value())
     return False
+
+
+def release_frames(exc: BaseException) -> None:
+    """Clear the locals of the finished frames of an exception and of those it was raised from: they hold
+    the DuckDB handle and the run's frames, which Prefect and the command keep with the exception."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__

@@ -1,14 +1,26 @@
-"""The state: an embedded DuckDB file (`--state`, default state/vsb.duckdb).
+"""The state: an embedded DuckDB file (`--state`, default state/vsb.duckdb), and the lock that runs hold on it.
 
 Each feature keeps its tables here and creates them itself (`CREATE TABLE IF NOT EXISTS` in
 its own `ensure_*` function, run on every open), so a fresh file or an older one is brought
 up to date by the code. A run changes the state in one transaction, committed only once
 its output folder is complete in staging (see flows/publish.py); a run that fails leaves
 the state as it was.
+
+outputs.md, Ordered: every run holds an exclusive lock on the state for its whole duration
+(`hold_state`): a lock file beside the state, `<state>.lock`, locked with flock and holding the
+holder's kind, date, process id and start time as JSON. The kernel releases the lock when the
+process ends, however it ends: a lock file left by a dead process blocks nothing (its content
+only describes the last holder).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,11 +36,20 @@ CREATE TABLE IF NOT EXISTS runs (
     run_date DATE,
     seq BIGINT,                     -- commit order
     payment_run BOOLEAN DEFAULT FALSE,
+    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (flows/runs.py)
     PRIMARY KEY (kind, run_key)
 );
 """
 
 _ensure: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+class StateError(Exception):
+    """The state cannot be opened or written (full disk, read-only, open in another program); one line."""
+
+
+class StateInUse(StateError):
+    """Another run holds the state's lock."""
 
 
 def register(ensure: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[duckdb.DuckDBPyConnection], None]:
@@ -37,21 +58,64 @@ def register(ensure: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[d
     return ensure
 
 
+def ensure_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """The runs table; a state from before `published` gets the column, its runs counted as published."""
+    con.execute(SCHEMA)
+    columns = con.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'").fetchall()
+    if ("published",) not in columns:
+        con.execute("ALTER TABLE runs ADD COLUMN published BOOLEAN DEFAULT TRUE")
+
+
+def state_failure(path: Path, exc: BaseException) -> StateError | None:
+    """One line naming the state and what to do, for the failures an operator can act on; None otherwise."""
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    if "Could not set lock" in text:
+        pid = re.search(r"PID (\d+)", text)
+        by = f" (pid {pid[1]})" if pid else ""
+        return StateError(f"the state {path} is open in another program{by}: close it and run again")
+    if code == errno.ENOSPC or "No space left on device" in text:
+        return StateError(f"no space left on the disk of the state {path}: free space there and run again")
+    if code == errno.EROFS or "Read-only file system" in text:
+        return StateError(f"the state {path} is on a read-only file system: give the run a writable --state")
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return StateError(
+            f"the state {path} cannot be written (permission denied): give the run write access to it "
+            f"and to its folder {path.parent}"
+        )
+    return None
+
+
+@contextmanager
+def state_errors(path: Path, kinds: tuple[type[BaseException], ...] = (duckdb.Error, OSError)) -> Iterator[None]:
+    """Failures of the state's file (DuckDB's or the file system's) as one-line StateErrors naming it."""
+    try:
+        yield
+    except kinds as exc:
+        failure = state_failure(path, exc)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
 @contextmanager
 def open_state(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The state database, created and migrated if needed; closed on exit."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # bounded: the ledger set differences spill to disk rather than grow the run (512 MB: 256 MB fails on
-    # the go-live night, which inserts 6.5M ledger rows in one transaction)
-    con = duckdb.connect(str(path), config={"memory_limit": "512MB"})
-    try:
-        con.execute(SCHEMA)
-        for ensure in _ensure:
-            ensure(con)
-        yield con
-    finally:
-        con.close()
+    with state_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # bounded: the ledger set differences spill to disk rather than grow the run (512 MB: 256 MB fails on
+        # the go-live night, which inserts 6.5M ledger rows in one transaction)
+        con = duckdb.connect(str(path), config={"memory_limit": "512MB"})
+    # inside the block only DuckDB's errors are the state's: an OSError there is another file's
+    with state_errors(path, (duckdb.Error,)):
+        try:
+            ensure_runs(con)
+            for ensure in _ensure:
+                ensure(con)
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager
@@ -64,3 +128,63 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+# --- the lock -----------------------------------------------------------------------------------------
+
+_held: dict[str, list] = {}  # lock file -> [descriptor, depth]: the locks this process holds
+
+
+def lock_path(state: Path) -> Path:
+    state = Path(state)
+    return state.with_name(state.name + ".lock")
+
+
+def describe_holder(holder: dict) -> str:
+    """`nightly 2026-11-26 (pid 1234, since 2026-12-03T22:10:05)` from a lock file's content."""
+    what = " ".join(str(holder[k]) for k in ("kind", "run") if holder.get(k))
+    return f"{what or 'another run'} (pid {holder.get('pid', '?')}, since {holder.get('since', '?')})"
+
+
+@contextmanager
+def hold_state(state: Path, kind: str, run: str) -> Iterator[None]:
+    """Hold the state's exclusive lock while the block runs; another holder makes it fail at once.
+
+    `kind` and `run` describe this run to whoever finds the state in use (`nightly`, `2026-11-26`).
+    Re-entrant within a process: a backfill holds the lock for all its nights, and the command holds
+    it before the flow starts (so a second run exits at once, without starting Prefect).
+    """
+    state = Path(state)
+    path = lock_path(state)
+    key = os.path.abspath(path)
+    if key in _held:
+        _held[key][1] += 1
+        try:
+            yield
+        finally:
+            _held[key][1] -= 1
+        return
+    with state_errors(state):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            except ValueError:  # being written this very moment
+                holder = {}
+            raise StateInUse(f"the state {state} is in use by {describe_holder(holder)}: wait for it to end") from None
+        since = dt.datetime.now().isoformat(timespec="seconds")  # the flows layer: the clock describes the holder
+        content = json.dumps({"kind": kind, "run": run, "pid": os.getpid(), "since": since}).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, content, 0)
+        _held[key] = [fd, 1]
+        try:
+            yield
+        finally:
+            del _held[key]
+            os.ftruncate(fd, 0)  # the next reader finds no stale holder
+    finally:
+        os.close(fd)  # releases the lock

@@ -172,31 +172,61 @@ def test_a_later_run_invoices_only_new_members_and_old_invoices_keep_their_refer
     assert everything.select(pl.struct("zorgkas", "reference_base").is_unique().all()).item()
 
 
-def test_a_crash_between_the_state_commit_and_the_rename_completes_on_rerun_with_the_same_folder(tmp_path, monkeypatch):
+def same_files(folder, clean_folder) -> None:
+    names = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(clean_folder) for p in clean_folder.rglob("*") if p.is_file())
+    for name in names:
+        if name.name != "_report.json":  # timings
+            assert (folder / name).read_bytes() == (clean_folder / name).read_bytes(), name
+
+
+def test_a_crash_between_the_state_commit_and_the_rename_is_completed_by_the_next_run_of_any_kind(
+    tmp_path, monkeypatch
+):
+    """outputs.md, Ordered: the next run, here a fine run, first publishes the sealed invoice folder."""
     landing = invoice_landing(tmp_path / "landing", D(2026, 1, 1))
     monkeypatch.setenv("VSB_CRASH_AT", "before-rename")
     with pytest.raises(Exception, match="crash injected"):
         invoices(tmp_path, landing, 2026, D(2026, 1, 2))
     monkeypatch.delenv("VSB_CRASH_AT")
     folder = tmp_path / "out" / "invoices" / "2026" / "2026-01-02"
-    assert not folder.exists()
-    committed = ledger(tmp_path)
-    assert committed.height == 2  # the ledger was committed: the invoices exist, unpublished
-    from flows.premium import PremiumRunError
+    assert not folder.exists() and ledger(tmp_path).height == 2  # committed, not published
 
-    with pytest.raises(PremiumRunError, match="2026/2026-01-02 was committed to the state but never published"):
+    assert fines(tmp_path, landing, 2026)["status"] == "published"
+    clean = tmp_path / "clean"
+    invoices(clean, landing, 2026, D(2026, 1, 2))
+    same_files(folder, clean / "out" / "invoices" / "2026" / "2026-01-02")
+    assert not list((tmp_path / "out").rglob(".staging-*"))
+    assert invoices(tmp_path, landing, 2026, D(2026, 1, 2))["status"] == "identical"
+    with duckdb.connect(str(tmp_path / "vsb.duckdb"), read_only=True) as con:
+        assert con.sql("SELECT kind, run_key FROM runs WHERE NOT published").fetchall() == []
+
+
+def test_a_committed_run_without_its_staging_folder_is_named_for_a_rerun_which_completes_it(tmp_path, monkeypatch):
+    landing = invoice_landing(tmp_path / "landing", D(2026, 1, 1))
+    monkeypatch.setenv("VSB_CRASH_AT", "before-rename")
+    with pytest.raises(Exception, match="crash injected"):
+        invoices(tmp_path, landing, 2026, D(2026, 1, 2))
+    monkeypatch.delenv("VSB_CRASH_AT")
+    import shutil
+
+    shutil.rmtree(tmp_path / "out" / "invoices" / "2026" / ".staging-2026-01-02")  # lost: cannot be completed
+    committed = ledger(tmp_path)
+    from flows.runs import RunOrderError
+
+    with pytest.raises(
+        RunOrderError,
+        match=r"invoices run 2026/2026-01-02 was committed to the state but never published, and its staging "
+        r"folder is missing: rerun `vsb invoices --year 2026 --as-of 2026-01-02` first",
+    ):
         invoices(tmp_path, landing, 2026, D(2026, 3, 1))
 
+    folder = tmp_path / "out" / "invoices" / "2026" / "2026-01-02"
     assert invoices(tmp_path, landing, 2026, D(2026, 1, 2)) == {"path": str(folder), "status": "published", "issued": 0}
     assert ledger(tmp_path).equals(committed)
     clean = tmp_path / "clean"
     invoices(clean, landing, 2026, D(2026, 1, 2))
-    clean_folder = clean / "out" / "invoices" / "2026" / "2026-01-02"
-    names = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
-    assert names == sorted(p.relative_to(clean_folder) for p in clean_folder.rglob("*") if p.is_file())
-    for name in names:
-        if name.name != "_report.json":  # timings
-            assert (folder / name).read_bytes() == (clean_folder / name).read_bytes(), name
+    same_files(folder, clean / "out" / "invoices" / "2026" / "2026-01-02")
     assert ledger(clean).equals(committed)
     assert invoices(tmp_path, landing, 2026, D(2026, 3, 1))["status"] == "published"  # no longer pending
 

@@ -1,0 +1,187 @@
+"""The runs of a state: how a run ends (commit, then publish), and what the next run does first.
+
+outputs.md, Guarantees (Atomic, Ordered, Durable). Every run of every kind (nightly, invoices,
+fines) ends the same way (`commit_and_publish`): its staging folder is sealed (the run manifest
+written last, everything flushed to disk); its state change and its row in `runs`, with the
+manifest's digest and `published = false`, are committed in one transaction; the folder is
+published by one rename; a second small transaction sets `published`.
+
+A run killed between the commit and the rename leaves a committed run without a folder. The next
+run of any kind, holding the state's lock, first completes it (`complete_unpublished`): the sealed
+staging folder is checked file by file against its manifest and published; when that is not
+possible (the staging folder is gone or incomplete), the next run refuses in one line naming the
+run to rerun. So the payment ledger never holds a month that no published payments file holds,
+for longer than until the next run starts.
+
+Nights run in date order (`check_order`): a nightly run for a date before the latest committed
+night is refused unless that date was run before (a rerun: a no-op when identical, or --replace).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from flows.publish import (
+    RunFolder,
+    _crash_point,
+    canonical_json,
+    is_complete,
+    publish_staging,
+    sha256_bytes,
+    staging_of,
+    writing,
+)
+from flows.state import transaction
+
+KINDS = ("nightly", "invoices", "fines")
+
+
+class RunOrderError(Exception):
+    """A run that cannot go ahead: an earlier run cannot be completed, or a night out of date order."""
+
+
+def record_run_row(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    run_key: str,
+    folder: str,
+    manifest_sha256: str,
+    run_date: dt.date,
+    payment_run: bool = False,
+) -> None:
+    """The run's row, committed with its state change, not yet published; an earlier attempt's row is replaced."""
+    con.execute("DELETE FROM runs WHERE kind = ? AND run_key = ?", [kind, run_key])
+    con.execute(
+        "INSERT INTO runs (kind, run_key, folder, manifest_sha256, run_date, seq, payment_run, published) "
+        "SELECT ?, ?, ?, ?, ?, coalesce(max(seq), 0) + 1, ?, false FROM runs",
+        [kind, run_key, folder, manifest_sha256, run_date, payment_run],
+    )
+
+
+def mark_published(con: duckdb.DuckDBPyConnection, kind: str, run_key: str) -> None:
+    con.execute("UPDATE runs SET published = true WHERE kind = ? AND run_key = ?", [kind, run_key])
+
+
+def commit_and_publish(
+    con: duckdb.DuckDBPyConnection,
+    run: RunFolder,
+    name: str,
+    manifest: dict,
+    kind: str,
+    run_key: str,
+    run_date: dt.date,
+    change: Callable[[duckdb.DuckDBPyConnection], None],
+    payment_run: bool = False,
+) -> Path:
+    """Seal the staging folder, commit `change` with the run's row, publish the folder as `name`, mark it so.
+
+    Once the commit may have happened the staging folder is no longer dropped on a failure: the next run
+    publishes it (the run's row is there) or drops it (it is not).
+    """
+    run.seal(manifest)
+    folder = (run.parent / name).relative_to(run.outbox).as_posix()
+    _crash_point("before-commit")
+    with transaction(con):
+        change(con)
+        record_run_row(con, kind, run_key, folder, sha256_bytes(canonical_json(manifest)), run_date, payment_run)
+        run.committing = True
+    _crash_point("after-commit")
+    path = run.rename(name)
+    mark_published(con, kind, run_key)
+    return path
+
+
+# --- what every run does first ------------------------------------------------------------------------
+
+
+def rerun_command(kind: str, run_key: str, run_date: dt.date | None) -> str:
+    """The command that redoes a run: `vsb nightly --as-of 2026-11-26` (with --replace for a version v2...)."""
+    replace = " --replace" if re.search(r"[.]v[0-9]+$", run_key) else ""
+    if kind == "invoices":
+        return f"vsb invoices --year {run_key.split('/')[0]} --as-of {run_date}{replace}"
+    if kind == "fines":
+        return f"vsb fines --year {run_key.split('.')[0]}{replace}"
+    return f"vsb {kind} --as-of {run_date}{replace}"
+
+
+def complete_unpublished(
+    con: duckdb.DuckDBPyConnection, outbox: Path, redo: Callable[[str, str, dt.date | None], bool]
+) -> list[Path]:
+    """Publish every run committed to the state but not published; returns the folders it published.
+
+    A run whose folder exists was renamed before the crash: it is only marked published. A run whose
+    staging folder is complete is published by the rename. Otherwise the run must be redone: fine when
+    it is the run about to start (`redo(kind, run_key, run_date)`), else a RunOrderError naming it.
+    Then staging folders of runs that never committed are dropped.
+    """
+    pending = con.sql(
+        "SELECT kind, run_key, folder, manifest_sha256, run_date FROM runs WHERE NOT published ORDER BY seq, kind"
+    ).fetchall()
+    done = []
+    for kind, run_key, folder, manifest_sha256, run_date in pending:
+        target = outbox / folder
+        if target.is_dir():
+            mark_published(con, kind, run_key)
+            continue
+        staging = staging_of(target)
+        if is_complete(staging, manifest_sha256):
+            with writing(target):
+                publish_staging(staging, target, outbox)
+            mark_published(con, kind, run_key)
+            done.append(target)
+            continue
+        if redo(kind, run_key, run_date):
+            continue
+        what = "missing" if not staging.exists() else "incomplete"
+        raise RunOrderError(
+            f"{kind} run {run_key} was committed to the state but never published, and its staging folder is "
+            f"{what}: rerun `{rerun_command(kind, run_key, run_date)}` first"
+        )
+    drop_stray_staging(outbox)
+    return done
+
+
+def drop_stray_staging(outbox: Path) -> None:
+    """Drop the staging folders left by runs killed before their commit (the lock is held: none is being built)."""
+    parents = [outbox / "nightly", outbox / "fines", *(outbox / "invoices").glob("[0-9]*")]
+    for parent in parents:
+        if parent.is_dir():
+            for staging in parent.glob(".staging-*"):
+                with writing(staging):
+                    shutil.rmtree(staging)
+
+
+def nightly_runs_of(first: dt.date, last: dt.date) -> Callable[[str, str, dt.date | None], bool]:
+    """`redo` for the nights first..last: a committed night among them is redone by the run itself."""
+    return lambda kind, run_key, run_date: kind == "nightly" and run_date is not None and first <= run_date <= last
+
+
+def check_order(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> None:
+    """Refuse nights first..last before the latest committed nightly run that were never run (a rerun is fine).
+
+    A night computed after a later one would decide its grant events against the later night and could
+    be a second payment run of its month: nights run in date order.
+    """
+    latest = con.sql("SELECT max(run_date) FROM runs WHERE kind = 'nightly'").fetchall()[0][0]
+    if latest is None or first >= latest:
+        return
+    ran = {r[0] for r in con.sql("SELECT DISTINCT run_date FROM runs WHERE kind = 'nightly'").fetchall()}
+    never = []
+    day = first
+    while day <= last and day < latest:
+        if day not in ran:
+            never.append(day)
+        day += dt.timedelta(days=1)
+    if never:
+        what = f"nightly {first}" if first == last else f"backfill {first}..{last}: {never[0]}"
+        more = f" (and {len(never) - 1} more dates of the range)" if len(never) > 1 else ""
+        raise RunOrderError(
+            f"{what} comes before the latest committed nightly run {latest} and was never run{more}: "
+            "nights run in date order (only a date already run can be run again)"
+        )
