@@ -12,6 +12,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from pipelines.emit import overview
 from pipelines.emit.overview import (
     CODES_COLUMNS,
     DATE_FORMAT,
@@ -227,6 +228,14 @@ def test_low_memory_mode_gives_the_same_cells_and_is_deterministic_too():
             ]
             assert all(c == d for c, d in formats)
     assert lean["grants"]["A2"].data_type == "s" and lean["grants"]["A2"].number_format == "@"
+
+
+def test_a_large_workbook_is_written_in_low_memory_mode(monkeypatch):
+    sheets = {"grants": grants(), "worklist": worklist()}
+    small = overview_xlsx(sheets, CODES)
+    assert small == overview_xlsx(sheets, CODES, low_memory=False)
+    monkeypatch.setattr(overview, "LOW_MEMORY_CELLS", 10)
+    assert overview_xlsx(sheets, CODES) == overview_xlsx(sheets, CODES, low_memory=True) != small
 
 
 def test_a_frame_longer_than_a_sheet_continues_on_numbered_sheets():

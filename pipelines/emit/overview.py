@@ -21,10 +21,14 @@ payments (2).
 
 Byte-identical for the same input: the document's creation date is the `created` argument (the run
 date; 2000-01-01 when not given), XlsxWriter's in-memory mode dates every zip entry 1980-01-01, and
-nothing else in the package depends on the clock or on the machine.
+nothing else in the package depends on the clock or on the machine. A large workbook (more than
+LOW_MEMORY_CELLS cells) is written in XlsxWriter's constant_memory mode instead, also byte-identical
+for the same input (see `overview_xlsx`).
 
 The cells are prepared column by column with polars (dates to Excel serial numbers, decimals to
-floats, lists to text, widths); XlsxWriter then writes one column at a time.
+floats, lists to text, widths); XlsxWriter then writes one column at a time (in memory) or one row at
+a time (constant memory). Its own cost per cell dominates: about 13 s for 400,000 payment rows
+(benchmarks/emit.py).
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ EXCEL_MAX_ROWS = 1_048_576  # per sheet, the header included
 MAX_DATA_ROWS = EXCEL_MAX_ROWS - 1
 CELL_MAX_UNITS = 32_767  # UTF-16 code units in one cell
 MAX_SHEET_NAME = 31
+# above this many cells the workbook is written row by row (low_memory): in memory, XlsxWriter holds
+# about 240 bytes a cell until it closes (0.9 GB for 400,000 payment rows of 9 columns)
+LOW_MEMORY_CELLS = 2_000_000
 MAX_WIDTH = 60
 MIN_WIDTH = 6
 LIST_SEPARATOR = "; "
@@ -74,7 +81,7 @@ def overview_xlsx(
     max_rows_per_sheet: int = MAX_DATA_ROWS,
     code_columns: Iterable[str] = CODE_COLUMNS,
     text_columns: Iterable[str] = TEXT_COLUMNS,
-    low_memory: bool = False,
+    low_memory: bool | None = None,
 ) -> bytes:
     """The workbook's bytes: a typed sheet per frame of `sheets` (sheet name -> frame, in that
     order), then the `codes` sheet explaining every code found in them.
@@ -84,7 +91,8 @@ def overview_xlsx(
     with empty texts, so a missing text shows. `created` (the run date) is the document's creation
     date: the same input gives the same bytes.
 
-    `low_memory`: XlsxWriter's constant_memory mode, for very large runs: each row is written out
+    `low_memory`: XlsxWriter's constant_memory mode, for large runs (None, the default: when the
+    sheets hold more than LOW_MEMORY_CELLS cells, about 220,000 payment rows): each row is written out
     as soon as the next starts (0.16 GB instead of 0.95 GB for 400,000 payment rows, but about
     1.8 times slower), through temporary files that XlsxWriter makes and removes itself in the
     system's temporary folder. Also byte-identical for the same input (zip entries dated
@@ -99,6 +107,8 @@ def overview_xlsx(
     explained = codes_sheet(sheets, codes, code_columns, text_columns)
 
     output = io.BytesIO()
+    if low_memory is None:
+        low_memory = sum(frame.height * frame.width for frame in sheets.values()) > LOW_MEMORY_CELLS
     mode = {"constant_memory": True} if low_memory else {"in_memory": True}  # in memory: zip entries of 1980-01-01
     workbook = xlsxwriter.Workbook(
         output,
