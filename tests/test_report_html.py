@@ -104,6 +104,12 @@ def test_a_report_carrying_an_insz_or_iban_is_refused(warning):
         report_html(report)
 
 
+def test_the_code_version_may_hold_digits():
+    report = sample_report()
+    report["run"]["code_version"] = "0.1.0+012345678901"
+    assert "code version 0.1.0+012345678901" in report_html(report)
+
+
 def test_same_report_same_page(page):
     assert report_html(sample_report(), sample_trends()) == page
 

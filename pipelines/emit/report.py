@@ -213,7 +213,8 @@ def report_html(report: Mapping, trends: pl.DataFrame | None = None, codes: pl.D
     title = f"{KINDS.get(kind, kind)} {run.get('date', '')}"
     body = "\n".join(s for s in sections if s)
     text = _DOCUMENT.format(title=_e(title), css=_CSS, header=_header(run), body=body)
-    found = personal_data(text)
+    # the code version ("0.1.0+<12 hex digits>") is the one value that may hold 11 digits in a row
+    found = personal_data(text.replace(_e(run["code_version"]), "") if run.get("code_version") else text)
     if found:
         raise ValueError(f"the report would show {len(found)} insz or IBAN values: a report carries counts only")
     return text
@@ -612,7 +613,7 @@ def _trends(trends: pl.DataFrame | None, kind: str, run_date: str | None) -> str
         return "<section><h2>Trends</h2><p class='muted'>No earlier runs in the state.</p></section>"
     frame = (
         trends.select([pl.col(c).cast(t) for c, t in TRENDS_COLUMNS.items() if c in trends.columns])
-        .filter(pl.col("kind") == kind)
+        .filter(pl.col("kind") == kind if "kind" in trends.columns else pl.lit(True))
         .sort("run_date")
     )
     if frame.is_empty():
