@@ -58,6 +58,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from pipelines.payments import s_mass_change
+
 TRENDS_COLUMNS = {
     "run_date": pl.Date,
     "kind": pl.String,
@@ -145,13 +147,13 @@ def mass_change_counts(
     max_new_fraction: float,
     accepted: bool = False,
 ) -> dict:
-    """The report's `guards.mass_change`: the S-MASS-CHANGE figures (pipelines/payments.py
-    `s_mass_change`) of the run's grant events against the grants active before it."""
+    """The report's `guards.mass_change`: the S-MASS-CHANGE figures of the run's grant events against the
+    grants active before it, and the guard's outcome as pipelines/payments.py `s_mass_change` decides it."""
     stopped = events.filter(pl.col("event").is_in(["STOPPED", "CANCELLED"])).height
     new = events.filter(pl.col("event") == "NEW").height
     if active_before == 0:
         outcome = "exempt"  # a first run
-    elif stopped > max_stop_fraction * active_before or new > max_new_fraction * active_before:
+    elif s_mass_change(events, active_before, max_stop_fraction, max_new_fraction):
         outcome = "accepted" if accepted else "refused"
     else:
         outcome = "passed"
