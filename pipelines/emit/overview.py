@@ -93,11 +93,12 @@ def overview_xlsx(
 
     `low_memory`: XlsxWriter's constant_memory mode, for large runs (None, the default: when the
     sheets hold more than LOW_MEMORY_CELLS cells, about 220,000 payment rows): each row is written out
-    as soon as the next starts (0.16 GB instead of 0.95 GB for 400,000 payment rows, but about
-    1.8 times slower), through temporary files that XlsxWriter makes and removes itself in the
-    system's temporary folder. Also byte-identical for the same input (zip entries dated
-    1980-01-31, files of mode 0600), but not the same bytes as the default mode (inline strings
-    instead of a shared string table).
+    as soon as the next starts (peak 0.19 GB instead of 0.89 GB at 400,000 payment rows, 0.41 GB
+    instead of 2.77 GB at 1.2 million; 1.15 to 1.6 times slower: benchmarks/results/emit.json),
+    through temporary files that XlsxWriter makes and removes itself in the system's temporary
+    folder. Also byte-identical for the same input (zip entries dated 1980-01-31, files of mode
+    0600), but not the same bytes as the default mode (inline strings instead of a shared string
+    table).
     """
     if not 1 <= max_rows_per_sheet <= MAX_DATA_ROWS:
         raise ValueError(f"max_rows_per_sheet must be 1..{MAX_DATA_ROWS}, not {max_rows_per_sheet}")
