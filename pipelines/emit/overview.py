@@ -1,0 +1,347 @@
+"""overview.xlsx: one zorgkas's run as an Excel workbook for its staff (outputs.md, "overview.xlsx").
+
+One typed sheet per file, in the order given (grants, worklist, payments, recoveries, quarantine,
+later letters), then a `codes` sheet with the title and explanation, in Dutch and French, of every
+code that appears in them. Cells are typed, so that filtering and sorting in Excel work:
+
+- text (insz among them) as text cells with the text format: never a number, leading zeros kept;
+- dates as Excel dates with a date format (`DATE_FORMAT`);
+- money (polars Decimal) as numbers with two decimals (`MONEY_FORMAT`); other numbers as numbers;
+- booleans as Excel booleans (TRUE/FALSE, shown as WAAR/ONWAAR or VRAI/FAUX in a Dutch or French
+  Excel); lists joined with "; "; nulls as empty cells.
+
+Every sheet has a bold header row that stays in view (frozen pane) and an autofilter; column widths
+follow the data (the longest value, capped at `MAX_WIDTH`).
+
+Excel's limit: a sheet holds at most 1,048,576 rows, one of them the header. A frame longer than
+`max_rows_per_sheet` (default: that limit) continues on sheets named "<name> (2)", "<name> (3)", ...,
+each with the header, so that the workbook always holds the whole run ("the same content" as the
+Parquet files). A go-live night of one million payment rows a zorgkas gives payments and
+payments (2).
+
+Byte-identical for the same input: the document's creation date is the `created` argument (the run
+date; 2000-01-01 when not given), XlsxWriter's in-memory mode dates every zip entry 1980-01-01, and
+nothing else in the package depends on the clock or on the machine. A large workbook (more than
+LOW_MEMORY_CELLS cells) is written in XlsxWriter's constant_memory mode instead, also byte-identical
+for the same input (see `overview_xlsx`).
+
+The cells are prepared column by column with polars (dates to Excel serial numbers, decimals to
+floats, lists to text, widths); XlsxWriter then writes one column at a time (in memory) or one row at
+a time (constant memory). Its own cost per cell dominates: about 13 s for 400,000 payment rows
+(benchmarks/emit.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+import xlsxwriter
+
+EXCEL_MAX_ROWS = 1_048_576  # per sheet, the header included
+MAX_DATA_ROWS = EXCEL_MAX_ROWS - 1
+CELL_MAX_UNITS = 32_767  # UTF-16 code units in one cell
+MAX_SHEET_NAME = 31
+# above this many cells the workbook is written row by row (low_memory): in memory, XlsxWriter holds
+# about 240 bytes a cell until it closes (0.9 GB for 400,000 payment rows of 9 columns)
+LOW_MEMORY_CELLS = 2_000_000
+MAX_WIDTH = 60
+MIN_WIDTH = 6
+LIST_SEPARATOR = "; "
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+MONEY_FORMAT = "#,##0.00"
+DEFAULT_CREATED = dt.datetime(2000, 1, 1)
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 is 1900-01-01 (with Excel's leap day 1900-02-29)
+
+CODES_SHEET = "codes"
+CODES_COLUMNS = {
+    "code": pl.String,
+    "title_nl": pl.String,
+    "explanation_nl": pl.String,
+    "title_fr": pl.String,
+    "explanation_fr": pl.String,
+}
+# columns whose every value is a code (or a list of codes)
+CODE_COLUMNS = ("code", "rule", "rules", "grounds", "reason", "fails", "holds", "kind")
+# free-text columns that may name codes ("held: R-ENUM in residence_periods"): only known codes are taken
+TEXT_COLUMNS = ("detail", "subject")
+CODE_PATTERN = r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b"
+
+
+def overview_xlsx(
+    sheets: Mapping[str, pl.DataFrame],
+    codes: pl.DataFrame,
+    *,
+    created: dt.date | dt.datetime | None = None,
+    title: str | None = None,
+    max_rows_per_sheet: int = MAX_DATA_ROWS,
+    code_columns: Iterable[str] = CODE_COLUMNS,
+    text_columns: Iterable[str] = TEXT_COLUMNS,
+    low_memory: bool | None = None,
+) -> bytes:
+    """The workbook's bytes: a typed sheet per frame of `sheets` (sheet name -> frame, in that
+    order), then the `codes` sheet explaining every code found in them.
+
+    `codes`: one row per known code with CODES_COLUMNS (code, title_nl, explanation_nl, title_fr,
+    explanation_fr); extra columns are ignored. A code that appears but is not in `codes` is listed
+    with empty texts, so a missing text shows. `created` (the run date) is the document's creation
+    date: the same input gives the same bytes.
+
+    `low_memory`: XlsxWriter's constant_memory mode, for large runs (None, the default: when the
+    sheets hold more than LOW_MEMORY_CELLS cells, about 220,000 payment rows): each row is written out
+    as soon as the next starts (peak 0.19 GB instead of 0.89 GB at 400,000 payment rows, 0.41 GB
+    instead of 2.77 GB at 1.2 million; 1.15 to 1.6 times slower: benchmarks/results/emit.json),
+    through temporary files that XlsxWriter makes and removes itself in the system's temporary
+    folder. Also byte-identical for the same input (zip entries dated 1980-01-31, files of mode
+    0600), but not the same bytes as the default mode (inline strings instead of a shared string
+    table).
+    """
+    if not 1 <= max_rows_per_sheet <= MAX_DATA_ROWS:
+        raise ValueError(f"max_rows_per_sheet must be 1..{MAX_DATA_ROWS}, not {max_rows_per_sheet}")
+    if CODES_SHEET in sheets:
+        raise ValueError(f"the sheet name {CODES_SHEET!r} is kept for the codes")
+    names = sheet_names(sheets, max_rows_per_sheet)
+    explained = codes_sheet(sheets, codes, code_columns, text_columns)
+
+    output = io.BytesIO()
+    if low_memory is None:
+        low_memory = sum(frame.height * frame.width for frame in sheets.values()) > LOW_MEMORY_CELLS
+    mode = {"constant_memory": True} if low_memory else {"in_memory": True}  # in memory: zip entries of 1980-01-01
+    workbook = xlsxwriter.Workbook(
+        output,
+        {
+            **mode,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,  # a value "=..." stays text
+            "strings_to_urls": False,
+            "nan_inf_to_errors": True,
+        },
+    )
+    workbook.set_properties(
+        {
+            "title": title or "vsb-engine overview",
+            "author": "vsb-engine",
+            "created": _created(created),
+        }
+    )
+    formats = _Formats(workbook)
+    for name, frame in sheets.items():
+        for part, (start, length) in zip(names[name], _chunks(frame.height, max_rows_per_sheet), strict=True):
+            _write_sheet(workbook.add_worksheet(part), frame.slice(start, length), formats, low_memory)
+    wrap = {"explanation_nl", "explanation_fr"}
+    _write_sheet(workbook.add_worksheet(CODES_SHEET), explained, formats, low_memory, wrap)
+    workbook.close()
+    return output.getvalue()
+
+
+def sheet_names(sheets: Mapping[str, pl.DataFrame], max_rows_per_sheet: int = MAX_DATA_ROWS) -> dict[str, list[str]]:
+    """The Excel sheets of each frame: its name, then "<name> (2)", ... when it is longer than a sheet holds."""
+    names = {}
+    for name, frame in sheets.items():
+        parts = len(_chunks(frame.height, max_rows_per_sheet))
+        names[name] = [name] + [f"{name} ({i})" for i in range(2, parts + 1)]
+        for part in names[name]:
+            if len(part) > MAX_SHEET_NAME or re.search(r"[\[\]:*?/\\]", part) or not part.strip():
+                raise ValueError(f"{part!r} is not a valid Excel sheet name (31 characters, none of []:*?/\\)")
+    return names
+
+
+def codes_in(
+    sheets: Mapping[str, pl.DataFrame],
+    known: Iterable[str] = (),
+    code_columns: Iterable[str] = CODE_COLUMNS,
+    text_columns: Iterable[str] = TEXT_COLUMNS,
+) -> pl.DataFrame:
+    """The codes that appear in the sheets: code, sheets (the sheet names it appears in, in sheet order).
+
+    Every value of a code column (CODE_COLUMNS: code, rule, rules, grounds, reason, fails, holds,
+    kind) counts; in a text column (detail, subject) only the words that are `known` codes."""
+    code_columns, text_columns = set(code_columns), set(text_columns)
+    known = pl.Series("code", sorted(set(known)), dtype=pl.String)
+    found = []
+    for order, (name, frame) in enumerate(sheets.items()):
+        for column, dtype in frame.schema.items():
+            if column in code_columns:
+                values = frame.get_column(column)
+                if isinstance(dtype, pl.List):
+                    values = values.explode()
+                values = values.cast(pl.String).drop_nulls().unique()
+            elif column in text_columns and dtype == pl.String:
+                values = frame.get_column(column).str.extract_all(CODE_PATTERN).explode().drop_nulls().unique()
+                values = values.filter(values.is_in(known.implode()))
+            else:
+                continue
+            found.append(values.cast(pl.String).to_frame("code").with_columns(sheet=pl.lit(name), order=pl.lit(order)))
+    if not found:
+        return pl.DataFrame(schema={"code": pl.String, "sheets": pl.List(pl.String)})
+    return (
+        pl.concat(found)
+        .filter(pl.col("code") != "")
+        .unique(["code", "sheet"])
+        .sort("code", "order")
+        .group_by("code", maintain_order=True)
+        .agg(pl.col("sheet").alias("sheets"))
+    )
+
+
+def codes_sheet(
+    sheets: Mapping[str, pl.DataFrame],
+    codes: pl.DataFrame,
+    code_columns: Iterable[str] = CODE_COLUMNS,
+    text_columns: Iterable[str] = TEXT_COLUMNS,
+) -> pl.DataFrame:
+    """The `codes` sheet: CODES_COLUMNS and `sheets` for every code that appears, sorted by code;
+    the texts are null for a code `codes` does not know."""
+    missing = [c for c in CODES_COLUMNS if c not in codes.columns]
+    if missing:
+        raise ValueError(f"codes frame lacks {', '.join(missing)}")
+    texts = codes.select([pl.col(c).cast(t) for c, t in CODES_COLUMNS.items()]).unique("code", keep="first")
+    present = codes_in(sheets, texts["code"], code_columns, text_columns)
+    return present.join(texts, on="code", how="left", maintain_order="left").select(*CODES_COLUMNS, "sheets")
+
+
+class _Formats:
+    """The workbook's cell formats, made once."""
+
+    def __init__(self, workbook):
+        self.header = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1})
+        self.text = workbook.add_format({"num_format": "@"})
+        self.wrap = workbook.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
+        self.date = workbook.add_format({"num_format": DATE_FORMAT})
+        self.datetime = workbook.add_format({"num_format": DATETIME_FORMAT})
+        self.money = workbook.add_format({"num_format": MONEY_FORMAT})
+        self.integer = workbook.add_format({"num_format": "0"})
+        self.number = None  # General
+        self.boolean = None
+
+
+def _write_sheet(worksheet, frame: pl.DataFrame, formats: _Formats, row_by_row: bool, wrap: Iterable[str] = ()) -> None:
+    """Header, cells, widths, frozen header row and autofilter. Column by column (faster), or row by
+    row, as XlsxWriter's constant_memory mode needs: then the cells take their column's format."""
+    cells, kinds = cell_columns(frame)
+    widths = column_widths(cells, kinds)
+    column_formats = [formats.wrap if name in wrap else getattr(formats, kind) for name, kind in kinds.items()]
+    for col, name in enumerate(kinds):
+        worksheet.set_column(col, col, widths[name], column_formats[col])
+        worksheet.write_string(0, col, name, formats.header)
+    if row_by_row:
+        for row, values in enumerate(cells.iter_rows(), start=1):
+            _refused(worksheet.write_row(row, 0, values), f"row {row}")
+    elif cells.height:
+        for col, name in enumerate(kinds):
+            _refused(worksheet.write_column(1, col, cells.get_column(name).to_list(), column_formats[col]), name)
+    if kinds:
+        worksheet.freeze_panes(1, 0)
+        worksheet.autofilter(0, 0, cells.height, len(kinds) - 1)
+
+
+def _refused(error: int, where: str) -> None:
+    if error:  # cut text and bounds are handled before: a refusal is a bug here
+        raise ValueError(f"XlsxWriter refused a cell in {where} ({error})")
+
+
+def cell_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The frame as cell values (text, float serial dates, float money, ints, booleans) and the kind of
+    each column: text, date, datetime, money, integer, number or boolean (a `_Formats` attribute)."""
+    exprs, kinds = [], {}
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date:
+            kinds[name] = "date"
+            exprs.append((column - pl.lit(EXCEL_EPOCH)).dt.total_days().cast(pl.Float64))
+        elif isinstance(dtype, pl.Datetime):
+            kinds[name] = "datetime"
+            naive = column.dt.replace_time_zone(None) if dtype.time_zone else column
+            since = naive - pl.lit(dt.datetime.combine(EXCEL_EPOCH, dt.time()))
+            exprs.append(since.dt.total_microseconds().cast(pl.Float64) / 86_400_000_000)
+        elif isinstance(dtype, pl.Decimal):
+            kinds[name] = "money"
+            exprs.append(column.cast(pl.Float64))
+        elif dtype.is_integer():
+            kinds[name] = "integer"
+            exprs.append(column.cast(pl.Int64))
+        elif dtype.is_float():
+            kinds[name] = "number"
+            exprs.append(column.cast(pl.Float64))
+        elif dtype == pl.Boolean:
+            kinds[name] = "boolean"
+            exprs.append(column)
+        elif isinstance(dtype, pl.List | pl.Array):
+            kinds[name] = "text"
+            exprs.append(column.cast(pl.List(pl.String)).list.join(LIST_SEPARATOR))
+        elif isinstance(dtype, pl.Struct):
+            kinds[name] = "text"
+            exprs.append(column.struct.json_encode())
+        else:
+            kinds[name] = "text"
+            exprs.append(column.cast(pl.String))
+    cells = frame.select([e.alias(n) for e, n in zip(exprs, kinds, strict=True)])
+    texts = [n for n, k in kinds.items() if k == "text"]
+    if texts and cells.height:
+        cells = cells.with_columns([_fits_a_cell(cells.get_column(n)) for n in texts])
+    return cells, kinds
+
+
+def _fits_a_cell(values: pl.Series) -> pl.Series:
+    """Text cut to what one cell holds (32,767 UTF-16 units), ending in "…" where cut. Only strings
+    over half the limit can exceed it: those few are measured in Python."""
+    long = values.str.len_chars() > CELL_MAX_UNITS // 2
+    if not long.any():
+        return values
+    cut = [_utf16_cut(v) for v in values.filter(long).to_list()]
+    return values.scatter(long.arg_true(), cut)
+
+
+def _utf16_cut(value: str) -> str:
+    if len(value.encode("utf-16-le")) // 2 <= CELL_MAX_UNITS:
+        return value
+    kept = value.encode("utf-16-le")[: (CELL_MAX_UNITS - 1) * 2].decode("utf-16-le", errors="ignore")
+    return kept + "…"
+
+
+def column_widths(cells: pl.DataFrame, kinds: dict[str, str]) -> dict[str, float]:
+    """Column widths in characters: the header or the longest shown value, plus a margin, within
+    MIN_WIDTH..MAX_WIDTH."""
+    fixed = {"date": 10, "datetime": 19, "boolean": 6}
+    lengths = {}
+    for name, kind in kinds.items():
+        if kind in fixed:
+            lengths[name] = fixed[kind]
+    measured = [n for n in kinds if n not in lengths]
+    if measured and cells.height:
+        longest = cells.select(
+            [
+                _shown_length(pl.col(n), kinds[n]).max().fill_null(0).alias(n)  # all null: no width of its own
+                for n in measured
+            ]
+        ).row(0, named=True)
+        lengths.update(longest)
+    return {n: float(min(MAX_WIDTH, max(MIN_WIDTH, len(n) + 3, lengths.get(n, 0) + 2))) for n in kinds}
+
+
+def _shown_length(column: pl.Expr, kind: str) -> pl.Expr:
+    if kind == "text":
+        # the longest line of a value: explanations wrap at their newlines
+        return column.str.split("\n").list.eval(pl.element().str.len_chars()).list.max()
+    if kind == "money":
+        digits = column.abs().floor().cast(pl.Int64).cast(pl.String).str.len_chars()
+        return digits + (digits - 1) // 3 + 3 + (column < 0).cast(pl.Int64)  # thousands separators, ".00", sign
+    return column.cast(pl.String).str.len_chars()
+
+
+def _chunks(height: int, size: int) -> list[tuple[int, int]]:
+    if height == 0:
+        return [(0, 0)]
+    return [(start, min(size, height - start)) for start in range(0, height, size)]
+
+
+def _created(created: dt.date | dt.datetime | None) -> dt.datetime:
+    if created is None:
+        return DEFAULT_CREATED
+    if isinstance(created, dt.datetime):
+        return created.replace(tzinfo=None)
+    return dt.datetime.combine(created, dt.time())
