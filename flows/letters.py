@@ -10,10 +10,12 @@ start, and the last letter's page adds one `context` that lists the page of ever
 file's page count, read back with the same compiler's `query` (it reuses the compilation: a few
 milliseconds for 10,000 letters; the introspection costs about 10-15% of the compile time).
 
-Memory: a Typst compilation holds the whole laid-out file (about 0.25 MB a one-page letter) and
+Memory: a Typst compilation holds the whole laid-out file (about 0.3 MB a one-page letter) and
 the typst package keeps its caches for the life of the process. So each file is compiled in a
-fresh worker process (`max_tasks_per_child=1`), files are rendered in parallel across processes,
-and at most `2 x workers` slices are in flight: the parent never builds the JSON of the whole run.
+fresh worker process (`max_tasks_per_child=1`, forked from a fork server: see `_pool`), files are
+rendered in parallel across processes, and at most `2 x workers` slices are in flight: the parent
+never builds the JSON of the whole run. A script that calls render_letters must guard its entry
+point with `if __name__ == "__main__":` (multiprocessing imports the main module in the fork server).
 outputs.md allows up to 10,000 letters a file; the default of LETTERS_PER_FILE keeps two workers
 under 2 GiB (benchmarks/letters.py measures it).
 
@@ -43,7 +45,7 @@ from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, pri
 from pipelines.emit.letters.language import iban_text, letter_texts
 
 LETTERS_PER_FILE_MAX = 10_000  # outputs.md
-LETTERS_PER_FILE = 2_500  # memory: see the module docstring
+LETTERS_PER_FILE = 2_000  # memory: see the module docstring
 LETTERS_PARQUET_COLUMNS = {
     "letter_id": pl.String,
     "insz": pl.String,
@@ -66,7 +68,8 @@ class RenderedFile:
     file: str
     starts: list[int]
     pages: int
-    seconds: float
+    seconds: float  # wall time in the worker: JSON, compilation, query, write
+    cpu_seconds: float  # CPU time of the worker for the same (all its threads): independent of other load
     peak_rss_kib: int  # VmHWM of the worker process that compiled the file
 
 
@@ -103,7 +106,7 @@ def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) 
     `header` is the JSON text of {"texts": ..., "zorgkassen": ...} without its closing brace: the letters
     go after it. Runs in a worker process.
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     data = header + ',"letters":' + slice_.write_json() + "}"
     del slice_
     compiler = typst.Compiler(
@@ -114,7 +117,32 @@ def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) 
     path = Path(target)
     path.write_bytes(pdf)
     path.chmod(FILE_MODE)
-    return RenderedFile(path.name, found["starts"], found["pages"], time.perf_counter() - started, _peak_rss_kib())
+    return RenderedFile(
+        file=path.name,
+        starts=found["starts"],
+        pages=found["pages"],
+        seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu_started,
+        peak_rss_kib=_peak_rss_kib(),
+    )
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes, each used for one file and then ended (the typst package never frees its caches).
+
+    Forked from a fork server that has imported this module (polars, typst) and the main module once:
+    a spawned worker would import them again for every file (0.5 s, several seconds when the main module
+    is the `vsb` command, which imports Prefect). The server forks before any polars thread runs.
+    """
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1)
+
+
+def _in_print_order(letters: pl.DataFrame) -> pl.DataFrame:
+    """`letters` in print order; without copying the frame when it already is (the builders return it so)."""
+    order = print_order(letters.select("language", "postal_code", "letter_id").with_row_index("_row"))["_row"]
+    return letters if order.is_sorted() else letters[order]
 
 
 def _file_name(number: int) -> str:
@@ -144,7 +172,7 @@ def render_letters(
     missing = [c for c in LETTER_COLUMNS if c not in letters.columns]
     if missing:
         raise ValueError(f"the letters frame lacks {', '.join(missing)}")
-    ordered = print_order(letters)
+    ordered = _in_print_order(letters)
     if ordered.height == 0:
         return pl.DataFrame(schema=LETTERS_PARQUET_COLUMNS)
     out_dir = Path(out_dir)
@@ -156,12 +184,7 @@ def render_letters(
     files = (ordered.height + letters_per_file - 1) // letters_per_file
     workers = workers or os.cpu_count() or 1
     done: dict[int, RenderedFile] = {}
-    with (
-        _templates() as folder,
-        ProcessPoolExecutor(
-            max_workers=min(workers, files), mp_context=get_context("spawn"), max_tasks_per_child=1
-        ) as pool,
-    ):
+    with _templates() as folder, _pool(min(workers, files)) as pool:
         pending: dict[Future, int] = {}
         next_file = 0
         while next_file < files or pending:
