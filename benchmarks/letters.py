@@ -7,6 +7,8 @@ Builds N synthetic premium invoices (premium.INVOICE_COLUMNS) and members with n
 with flows.letters.render_letters, every core busy (`--workers`, default the CPU count). The same
 for decision letters (NEW events with three paid months and two motivation items each).
 
+The letter rows are built in one child process and written to Parquet, then rendered in another
+(STACK-NOTES "Measuring memory": a process's peak includes whatever it did before).
 Reported per kind: letters, files, pages, wall seconds, letters/s in all and per worker, letters per
 CPU second of the workers (the per-core rate whatever else the machine runs), the load average, the
 seconds to build the letter rows, the peak RSS (VmHWM) of the parent and of the largest worker
@@ -23,6 +25,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -159,52 +162,106 @@ def _vm_hwm_gib() -> float:
     return 0.0
 
 
-def measure(kind: str, build, workers: int, letters_per_file: int, zorgkassen: pl.DataFrame) -> dict:
-    load_before = round(os.getloadavg()[0], 2)
+RUN_DATE = dt.date(2026, 11, 26)
+
+
+def build(kind: str, n: int) -> pl.DataFrame:
+    """The letter rows of `n` synthetic invoices or decisions (content.LETTER_COLUMNS)."""
+    members = members_frame(n)
+    if kind == "invoice":
+        return content.invoice_letters(invoices_frame(members, dt.date(2027, 1, 2)), members)
+    events, payments, motivation = decision_inputs(members, RUN_DATE)
+    terms = appeal_terms(RUN_DATE, 90, 5, Decimal("75.00"), Decimal("37.50"))
+    allowance = members.filter(pl.col("insz").str.slice(9, 1) == "1").select("insz")
+    return content.decision_letters(events, payments, motivation, members, terms, allowance)
+
+
+def build_step(kind: str, n: int, target: Path) -> dict:
+    """Child process: build the letters and write them to `target` (Parquet)."""
     started = time.perf_counter()
-    letters = build()
-    built = time.perf_counter() - started
+    letters = build(kind, n)
+    seconds = time.perf_counter() - started
+    letters.write_parquet(target)
+    return {"build_seconds": round(seconds, 2), "peak_rss_build_gib": round(_vm_hwm_gib(), 2)}
+
+
+def render_step(source: Path, workers: int, letters_per_file: int) -> dict:
+    """Child process: read the letters and render them, as the letters step of a run would."""
+    load_before = round(os.getloadavg()[0], 2)
+    letters = pl.read_parquet(source)
     files: list[RenderedFile] = []
-    out = Path(tempfile.mkdtemp(prefix=f"vsb-bench-letters-{kind}-"))
+    out = Path(tempfile.mkdtemp(prefix="vsb-bench-letters-"))
     try:
         started = time.perf_counter()
         rows = render_letters(
-            letters, out, zorgkassen, letters_per_file=letters_per_file, workers=workers, on_file=files.append
+            letters,
+            out,
+            load_reference().zorgkassen,
+            letters_per_file=letters_per_file,
+            workers=workers,
+            on_file=files.append,
         )
         seconds = time.perf_counter() - started
         pdf_bytes = sum(f.stat().st_size for f in out.glob("*.pdf"))
     finally:
         shutil.rmtree(out, ignore_errors=True)
+    n = rows.height
     worker_peak = max(f.peak_rss_kib for f in files) / 2**20
     parent_peak = _vm_hwm_gib()
-    n = rows.height
-    per_core = n / seconds / workers
-    row = {
-        "kind": kind,
+    return {
         "letters": n,
         "files": len(files),
         "letters_per_file": letters_per_file,
         "pages": int(rows["pages"].sum()),
         "workers": workers,
         "cpus": os.cpu_count(),
-        "build_seconds": round(built, 2),
         "render_seconds": round(seconds, 2),
         "letters_per_second": round(n / seconds, 1),
-        "letters_per_second_per_core": round(per_core, 1),
+        "letters_per_second_per_core": round(n / seconds / workers, 1),
         "file_seconds_mean": round(sum(f.seconds for f in files) / len(files), 2),
         # CPU time of the workers (every thread): what a core does when it is ours alone, whatever else runs
         "letters_per_cpu_second": round(n / sum(f.cpu_seconds for f in files), 1),
         "peak_rss_parent_gib": round(parent_peak, 2),
         "peak_rss_worker_gib": round(worker_peak, 2),
+        # an upper bound: the parent and every worker at its peak at the same time
         "peak_rss_all_gib": round(parent_peak + workers * worker_peak, 2),
         "pdf_mib": round(pdf_bytes / 2**20, 1),
         "load_average_before": load_before,
         "load_average_after": round(os.getloadavg()[0], 2),
     }
+
+
+def _child(*arguments: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *arguments], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(kind: str, n: int, workers: int, letters_per_file: int) -> dict:
+    """Build in one process, render in another: each step's peak memory is its own (STACK-NOTES)."""
+    folder = Path(tempfile.mkdtemp(prefix="vsb-bench-letters-rows-"))
+    try:
+        rows = folder / "letters.parquet"
+        built = _child("--step", "build", "--kind", kind, "--n", str(n), "--rows", str(rows))
+        rendered = _child(
+            "--step",
+            "render",
+            "--rows",
+            str(rows),
+            "--workers",
+            str(workers),
+            "--letters-per-file",
+            str(letters_per_file),
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    row = {"kind": kind, **built, **rendered}
     if kind == "invoice":
-        row["extrapolated_seconds_4_6m"] = round(FULL_RUN_INVOICES / (n / seconds))
+        rate = row["letters_per_second"]
+        row["extrapolated_seconds_4_6m"] = round(FULL_RUN_INVOICES / rate)
         row["extrapolated_seconds_4_6m_from_cpu"] = round(FULL_RUN_INVOICES / (row["letters_per_cpu_second"] * workers))
-        row["target_met"] = per_core >= TARGET_PER_CORE and row["peak_rss_all_gib"] <= TARGET_GIB
+        row["target_met"] = (
+            row["letters_per_second_per_core"] >= TARGET_PER_CORE and row["peak_rss_all_gib"] <= TARGET_GIB
+        )
     print(json.dumps(row), flush=True)
     return row
 
@@ -216,27 +273,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--letters-per-file", type=int, default=LETTERS_PER_FILE)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "letters.json")
+    parser.add_argument("--step", choices=["build", "render"], help=argparse.SUPPRESS)
+    parser.add_argument("--kind", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    reference = load_reference()
-    run_date = dt.date(2026, 11, 26)
+    if args.step == "build":
+        print(json.dumps(build_step(args.kind, args.n, args.rows)))
+        return
+    if args.step == "render":
+        print(json.dumps(render_step(args.rows, args.workers, args.letters_per_file)))
+        return
     results = []
-    if args.invoices:
-
-        def build_invoices() -> pl.DataFrame:
-            members = members_frame(args.invoices)
-            return content.invoice_letters(invoices_frame(members, dt.date(2027, 1, 2)), members)
-
-        results.append(measure("invoice", build_invoices, args.workers, args.letters_per_file, reference.zorgkassen))
-    if args.decisions:
-
-        def build_decisions() -> pl.DataFrame:
-            members = members_frame(args.decisions)
-            events, payments, motivation = decision_inputs(members, run_date)
-            terms = appeal_terms(run_date, 90, 5, Decimal("75.00"), Decimal("37.50"))
-            allowance = members.filter(pl.col("insz").str.slice(9, 1) == "1").select("insz")
-            return content.decision_letters(events, payments, motivation, members, terms, allowance)
-
-        results.append(measure("decision", build_decisions, args.workers, args.letters_per_file, reference.zorgkassen))
+    for kind, n in (("invoice", args.invoices), ("decision", args.decisions)):
+        if n:
+            results.append(measure(kind, n, args.workers, args.letters_per_file))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

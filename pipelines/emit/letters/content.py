@@ -165,23 +165,23 @@ def letter_ids(letters: pl.DataFrame, number: str | None = None) -> pl.DataFrame
 
     "<letter date YYYYMMDD>-<zorgkas>-<DEC|REC|REQ|INV>-<n>": n is `number` when given (an invoice's
     reference base), else the letter's place (from 1) among the letters of its zorgkas, kind and date in
-    (insz, subject) order. See the module docstring for why not a hash.
+    (insz, subject) order. See the module docstring for why not a hash. Only the key columns are sorted.
     """
-    place = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("zorgkas", "kind", "letter_date")
-    n = pl.col(number).cast(pl.Int64) if number else place
-    ordered = letters.with_row_index("_row").sort("zorgkas", "kind", "letter_date", "insz", "subject")
-    return (
-        ordered.with_columns(
-            pl.format(
-                "{}-{}-{}-{}",
-                pl.col("letter_date").dt.strftime("%Y%m%d"),
-                pl.col("zorgkas"),
-                pl.col("kind").replace_strict(KINDS, return_dtype=pl.String),
-                n.cast(pl.String).str.zfill(7),
-            ).alias("letter_id")
-        )
-        .sort("_row")
-        .drop("_row")
+    if number:
+        n = pl.col(number).cast(pl.Int64)
+    else:
+        keys = ["zorgkas", "kind", "letter_date", "insz", "subject"]
+        ordered = letters.select(keys).with_row_index("_row").sort(keys)
+        place = ordered.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("zorgkas", "kind", "letter_date"))
+        n = pl.lit(pl.zeros(letters.height, pl.Int64, eager=True).scatter(ordered["_row"], place.to_series()))
+    return letters.with_columns(
+        pl.format(
+            "{}-{}-{}-{}",
+            pl.col("letter_date").dt.strftime("%Y%m%d"),
+            pl.col("zorgkas"),
+            pl.col("kind").replace_strict(KINDS, return_dtype=pl.String),
+            n.cast(pl.String).str.zfill(7),
+        ).alias("letter_id")
     )
 
 
