@@ -16,8 +16,12 @@ fresh worker process (`max_tasks_per_child=1`, forked from a fork server: see `_
 rendered in parallel across processes, and at most `2 x workers` slices are in flight: the parent
 never builds the JSON of the whole run. A script that calls render_letters must guard its entry
 point with `if __name__ == "__main__":` (multiprocessing imports the main module in the fork server).
-outputs.md allows up to 10,000 letters a file; the default of LETTERS_PER_FILE keeps two workers
-under 2 GiB (benchmarks/letters.py measures it).
+outputs.md allows up to 10,000 letters a file, but a worker's peak grows with the letters of its file
+(VmHWM at 2,000 letters a file: 0.73 GiB for invoice letters, 0.99 GiB for decision letters): 10,000
+would need 3.5 to 5 GiB a worker. LETTERS_PER_FILE (1,500) keeps the parent and two workers under
+2 GiB for every kind (benchmarks/letters.py, benchmarks/results/letters.json); a file costs about
+0.1 s of worker start-up (fork, slice, JSON), so smaller files cost little throughput. Files larger
+than one compilation can hold would need the PDFs of several compilations merged: not done.
 
 Deterministic: `#set document(date: none)`, no system fonts (the fonts embedded in the typst
 package), the same rows give byte-identical files.
@@ -45,7 +49,7 @@ from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, pri
 from pipelines.emit.letters.language import iban_text, letter_texts
 
 LETTERS_PER_FILE_MAX = 10_000  # outputs.md
-LETTERS_PER_FILE = 2_000  # memory: see the module docstring
+LETTERS_PER_FILE = 1_500  # memory: see the module docstring
 LETTERS_PARQUET_COLUMNS = {
     "letter_id": pl.String,
     "insz": pl.String,
