@@ -1,0 +1,232 @@
+"""Rendering the letters of a run into letters/NNNN.pdf and the rows of letters.parquet (rules.md §9, outputs.md).
+
+The I/O edge of pipelines/emit/letters: the letter rows (content.LETTER_COLUMNS, built by the pure
+builders) go in, PDF files come out. Each file is one Typst compilation of templates/letters.typ
+over a slice of the rows, in print order, with the slice as JSON in `sys.inputs.data`; each letter
+starts on a new page.
+
+Where each letter starts and how many pages it has: every letter puts a `metadata` marker at its
+start, and the last letter's page adds one `context` that lists the page of every marker and the
+file's page count, read back with the same compiler's `query` (it reuses the compilation: a few
+milliseconds for 10,000 letters; the introspection costs about 10-15% of the compile time).
+
+Memory: a Typst compilation holds the whole laid-out file (about 0.3 MB a one-page letter) and
+the typst package keeps its caches for the life of the process. So each file is compiled in a
+fresh worker process (`max_tasks_per_child=1`, forked from a fork server: see `_pool`), files are
+rendered in parallel across processes, and at most `2 x workers` slices are in flight: the parent
+never builds the JSON of the whole run. A script that calls render_letters must guard its entry
+point with `if __name__ == "__main__":` (multiprocessing imports the main module in the fork server).
+outputs.md allows up to 10,000 letters a file, but a worker's peak grows with the letters of its file
+(VmHWM at 2,000 letters a file: 0.73 GiB for invoice letters, 0.99 GiB for decision letters): 10,000
+would need 3.5 to 5 GiB a worker. LETTERS_PER_FILE (1,500) keeps the parent and two workers under
+2 GiB for every kind (benchmarks/letters.py, benchmarks/results/letters.json); a file costs about
+0.1 s of worker start-up (fork, slice, JSON), so smaller files cost little throughput. Files larger
+than one compilation can hold would need the PDFs of several compilations merged: not done.
+
+Deterministic: `#set document(date: none)`, no system fonts (the fonts embedded in the typst
+package), the same rows give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import typst
+
+from flows.publish import FILE_MODE
+from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
+from pipelines.emit.letters.language import iban_text, letter_texts
+
+LETTERS_PER_FILE_MAX = 10_000  # outputs.md
+LETTERS_PER_FILE = 1_500  # memory: see the module docstring
+LETTERS_PARQUET_COLUMNS = {
+    "letter_id": pl.String,
+    "insz": pl.String,
+    "zorgkas": pl.String,
+    "kind": pl.String,
+    "subject": pl.String,
+    "language": pl.String,
+    "file": pl.String,
+    "first_page": pl.Int32,
+    "pages": pl.Int32,
+    "address_missing": pl.Boolean,
+}
+LETTERHEAD_COLUMNS = ["name", "street", "postal_code", "city", "phone", "web", "iban", "bic"]
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """What one worker did: the file, where each of its letters starts, and what it cost."""
+
+    file: str
+    starts: list[int]
+    pages: int
+    seconds: float  # wall time in the worker: JSON, compilation, query, write
+    cpu_seconds: float  # CPU time of the worker for the same (all its threads): independent of other load
+    peak_rss_kib: int  # VmHWM of the worker process that compiled the file
+
+
+@contextmanager
+def _templates() -> Iterator[Path]:
+    with resources.as_file(resources.files("pipelines.emit.letters").joinpath("templates")) as folder:
+        yield Path(folder)
+
+
+def letterheads(zorgkassen: pl.DataFrame, codes: list[str]) -> dict[str, dict[str, str]]:
+    """The letterhead of each zorgkas in `codes` (reference data: name, postal address, telephone, web,
+    account), as the templates read it."""
+    rows = zorgkassen.filter(pl.col("code").is_in(codes)).with_columns(iban_text(pl.col("iban")).alias("iban"))
+    missing = sorted(set(codes) - set(rows["code"].to_list()))
+    if missing:
+        raise ValueError(f"no letterhead in the zorgkassen reference for {', '.join(missing)}")
+    absent = [c for c in LETTERHEAD_COLUMNS if c not in rows.columns]
+    if absent:
+        raise ValueError(f"the zorgkassen reference lacks {', '.join(absent)} for the letterhead")
+    return {r["code"]: {c: str(r[c]) for c in LETTERHEAD_COLUMNS} for r in rows.iter_rows(named=True)}
+
+
+def _peak_rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) -> RenderedFile:
+    """Compile one file of letters (a slice of TEMPLATE_COLUMNS in print order) and write it to `target`.
+
+    `header` is the JSON text of {"texts": ..., "zorgkassen": ...} without its closing brace: the letters
+    go after it. Runs in a worker process.
+    """
+    started, cpu_started = time.perf_counter(), time.process_time()
+    data = header + ',"letters":' + slice_.write_json() + "}"
+    del slice_
+    compiler = typst.Compiler(
+        str(Path(templates) / "letters.typ"), root=templates, ignore_system_fonts=True, sys_inputs={"data": data}
+    )
+    pdf = compiler.compile()
+    found = json.loads(compiler.query("<letter-pages>", field="value", one=True))
+    path = Path(target)
+    path.write_bytes(pdf)
+    path.chmod(FILE_MODE)
+    return RenderedFile(
+        file=path.name,
+        starts=found["starts"],
+        pages=found["pages"],
+        seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu_started,
+        peak_rss_kib=_peak_rss_kib(),
+    )
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes, each used for one file and then ended (the typst package never frees its caches).
+
+    Forked from a fork server that has imported this module (polars, typst) and the main module once:
+    a spawned worker would import them again for every file (0.5 s, several seconds when the main module
+    is the `vsb` command, which imports Prefect). The server forks before any polars thread runs.
+    """
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1)
+
+
+def _in_print_order(letters: pl.DataFrame) -> pl.DataFrame:
+    """`letters` in print order; without copying the frame when it already is (the builders return it so)."""
+    order = print_order(letters.select("language", "postal_code", "letter_id").with_row_index("_row"))["_row"]
+    return letters if order.is_sorted() else letters[order]
+
+
+def _file_name(number: int) -> str:
+    return f"{number:04d}.pdf"
+
+
+def render_letters(
+    letters: pl.DataFrame,
+    out_dir: Path,
+    zorgkassen: pl.DataFrame,
+    *,
+    letters_per_file: int = LETTERS_PER_FILE,
+    workers: int | None = None,
+    texts: dict[str, dict[str, Any]] | None = None,
+    on_file: Callable[[RenderedFile], None] | None = None,
+) -> pl.DataFrame:
+    """Write `letters` (content.LETTER_COLUMNS) to out_dir/0001.pdf, 0002.pdf, ... and return the rows of
+    letters.parquet (LETTERS_PARQUET_COLUMNS), in print order.
+
+    At most `letters_per_file` letters a file (outputs.md: at most 10,000), each starting on a new page,
+    in print order (language, postal code, letter id). `workers` processes render files in parallel
+    (default: the number of CPUs). `texts`: the sentences per language (default: the package's texts;
+    see language.with_rule_texts). `on_file` is called with each file's RenderedFile as it completes.
+    """
+    if not 1 <= letters_per_file <= LETTERS_PER_FILE_MAX:
+        raise ValueError(f"letters_per_file must be 1..{LETTERS_PER_FILE_MAX}, not {letters_per_file}")
+    missing = [c for c in LETTER_COLUMNS if c not in letters.columns]
+    if missing:
+        raise ValueError(f"the letters frame lacks {', '.join(missing)}")
+    ordered = _in_print_order(letters)
+    if ordered.height == 0:
+        return pl.DataFrame(schema=LETTERS_PARQUET_COLUMNS)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    heads = letterheads(zorgkassen, ordered["zorgkas"].unique().sort().to_list())
+    header = json.dumps({"texts": texts or letter_texts(), "zorgkassen": heads}, ensure_ascii=False, sort_keys=True)
+    header = header[:-1]  # the letters are appended by render_file
+    template_rows = ordered.select(TEMPLATE_COLUMNS)
+    files = (ordered.height + letters_per_file - 1) // letters_per_file
+    workers = workers or os.cpu_count() or 1
+    done: dict[int, RenderedFile] = {}
+    with _templates() as folder, _pool(min(workers, files)) as pool:
+        pending: dict[Future, int] = {}
+        next_file = 0
+        while next_file < files or pending:
+            while next_file < files and len(pending) < 2 * workers:
+                chunk = template_rows.slice(next_file * letters_per_file, letters_per_file)
+                target = str(out_dir / _file_name(next_file + 1))
+                pending[pool.submit(render_file, str(folder), target, header, chunk)] = next_file
+                next_file += 1
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                number = pending.pop(future)
+                result = future.result()
+                done[number] = result
+                if on_file is not None:
+                    on_file(result)
+    return _letter_rows(ordered, done, letters_per_file)
+
+
+def _letter_rows(ordered: pl.DataFrame, done: dict[int, RenderedFile], letters_per_file: int) -> pl.DataFrame:
+    """LETTERS_PARQUET_COLUMNS: each letter with its file, first page and page count."""
+    files, firsts, pages = [], [], []
+    for number in sorted(done):
+        result = done[number]
+        ends = result.starts[1:] + [result.pages + 1]
+        files.extend([result.file] * len(result.starts))
+        firsts.extend(result.starts)
+        pages.extend(end - start for start, end in zip(result.starts, ends, strict=True))
+    if len(firsts) != ordered.height:
+        raise RuntimeError(f"the PDFs hold {len(firsts)} letters, the frame {ordered.height}")
+    return ordered.select(
+        "letter_id",
+        "insz",
+        "zorgkas",
+        "kind",
+        "subject",
+        "language",
+        pl.Series("file", files, dtype=pl.String),
+        pl.Series("first_page", firsts, dtype=pl.Int32),
+        pl.Series("pages", pages, dtype=pl.Int32),
+        "address_missing",
+    )
