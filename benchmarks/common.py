@@ -23,8 +23,8 @@ def landing_for(members: int, seed: int = 1) -> Path:
     folder = CACHE / f"landing-{members}-seed{seed}"
     done = folder / ".complete"
     if not done.exists():
-        from flows.generate import write_landing, zorgkas_codes
         from flows.reference import REFERENCE_DIR
+        from synthdata.landing import write_landing, zorgkas_codes
 
         start = time.perf_counter()
         print(f"generating {members:,} members into {folder} …", flush=True)

@@ -20,12 +20,12 @@ DECIDE_CODE = """
 import datetime as dt, time
 from pathlib import Path
 from flows.ingest import ingest
-from flows.decisions import run_decisions
+from flows.decide import run_decisions
 from flows.reference import load_reference
 reference = load_reference()
 as_of = dt.date.fromisoformat({as_of!r})
 t0 = time.perf_counter()
-from flows.decisions import DECIDE_FEEDS
+from flows.decide import DECIDE_FEEDS
 got = ingest(Path({landing!r}), as_of, reference, keep=set(DECIDE_FEEDS))
 t1 = time.perf_counter()
 decided = run_decisions(got, reference, as_of)

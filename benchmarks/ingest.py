@@ -21,7 +21,7 @@ import datetime as dt
 from pathlib import Path
 from flows.ingest import ingest
 from flows.reference import load_reference
-from flows.decisions import DECIDE_FEEDS
+from flows.decide import DECIDE_FEEDS
 got = ingest(Path({landing!r}), dt.date.fromisoformat({as_of!r}), load_reference(), keep=set(DECIDE_FEEDS))
 result = {{"rows": sum(s.rows_read for s in got.feeds.values()),
            "quarantined": sum(s.quarantine.height for s in got.feeds.values())}}

@@ -4,7 +4,7 @@
 
 Builds N synthetic premium invoices (premium.INVOICE_COLUMNS) and members with names, languages
 (60% NL, 40% FR) and addresses, turns them into letters (content.invoice_letters) and renders them
-with flows.letters.render_letters, every core busy (`--workers`, default the CPU count). The same
+with flows.io.letters.render_letters, every core busy (`--workers`, default the CPU count). The same
 for decision letters (NEW events with three paid months and two motivation items each).
 
 The letter rows are built in one child process and written to Parquet, then rendered in another
@@ -37,12 +37,12 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flows.letters import LETTERS_PER_FILE, RenderedFile, render_letters  # noqa: E402
+from flows.io.letters import LETTERS_PER_FILE, RenderedFile, render_letters  # noqa: E402
 from flows.reference import load_reference  # noqa: E402
 from pipelines.emit.letters import content  # noqa: E402
 from pipelines.emit.letters.appeal import appeal_terms  # noqa: E402
-from pipelines.grants import EVENT_COLUMNS, EVENT_ORDER  # noqa: E402
-from pipelines.premium import INVOICE_COLUMNS, p_reference  # noqa: E402
+from pipelines.premium.invoices import INVOICE_COLUMNS, p_reference  # noqa: E402
+from pipelines.settle.grants import EVENT_COLUMNS, EVENT_ORDER  # noqa: E402
 
 FIRST = ["Jan", "Marie", "Pieter", "Sophie", "Luc", "Anne", "Ahmed", "Fatima", "Wim", "Isabelle", "Koen", "Nathalie"]
 LAST = ["Peeters", "Janssens", "Maes", "Dubois", "Lambert", "Claes", "Vermeulen", "El Amrani", "Wouters", "Dupont"]

@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--scenarios",
         action="store_true",
-        help="add the reviewed scenario persons of pipelines/scenarios.py (as in the sample)",
+        help="add the reviewed scenario persons of synthdata/scenarios.py (as in the sample)",
     )
     _debug(generate)
     return parser
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("nightly", "invoices"):
         args.as_of = args.as_of or dt.date.today()
     try:
-        from flows.state import hold_state
+        from flows.state.store import hold_state
 
         holder = state_holder(args)
         with hold_state(args.state, *holder) if holder else nullcontext(), prefect_server(args) as server:
@@ -272,8 +272,8 @@ def run_command(args: argparse.Namespace, server: PrefectServer | None = None) -
         _ready(server)
         print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
     elif args.command == "generate":
-        from flows.generate import write_landing, zorgkas_codes
         from flows.reference import REFERENCE_DIR
+        from synthdata.landing import write_landing, zorgkas_codes
 
         summary = write_landing(
             args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR), scenarios=args.scenarios

@@ -20,12 +20,12 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 
-from flows.decisions import run_decisions
+from flows.decide import run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
-from flows.landing import FeedError
+from flows.io.landing import FeedError
 from flows.reference import load_reference
-from pipelines import absence, bob, conditions, exclusions, grounds, worklist
-from pipelines.insz import r_id_valid
+from pipelines.decide import absence, bob, conditions, exclusions, grounds, worklist
+from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import FEEDS
 
 BUDGET_NAMES = {

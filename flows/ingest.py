@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 from pandera import config as pandera_config
 
-from flows.landing import (
+from flows.io.landing import (
     Delivery,
     FeedError,
     check_delivery_schema,
@@ -23,8 +23,8 @@ from flows.landing import (
 )
 from flows.progress import Steps
 from flows.reference import Reference
-from pipelines.quarantine import exact_duplicates, key_hash, repeated_hashes
-from pipelines.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
+from pipelines.ingest.quarantine import exact_duplicates, key_hash, repeated_hashes
+from pipelines.ingest.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
 
 
@@ -91,7 +91,7 @@ def ingest_feed(
     """Read one delivery (or its rows meeting `where`) file by file, apply the row rules, and check the
     valid rows against the pandera model.
 
-    `members` (for every feed but members: the members' insz numbers, pipelines/staging.py
+    `members` (for every feed but members: the members' insz numbers, pipelines/ingest/staging.py
     member_numbers): count the valid rows whose insz is not a member (feeds.md). `narrow`:
     function(valid rows) giving the only valid rows the caller needs; applied file by file, so that
     memory never holds all valid rows of a large feed (premium_payments: 18M rows at 7M members,
@@ -99,7 +99,7 @@ def ingest_feed(
 
     R-DUPLICATE is judged over the whole delivery first, on the key columns only; then each file
     is staged on its own, so that memory holds one file's rows at a time besides the valid rows.
-    The row rules are derived from the pandera model itself (pipelines/quarantine.py), so the
+    The row rules are derived from the pandera model itself (pipelines/ingest/quarantine.py), so the
     valid rows meet the model's data checks by construction; here pandera checks the schema
     (columns and types) of what goes on, which costs nothing at 7M members. The test suite
     validates the valid rows with pandera at full data depth (tests/test_pandera_agreement.py).

@@ -19,24 +19,24 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.decisions import DECIDE_FEEDS, Decided, run_decisions
+from flows.decide import DECIDE_FEEDS, Decided, run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
-from flows.landing import file_digests
-from flows.ledger import earlier_payment_run, ledger_differences, previous_state, record_run
-from flows.outputs import FileLog, zorgkas_slices
+from flows.io.landing import file_digests
+from flows.io.outbox import FileLog, zorgkas_slices
 from flows.progress import Steps
-from flows.publish import Published, PublishError, RunFolder
+from flows.publication.folder import Published, PublishError, RunFolder
+from flows.publication.protocol import check_order, commit_and_publish, complete_unpublished, nightly_runs_of
 from flows.reference import Reference, load_reference
-from flows.runs import check_order, commit_and_publish, complete_unpublished, nightly_runs_of
 from flows.runtime import code_version, release_frames
-from flows.state import hold_state, open_state
-from pipelines.conditions import VOLUNTARY_BASES
-from pipelines.payments import accounts_of, is_payment_run, payment_rows
-from pipelines.premium import w_voluntary_arrears
-from pipelines.sepa import credit_transfer_xml, summary, validate_pain001
-from pipelines.settle import Settlement, settle
+from flows.state.ledger import earlier_payment_run, ledger_differences, previous_state, record_run
+from flows.state.store import hold_state, open_state
+from pipelines.decide.conditions import VOLUNTARY_BASES
+from pipelines.decide.worklist import WORKLIST_COLUMNS
+from pipelines.emit.sepa import credit_transfer_xml, summary, validate_pain001
+from pipelines.premium.invoices import w_voluntary_arrears
+from pipelines.settle.payments import accounts_of, is_payment_run, payment_rows
+from pipelines.settle.settlement import Settlement, settle
 from pipelines.timeline import window_months
-from pipelines.worklist import WORKLIST_COLUMNS
 from schemas.outputs import DecidedPeriods, Grants, Payments, Quarantine, Recoveries, Worklist
 
 
@@ -295,7 +295,7 @@ def settle_and_publish(
     The run is first computed as a rerun of the latest published version of its date (if any):
     identical means no-op. A different result needs --replace and is computed again as the next
     version. A crash after the state commit and before the rename is completed by the next run
-    (flows/runs.py); without its staging folder, by a rerun, which reads the state without the run's
+    (flows/publication/protocol.py); without its staging folder, by a rerun, which reads the state without the run's
     own rows and so writes the very same folder.
     """
     as_of = ingested.as_of

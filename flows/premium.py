@@ -4,20 +4,20 @@
     <outbox>/fines/<F>/<zorgkas>/fines.parquet, fines.csv, manifest.json
     and per run _report.json and _manifest.json (written last), as the nightly run.
 
-The ledgers in the state (created here, flows/state.py `register`):
+The ledgers in the state (created here, flows/state/store.py `register`):
 - premium_invoices: one row per (insz, premium_year) ever invoiced, with its zorgkas, invoice_id,
   reference base, amount, due and invoice dates and the run that issued it. An invoice run of
   (Y, D) publishes the invoices of Y it issued on D in an earlier attempt (read back from the
   ledger, never recomputed) and issues the members liable on D that no run has invoiced yet;
   nothing is ever reissued. Reference bases follow the zorgkas's highest base in the ledger
-  (pipelines/premium.py `reference_bases`): unique within a zorgkas across years, and stable.
+  (pipelines/premium/invoices.py `reference_bases`): unique within a zorgkas across years, and stable.
 - premium_fines: one row per (insz, fine_year): a rerun of year F adds no second fine.
-Each run is a row of the state's `runs` table, as the nightly runs are (flows/runs.py).
+Each run is a row of the state's `runs` table, as the nightly runs are (flows/publication/protocol.py).
 
 Crash safety: the new ledger rows are committed only once every file of the run is complete in
 staging and publishing would go ahead (not identical, not refused), then the folder is renamed.
 A crash between the commit and the rename leaves the rows in the ledger and the sealed staging
-folder: the next run of any kind publishes it first (flows/runs.py `complete_unpublished`). Without
+folder: the next run of any kind publishes it first (flows/publication/protocol.py `complete_unpublished`). Without
 its staging folder, the next run refuses until the run is redone: the rerun of the same run reads
 the rows back and builds byte-identical files. So no committed invoice goes out unpublished.
 """
@@ -37,17 +37,17 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import Ingested
+from flows.io.outbox import FileLog, zorgkas_slices
 from flows.nightly import feed_manifest, ingest_feed_task, releasing_frames_on_error
-from flows.outputs import FileLog, zorgkas_slices
 from flows.progress import Steps
-from flows.publish import MANIFEST, Published, RunFolder, canonical_json
+from flows.publication.folder import MANIFEST, Published, RunFolder, canonical_json
+from flows.publication.protocol import commit_and_publish, complete_unpublished
 from flows.reference import Reference, load_reference
-from flows.runs import commit_and_publish, complete_unpublished
 from flows.runtime import code_version
-from flows.state import hold_state, open_state, register, transaction
-from pipelines.insz import insz_number
+from flows.state.store import hold_state, open_state, register, transaction
+from pipelines.ingest.insz import insz_number
 from pipelines.params import Params
-from pipelines.premium import (
+from pipelines.premium.invoices import (
     FINE_COLUMNS,
     LEDGER_INVOICE_COLUMNS,
     REFERENCE_BASE_LIMIT,
@@ -342,7 +342,7 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
 def csv_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Columns the CSV writer is slow on, as the text it would write: dates (few distinct values in a
     premium run) as ISO 8601, decimals as plain 123.45, lists of years as lists of text (joined by
-    flows/outputs.py `csv_ready`)."""
+    flows/io/outbox.py `csv_ready`)."""
     text = []
     for column, dtype in frame.schema.items():
         if dtype == pl.Date:

@@ -3,13 +3,13 @@
 Each model has exactly the columns and types of feeds.md, with the column-level row rules
 as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
 columns (R-ID check digits, R-DATES, R-REQUIRED, a maximum per kind for R-RANGE) are described
-beside the model in `FeedContract`; `pipelines/quarantine.py` turns both into vectorised flags
+beside the model in `FeedContract`; `pipelines/ingest/quarantine.py` turns both into vectorised flags
 (and checks every float column for a finite number, R-RANGE, from the column types alone), and
 the valid rows are validated again with the model before they go on.
 
 Types are canonical after reading: a physical variant that holds the contract's values without
 loss (feeds.md "Types": a dictionary-encoded string, any integer width that fits, a decimal
-for float, a timestamp at midnight for date; flows/landing.py `physical_variant`) is cast to
+for float, a timestamp at midnight for date; flows/io/landing.py `physical_variant`) is cast to
 the type of the model.
 """
 

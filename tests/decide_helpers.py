@@ -15,7 +15,7 @@ import pytest
 from builders import INSZ_1985, frame, valid_rows
 
 from flows.reference import load_reference
-from pipelines.decide import Amounts, Decisions, Feeds, decide
+from pipelines.decide.decisions import Amounts, Decisions, Feeds, decide
 from pipelines.params import ParameterTable, Params
 from pipelines.timeline import window_months
 

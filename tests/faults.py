@@ -87,7 +87,7 @@ def state_readonly() -> None:
 
 
 def hold_lock(state: str) -> None:
-    from flows.state import hold_state
+    from flows.state.store import hold_state
 
     with hold_state(pathlib.Path(state), "nightly", "2026-11-26"):
         print("held", flush=True)

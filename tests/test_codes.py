@@ -16,8 +16,8 @@ import yaml
 
 from flows.codes import CodesError, load_codes
 from flows.reference import REFERENCE_DIR
-from pipelines.decide import ENTITLED, NOT_ENTITLED, PENDING
-from pipelines.iban import IBAN_INVALID, IBAN_MISSING, IBAN_VALID
+from pipelines.decide.decisions import ENTITLED, NOT_ENTITLED, PENDING
+from pipelines.ingest.iban import IBAN_INVALID, IBAN_MISSING, IBAN_VALID
 from schemas.outputs import BUDGETS, EVENTS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """End to end on the sample landing zone: the decision records of the reviewed scenario persons
-(pipelines/scenarios.py, one per rule family) equal the reviewed golden files in tests/golden/.
+(synthdata/scenarios.py, one per rule family) equal the reviewed golden files in tests/golden/.
 
 After a deliberate change of the rules, regenerate with VSB_UPDATE_GOLDEN=1 and review the diff.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows.explain import explain_person
-from pipelines.scenarios import SCENARIOS, scenario_insz
+from synthdata.scenarios import SCENARIOS, scenario_insz
 
 ROOT = Path(__file__).resolve().parent.parent
 LANDING = ROOT / "data" / "sample" / "landing"

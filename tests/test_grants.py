@@ -14,8 +14,8 @@ import pytest
 from builders import INSZ_1985, INSZ_2000
 from decide_helpers import cases
 
-from pipelines.decide import PERIOD_COLUMNS
-from pipelines.grants import EVENT_COLUMNS, GRANT_COLUMNS, grant_events, grants_of
+from pipelines.decide.decisions import PERIOD_COLUMNS
+from pipelines.settle.grants import EVENT_COLUMNS, GRANT_COLUMNS, grant_events, grants_of
 
 D = dt.date
 RUN = D(2026, 11, 20)

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from decide_helpers import PERSON, cases, lazy, params, run, scale, screener, stay, ztk
 
-from pipelines.grounds import g_belrai, g_facility, g_medsoc, g_ztk, zzb_start
+from pipelines.decide.grounds import g_belrai, g_facility, g_medsoc, g_ztk, zzb_start
 
 D = dt.date
 OTHER_PERSON = "00120555686"

@@ -7,7 +7,7 @@ import random
 import polars as pl
 from stdnum import iban
 
-from pipelines.iban import with_iban_status
+from pipelines.ingest.iban import with_iban_status
 
 
 def _with_check(country: str, bban: str) -> str:

@@ -30,11 +30,11 @@ from builders import INSZ_1985, INSZ_2000, frame, valid_rows, write_delivery
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from flows.decisions import run_decisions
+from flows.decide import run_decisions
 from flows.ingest import ingest
-from flows.landing import FeedError
+from flows.io.landing import FeedError
 from flows.reference import load_reference
-from pipelines.quarantine import RULE_ORDER
+from pipelines.ingest.quarantine import RULE_ORDER
 from schemas.feeds import FEEDS, MAX_ABSENCE_DAYS, MAX_SELF_RELIANCE_SCORE, SELF_RELIANCE_KINDS
 
 D = dt.date

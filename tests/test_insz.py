@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from stdnum.be import bis, nn
 
-from pipelines.insz import insz_check_digits, r_id_valid
+from pipelines.ingest.insz import insz_check_digits, r_id_valid
 
 # fmt: off
 CASES = [

@@ -14,7 +14,7 @@ from builders import INSZ_1985, INSZ_2000, frame, valid_rows, with_arrow_column,
 
 from flows.explain import load_person
 from flows.ingest import ingest
-from flows.landing import FeedError
+from flows.io.landing import FeedError
 from flows.reference import load_reference
 from schemas.feeds import FEEDS
 

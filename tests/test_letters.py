@@ -12,9 +12,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.letters import LETTERS_PARQUET_COLUMNS, render_letters
+from flows.io.letters import LETTERS_PARQUET_COLUMNS, render_letters
 from flows.reference import load_reference
-from pipelines.decide import CONDITIONS, GROUND_CODES
+from pipelines.decide.decisions import CONDITIONS, GROUND_CODES
+from pipelines.decide.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS
+from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.emit.letters import content
 from pipelines.emit.letters.appeal import appeal_deadline, appeal_terms, is_working_day, receipt_date
 from pipelines.emit.letters.content import LETTER_COLUMNS, MOTIVATION_COLUMNS
@@ -26,11 +28,9 @@ from pipelines.emit.letters.language import (
     score_text,
     with_rule_texts,
 )
-from pipelines.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS
-from pipelines.grants import EVENT_COLUMNS, EVENT_ORDER
-from pipelines.payments import RECOVERY_COLUMNS
-from pipelines.premium import INVOICE_COLUMNS
-from pipelines.worklist import WORKLIST_COLUMNS
+from pipelines.premium.invoices import INVOICE_COLUMNS
+from pipelines.settle.grants import EVENT_COLUMNS, EVENT_ORDER
+from pipelines.settle.payments import RECOVERY_COLUMNS
 
 D = dt.date
 M = Decimal

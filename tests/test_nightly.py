@@ -11,7 +11,7 @@ import pytest
 from builders import INSZ_1985, valid_rows, write_delivery, write_landing
 
 from flows.cli import main
-from flows.publish import PublishError
+from flows.publication.folder import PublishError
 
 D = dt.date
 AS_OF = D(2026, 11, 20)

@@ -15,11 +15,11 @@ import polars as pl
 import pytest
 from builders import INSZ_1985, valid_rows, write_landing
 
-from flows.decisions import run_decisions
+from flows.decide import run_decisions
 from flows.ingest import ingest
 from flows.nightly import for_settlement
 from flows.reference import load_reference
-from pipelines.payments import held_persons
+from pipelines.settle.payments import held_persons
 from schemas.feeds import FEEDS
 
 D = dt.date

@@ -1,11 +1,11 @@
-"""Per-zorgkas slices of a run's frames (flows/outputs.py): each zorgkas gets its own rows and no other's."""
+"""Per-zorgkas slices of a run's frames (flows/io/outbox.py): each zorgkas gets its own rows and no other's."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from flows.outputs import zorgkas_slices
+from flows.io.outbox import zorgkas_slices
 
 CODES = ["ZK100", "ZK200", "ZK300"]
 

@@ -15,9 +15,9 @@ import pytest
 from pandera import config as pandera_config
 
 from flows.reference import load_reference
-from pipelines.staging import stage_feed
-from pipelines.synthetic import iter_landing
+from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
+from synthdata.synthetic import iter_landing
 
 AS_OF = dt.date(2026, 11, 1)
 REF = load_reference()

@@ -18,11 +18,12 @@ from builders import INSZ_1985, INSZ_2000, frame, valid_rows
 from decide_helpers import cases
 
 from flows.reference import load_reference
-from pipelines.absence import ABSENCE_COLUMNS
-from pipelines.decide import PERIOD_COLUMNS
-from pipelines.grants import GRANT_COLUMNS
-from pipelines.iban import with_iban_status
-from pipelines.payments import (
+from pipelines.decide.absence import ABSENCE_COLUMNS
+from pipelines.decide.decisions import PERIOD_COLUMNS
+from pipelines.ingest.iban import with_iban_status
+from pipelines.ingest.staging import QUARANTINE_COLUMNS
+from pipelines.settle.grants import GRANT_COLUMNS
+from pipelines.settle.payments import (
     LEDGER_COLUMNS,
     PAID_COLUMNS,
     PAYMENT_COLUMNS,
@@ -33,8 +34,7 @@ from pipelines.payments import (
     payment_rows,
     s_mass_change,
 )
-from pipelines.settle import Previous, Settlement, settle
-from pipelines.staging import QUARANTINE_COLUMNS
+from pipelines.settle.settlement import Previous, Settlement, settle
 from pipelines.timeline import add_months
 from schemas.feeds import FEEDS
 
@@ -207,7 +207,7 @@ def run(
 
 
 def ledger_of(*settlements: Settlement, paid_on: dt.date = RUN) -> list[dict]:
-    """The ledger rows a run records for its payments (flows/ledger.py record_run)."""
+    """The ledger rows a run records for its payments (flows/state/ledger.py record_run)."""
     return [
         paid(r["month"], r["budget"], str(r["amount"]), r["insz"], paid_on)
         for s in settlements

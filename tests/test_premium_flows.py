@@ -15,7 +15,7 @@ from builders import INSZ_1985, INSZ_2000, valid_rows, write_landing
 from stdnum.be import ogm_vcs
 
 from flows.cli import main
-from flows.publish import PublishError
+from flows.publication.folder import PublishError
 from flows.reference import load_reference
 
 D = dt.date
@@ -212,7 +212,7 @@ def test_a_committed_run_without_its_staging_folder_is_named_for_a_rerun_which_c
 
     shutil.rmtree(tmp_path / "out" / "invoices" / "2026" / ".staging-2026-01-02")  # lost: cannot be completed
     committed = ledger(tmp_path)
-    from flows.runs import RunOrderError
+    from flows.publication.protocol import RunOrderError
 
     with pytest.raises(
         RunOrderError,

@@ -3,7 +3,7 @@ F-FINE and W-VOLUNTARY-ARREARS, as tables of cases at the edges.
 
 Each case is the builder's member (born 1985-07-31, RESIDENT_VL, affiliated since 2011, in ZK100,
 domiciled in Flanders since birth) with only what the case is about changed. The pure functions of
-pipelines/premium.py do not check an insz (staging did): each case is its own person.
+pipelines/premium/invoices.py do not check an insz (staging did): each case is its own person.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from stdnum.be import ogm_vcs
 from flows.premium import premium_amounts
 from flows.reference import load_reference
 from pipelines.params import ParameterError
-from pipelines.premium import (
+from pipelines.premium.invoices import (
     INVOICE_COLUMNS,
     REFERENCE_BASE_LIMIT,
     Amounts,

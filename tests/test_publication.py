@@ -15,8 +15,8 @@ import pytest
 from builders import INSZ_1985, INSZ_2000, valid_rows, write_delivery, write_landing
 
 from flows.nightly import MassChangeError
-from flows.publish import PublishError
-from pipelines.sepa import summary, validate_pain001
+from flows.publication.folder import PublishError
+from pipelines.emit.sepa import summary, validate_pain001
 
 D = dt.date
 PAYMENT_DAY = D(2026, 11, 26)

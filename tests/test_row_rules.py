@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from builders import INSZ_1985, INSZ_2000, frame, valid_rows
 
-from pipelines.quarantine import exact_duplicates, repeated_hashes
-from pipelines.staging import stage_feed
+from pipelines.ingest.quarantine import exact_duplicates, repeated_hashes
+from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
 
 D = dt.date

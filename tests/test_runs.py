@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 from test_publication import PAYMENT_DAY, files_of, ledger, nightly, two_members
 
-from flows.runs import RunOrderError
-from flows.state import StateInUse, hold_state
+from flows.publication.protocol import RunOrderError
+from flows.state.store import StateInUse, hold_state
 
 D = dt.date
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -287,7 +287,7 @@ def test_an_older_state_keeps_its_runs_and_its_premium_flags(tmp_path):
         )
         con.execute("INSERT INTO runs VALUES ('fines', '2026', 'fines/2026', 'y', NULL, NULL, false)")
         con.execute("INSERT INTO premium_runs VALUES ('fines', 2026, '2026-10-15', '2026', 'fines/2026', 'y', false)")
-    from flows.state import open_state
+    from flows.state.store import open_state
 
     with open_state(state_of(tmp_path)) as con:
         assert con.sql("SELECT kind, run_key, run_date, published FROM runs ORDER BY kind").fetchall() == [
@@ -301,15 +301,17 @@ def test_an_older_state_keeps_its_runs_and_its_premium_flags(tmp_path):
 
 
 def test_every_file_and_folder_is_flushed_before_the_commit_and_the_outbox_after_the_rename(tmp_path, monkeypatch):
-    import flows.runs
+    import flows.publication.protocol
 
     events = []
-    fsync, replace, record = os.fsync, os.replace, flows.runs.record_run_row
+    fsync, replace, record = os.fsync, os.replace, flows.publication.protocol.record_run_row
     monkeypatch.setattr(
         os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))), fsync(fd))
     )
     monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("rename", str(b))), replace(a, b)))
-    monkeypatch.setattr(flows.runs, "record_run_row", lambda *a, **k: (events.append(("commit", "")), record(*a, **k)))
+    monkeypatch.setattr(
+        flows.publication.protocol, "record_run_row", lambda *a, **k: (events.append(("commit", "")), record(*a, **k))
+    )
     landing = two_members(tmp_path / "landing")
     folder = Path(nightly(tmp_path, landing, PAYMENT_DAY)["path"]).resolve()
     staging = folder.parent / ".staging-2026-11-26"

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from stdnum import iban as std_iban
 
-from pipelines.sepa import NAME_MAX, REMITTANCE_MAX, credit_transfer_xml, sepa_text, summary, validate_pain001
+from pipelines.emit.sepa import NAME_MAX, REMITTANCE_MAX, credit_transfer_xml, sepa_text, summary, validate_pain001
 
 DEBTOR = {"name": "Zorgkas CM", "iban": "BE72735100000116", "bic": "VSBZBEB1", "creditor_id": "BE07ZZZ0800000101"}
 MESSAGE_ID = "VSB-ZK100-2026-11-26"

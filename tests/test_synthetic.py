@@ -1,4 +1,4 @@
-"""Tests of the synthetic landing-zone generator (pipelines/synthetic.py, flows/generate.py).
+"""Tests of the synthetic landing-zone generator (synthdata/synthetic.py, synthdata/landing.py).
 
 The quarantine rules are re-expressed here as plain Polars filters (from feeds.md and
 `schemas.feeds.FEEDS`), independently of the generator: every deliberately broken row must
@@ -14,15 +14,7 @@ import polars as pl
 import pytest
 from stdnum import iban as stdnum_iban
 
-from flows.generate import write_landing, zorgkas_codes
-from pipelines.insz import r_id_valid
-from pipelines.synthetic import (
-    IBAN_VALID_KINDS,
-    delivery_dates,
-    generate,
-    iban_kinds,
-    iter_landing,
-)
+from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import (
     AFFILIATION_BASES,
     FACILITY_KINDS,
@@ -32,6 +24,14 @@ from schemas.feeds import (
     SERVICE_KINDS,
     SPECIAL_CATEGORIES,
     SUPPORT_KINDS,
+)
+from synthdata.landing import write_landing, zorgkas_codes
+from synthdata.synthetic import (
+    IBAN_VALID_KINDS,
+    delivery_dates,
+    generate,
+    iban_kinds,
+    iter_landing,
 )
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"

@@ -27,7 +27,7 @@ from decide_helpers import (
     vaph,
 )
 
-from pipelines.worklist import trailing_run_start
+from pipelines.decide.worklist import trailing_run_start
 
 D = dt.date
 ADMITTED = D(2025, 6, 1)

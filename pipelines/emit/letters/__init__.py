@@ -4,5 +4,5 @@
   formatting of dates, months and money (Babel);
 - `appeal`: L-APPEAL, the day of receipt, the appeal deadline and the file fee;
 - `content`: one row per letter (L-DECISION, L-RECOVERY, L-REQUEST, L-INVOICE), its id and the print order;
-- `templates/`: the Typst templates that flows/letters.py compiles into letters/NNNN.pdf.
+- `templates/`: the Typst templates that flows/io/letters.py compiles into letters/NNNN.pdf.
 """

@@ -4,7 +4,7 @@ Pure and vectorised: polars frames in, one frame of LETTER_COLUMNS out, in print
 what its Typst template (templates/<kind>.typ) fills into the sentences of texts/<language>.yaml:
 every value already formatted in the letter's language (language.py), never a sentence itself, so
 that a run of millions of invoices does not hold millions of copies of the same paragraph. The
-flow (flows/letters.py) renders the rows into letters/NNNN.pdf.
+flow (flows/io/letters.py) renders the rows into letters/NNNN.pdf.
 
 Inputs the engine provides (columns; a frame may have more):
 - events: grants.EVENT_COLUMNS (insz, zorgkas, budget, event, first_month, last_month, monthly_amount, ...);

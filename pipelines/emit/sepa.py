@@ -37,8 +37,8 @@ from lxml import etree
 from stdnum import bic as std_bic
 from stdnum import iban as std_iban
 
-from pipelines.iban import IBAN_VALID, compact_iban, with_iban_status
-from pipelines.payments import PAYMENT_COLUMNS
+from pipelines.ingest.iban import IBAN_VALID, compact_iban, with_iban_status
+from pipelines.settle.payments import PAYMENT_COLUMNS
 
 PAIN_001 = "pain.001.001.09"
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{PAIN_001}"

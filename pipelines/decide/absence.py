@@ -9,7 +9,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.conditions import e_residence
+from pipelines.decide.conditions import e_residence
 from pipelines.params import Params
 from pipelines.timeline import active_on
 

@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.quarantine import ROW_NUMBER, SOURCE_FILE
+from pipelines.ingest.quarantine import ROW_NUMBER, SOURCE_FILE
 from schemas.feeds import FeedContract
 
 _PARTITION = re.compile(r"^delivery_date=(\d{4}-\d{2}-\d{2})$")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.insz import insz_number, r_id_valid
+from pipelines.ingest.insz import insz_number, r_id_valid
 from schemas.feeds import FeedContract
 
 RULE_ORDER = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")

@@ -3,7 +3,7 @@
 Each feature keeps its tables here and creates them itself (`CREATE TABLE IF NOT EXISTS` in
 its own `ensure_*` function, run on every open), so a fresh file or an older one is brought
 up to date by the code. A run changes the state in one transaction, committed only once
-its output folder is complete in staging (see flows/publish.py); a run that fails leaves
+its output folder is complete in staging (see flows/publication/folder.py); a run that fails leaves
 the state as it was.
 
 outputs.md, Ordered: every run holds an exclusive lock on the state for its whole duration
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_date DATE,
     seq BIGINT,                     -- commit order
     payment_run BOOLEAN DEFAULT FALSE,
-    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (flows/runs.py)
+    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (flows/publication/protocol.py)
     PRIMARY KEY (kind, run_key)
 );
 """

@@ -9,7 +9,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.exclusions import special_stay
+from pipelines.decide.exclusions import special_stay
 from pipelines.timeline import active_on
 
 WORKLIST_COLUMNS = {

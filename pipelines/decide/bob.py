@@ -1,6 +1,6 @@
 """The care budget for persons with a disability (BOB), rules.md §6.
 
-Decided independently of the ZZB; its exclusions are in pipelines/exclusions.py (X-BOB-*).
+Decided independently of the ZZB; its exclusions are in pipelines/decide/exclusions.py (X-BOB-*).
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from flows.state import register
-from pipelines.grants import GRANT_COLUMNS
-from pipelines.payments import LEDGER_COLUMNS, OWED_COLUMNS
-from pipelines.settle import Previous, Settlement
+from flows.state.store import register
+from pipelines.settle.grants import GRANT_COLUMNS
+from pipelines.settle.payments import LEDGER_COLUMNS, OWED_COLUMNS
+from pipelines.settle.settlement import Previous, Settlement
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS grant_history (
@@ -128,7 +128,7 @@ def record_run(
     run_date: dt.date,
     settlement: Settlement,
 ) -> None:
-    """The run's state change, inside the transaction that commits the run (flows/runs.py
+    """The run's state change, inside the transaction that commits the run (flows/publication/protocol.py
     `commit_and_publish`): its grants, payments and recoveries.
 
     Rows of an earlier attempt of the same run key (a crash after the commit, before the
@@ -167,7 +167,7 @@ def ledger_differences(
 
     unpaid: the entitled months (up to `through`) and due absence budgets not in the ledger;
     recoverable: the paid months of [window_first, through] that are neither entitled nor due now,
-    and not yet listed as recoveries. The same sets as pipelines/payments.py pay_month and
+    and not yet listed as recoveries. The same sets as pipelines/settle/payments.py pay_month and
     pay_recovery compute from a ledger frame (tests/test_publication.py runs this path), without
     holding 24 months of ledger and entitled months in memory.
     """

@@ -1,4 +1,4 @@
-"""Write a synthetic landing zone (pipelines/synthetic.py) as Parquet, in the feeds.md layout.
+"""Write a synthetic landing zone (synthdata/synthetic.py) as Parquet, in the feeds.md layout.
 
 <out>/<feed>/delivery_date=YYYY-MM-DD/part-00000.parquet, part-00001.parquet, ...
 """
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.scenarios import scenario_rows
-from pipelines.synthetic import iter_landing
 from schemas.feeds import FEEDS
+from synthdata.scenarios import scenario_rows
+from synthdata.synthetic import iter_landing
 
 
 def zorgkas_codes(reference_dir: Path) -> list[str]:
@@ -33,7 +33,7 @@ def write_landing(
 ) -> dict:
     """Generate and write every feed and delivery; return rows per feed and delivery.
 
-    `scenarios`: add the reviewed persons of pipelines/scenarios.py to every delivery (the sample).
+    `scenarios`: add the reviewed persons of synthdata/scenarios.py to every delivery (the sample).
 
     Each frame is split into files of at most `rows_per_file` rows. Stale `part-*.parquet`
     files of a delivery folder that is rewritten are removed first, so a folder never mixes
@@ -47,7 +47,7 @@ def write_landing(
     size = 0
     extra = scenario_rows() if scenarios else {}
     for feed, delivery, frame in iter_landing(n_members, seed, as_of, zorgkas_codes):
-        if feed in extra:  # the reviewed scenario persons of pipelines/scenarios.py
+        if feed in extra:  # the reviewed scenario persons of synthdata/scenarios.py
             added = pl.DataFrame(extra[feed], schema=FEEDS[feed].mandatory_columns, orient="row")
             if feed == "members" and frame["insz"].is_in(added["insz"].implode()).any():
                 raise ValueError("a generated member has the insz of a scenario person: choose another seed")

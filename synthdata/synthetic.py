@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.insz import insz_check_digits
+from pipelines.ingest.insz import insz_check_digits
 from schemas.feeds import (
     AFFILIATION_BASES,
     FACILITY_KINDS,

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.grants import GRANT_COLUMNS, grant_events, grants_of
+from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.params import Params
-from pipelines.payments import (
+from pipelines.settle.grants import GRANT_COLUMNS, grant_events, grants_of
+from pipelines.settle.payments import (
     OWED_COLUMNS,
     PAID_COLUMNS,
     RECOVERY_COLUMNS,
@@ -34,7 +35,6 @@ from pipelines.payments import (
     with_accounts,
 )
 from pipelines.timeline import window_months
-from pipelines.worklist import WORKLIST_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.absence import ABSENCE_KINDS, g_absence
-from pipelines.bob import g_bob
-from pipelines.conditions import (
+from pipelines.decide.absence import ABSENCE_KINDS, g_absence
+from pipelines.decide.bob import g_bob
+from pipelines.decide.conditions import (
     e_affiliated,
     e_alive,
     e_residence,
@@ -27,11 +27,11 @@ from pipelines.conditions import (
     residence_from_year,
     waiting_until,
 )
-from pipelines.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name, special_stay
-from pipelines.grounds import all_grounds, zzb_start
+from pipelines.decide.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name, special_stay
+from pipelines.decide.grounds import all_grounds, zzb_start
+from pipelines.decide.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 from pipelines.params import Params
 from pipelines.timeline import add_months, age_on, window_months
-from pipelines.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 
 ENTITLED, NOT_ENTITLED, PENDING = "ENTITLED", "NOT_ENTITLED", "PENDING"
 CONDITIONS = ["E-AFFILIATED", "E-ALIVE", "E-RESIDENCE", "E-WAITING"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from flows.landing import file_digests
-from flows.publish import RunFolder
+from flows.io.landing import file_digests
+from flows.publication.folder import RunFolder
 
 
 def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:

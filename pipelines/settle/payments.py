@@ -12,7 +12,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.insz import insz_number, r_id_valid
+from pipelines.ingest.insz import insz_number, r_id_valid
 
 LEDGER_COLUMNS = {
     "insz": pl.String,

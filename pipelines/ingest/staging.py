@@ -1,7 +1,7 @@
 """Staging of one feed delivery: row rules, quarantine, IBAN status, counts for the run report.
 
-Pure: frames in, frames out. The caller reads the files (flows/landing.py) and writes the
-quarantine (flows/publish.py).
+Pure: frames in, frames out. The caller reads the files (flows/io/landing.py) and writes the
+quarantine (flows/publication/folder.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipelines.iban import IBAN_INVALID, IBAN_MISSING, with_iban_status
-from pipelines.insz import insz_number
-from pipelines.quarantine import RULE_ORDER, row_checks, split_rows
+from pipelines.ingest.iban import IBAN_INVALID, IBAN_MISSING, with_iban_status
+from pipelines.ingest.insz import insz_number
+from pipelines.ingest.quarantine import RULE_ORDER, row_checks, split_rows
 from schemas.feeds import FeedContract
 
 QUARANTINE_COLUMNS = {

@@ -23,11 +23,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.conditions import VOLUNTARY_BASES, residence_from_year
-from pipelines.insz import insz_number
+from pipelines.decide.conditions import VOLUNTARY_BASES, residence_from_year
+from pipelines.decide.worklist import WORKLIST_COLUMNS
+from pipelines.ingest.insz import insz_number
 from pipelines.params import Params
 from pipelines.timeline import active_on
-from pipelines.worklist import WORKLIST_COLUMNS
 
 MANDATORY_BASES = ["RESIDENT_VL", "ABROAD_EMPLOYER_VL"]
 MONEY = pl.Decimal(12, 2)
@@ -360,7 +360,7 @@ def w_voluntary_arrears(members: pl.LazyFrame, payments: pl.LazyFrame, p: Params
     affiliated and alive on D (an ended affiliation needs no ending). `since` is the day the
     member's voluntary_arrears_years-th year fell in default (the day after its due date);
     `evidence` names the premium_payments rows ("premium_payments:<premium_year>").
-    Columns: pipelines/worklist.py WORKLIST_COLUMNS.
+    Columns: pipelines/decide/worklist.py WORKLIST_COLUMNS.
     """
     running = (
         pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)

@@ -9,10 +9,10 @@ import polars as pl
 
 from flows.ingest import Ingested
 from flows.reference import Reference
-from pipelines.absence import ABSENCE_COLUMNS
-from pipelines.decide import MONTH_COLUMNS, PERIOD_COLUMNS, Amounts, Feeds, decide
+from pipelines.decide.absence import ABSENCE_COLUMNS
+from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Amounts, Feeds, decide
+from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.timeline import window_months
-from pipelines.worklist import WORKLIST_COLUMNS
 
 DECIDE_FEEDS = ["members", "residence_periods", "belrai_screeners", "medsoc_scales", "facility_stays", "vaph_support"]
 

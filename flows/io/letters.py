@@ -44,7 +44,7 @@ from typing import Any
 import polars as pl
 import typst
 
-from flows.publish import FILE_MODE
+from flows.publication.folder import FILE_MODE
 from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
 from pipelines.emit.letters.language import iban_text, letter_texts
 

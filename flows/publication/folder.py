@@ -9,7 +9,7 @@ Durable: `seal` writes the run manifest into the staging folder last and flushes
 folder of it to disk (fsync) before the state commit; `rename` flushes the outbox folders after
 the rename. A sealed staging folder is complete: its `_manifest.json` lists every file with its
 sha256 (`is_complete` checks them), so a run killed between the commit and the rename can be
-published by the next run (flows/runs.py).
+published by the next run (flows/publication/protocol.py).
 
 A file that cannot be written (full disk, read-only outbox) is an OutboxError naming it, in one line.
 """

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.publish import (
+from flows.publication.folder import (
     RunFolder,
     _crash_point,
     canonical_json,
@@ -37,7 +37,7 @@ from flows.publish import (
     staging_of,
     writing,
 )
-from flows.state import transaction
+from flows.state.store import transaction
 
 KINDS = ("nightly", "invoices", "fines")
 
