@@ -61,7 +61,7 @@ from pipelines.premium.invoices import (
     quarantined_persons,
     reference_bases,
 )
-from schemas.premium import Fines, Invoices
+from schemas.outputs import Fines, Invoices
 
 INVOICE_FEEDS = ("members", "residence_periods", "increased_allowance")
 FINE_FEEDS = ("members", "premium_payments", "increased_allowance")

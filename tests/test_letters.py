@@ -64,9 +64,9 @@ def members() -> pl.DataFrame:
 def events(rows: list[tuple]) -> pl.DataFrame:
     """rows: (insz, budget, event, first_month, last_month, monthly_amount)."""
     full = [(i, "ZK100", b, f, last, m, ["G-BELRAI"], [], e, RUN) for i, b, e, f, last, m in rows]
-    return pl.DataFrame(full, schema={c: EVENT_COLUMNS[c] for c in list(EVENT_COLUMNS)}, orient="row").select(
-        EVENT_ORDER
-    )
+    order = ["insz", "zorgkas", "budget", "first_month", "last_month", "monthly_amount", "grounds", "evidence"]
+    order += ["event", "decided_on"]
+    return pl.DataFrame(full, schema={c: EVENT_COLUMNS[c] for c in order}, orient="row").select(EVENT_ORDER)
 
 
 def motivation(rows: list[tuple]) -> pl.DataFrame:

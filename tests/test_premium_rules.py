@@ -35,7 +35,7 @@ from pipelines.premium.invoices import (
     w_voluntary_arrears,
     years_in_default,
 )
-from schemas.premium import Invoices
+from schemas.outputs import Invoices
 
 D = dt.date
 REFERENCE = load_reference()

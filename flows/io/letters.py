@@ -47,21 +47,11 @@ import typst
 from flows.publication.folder import FILE_MODE
 from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
 from pipelines.emit.letters.language import iban_text, letter_texts
+from schemas.outputs import Letters, columns
 
 LETTERS_PER_FILE_MAX = 10_000  # outputs.md
 LETTERS_PER_FILE = 1_500  # memory: see the module docstring
-LETTERS_PARQUET_COLUMNS = {
-    "letter_id": pl.String,
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "kind": pl.String,
-    "subject": pl.String,
-    "language": pl.String,
-    "file": pl.String,
-    "first_page": pl.Int32,
-    "pages": pl.Int32,
-    "address_missing": pl.Boolean,
-}
+LETTERS_PARQUET_COLUMNS = columns(Letters)
 LETTERHEAD_COLUMNS = ["name", "street", "postal_code", "city", "phone", "web", "iban", "bic"]
 
 

@@ -12,20 +12,10 @@ import polars as pl
 from pipelines.decide.conditions import e_residence
 from pipelines.params import Params
 from pipelines.timeline import active_on
+from schemas.outputs import Absences, columns
 
 ABSENCE_KINDS = ["MFC_FULLTIME", "MINOR_RESIDENTIAL_OUTSIDE_VL"]
-ABSENCE_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "school_year": pl.Int64,
-    "month": pl.Date,  # 31 August that ends the school year
-    "quantity": pl.Int64,
-    "amount": pl.Decimal(12, 2),
-    "due": pl.Boolean,
-    "holds": pl.List(pl.String),
-    "fails": pl.List(pl.String),
-    "evidence": pl.List(pl.String),
-}
+ABSENCE_COLUMNS = columns(Absences)
 
 
 def absence_quantity(p: Params) -> pl.Expr:

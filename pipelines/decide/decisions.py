@@ -32,6 +32,7 @@ from pipelines.decide.grounds import all_grounds, zzb_start
 from pipelines.decide.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 from pipelines.params import Params
 from pipelines.timeline import add_months, age_on, window_months
+from schemas.outputs import DecidedPeriods, columns
 
 ENTITLED, NOT_ENTITLED, PENDING = "ENTITLED", "NOT_ENTITLED", "PENDING"
 CONDITIONS = ["E-AFFILIATED", "E-ALIVE", "E-RESIDENCE", "E-WAITING"]
@@ -47,30 +48,11 @@ MEMBER_COLUMNS = [
     "affiliation_end",
     "eu_insured_since",
 ]
-PERIOD_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "budget": pl.String,
-    "first_month": pl.Date,
-    "last_month": pl.Date,
-    "status": pl.String,
-    "entitled": pl.Boolean,
-    "holds": pl.List(pl.String),
-    "fails": pl.List(pl.String),
-    "evidence": pl.List(pl.String),
-    "monthly_amount": pl.Decimal(12, 2),
-}
+PERIOD_COLUMNS = columns(DecidedPeriods)
+# the periods month by month (vsb explain)
 MONTH_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "budget": pl.String,
+    **{c: t for c, t in PERIOD_COLUMNS.items() if c not in ("first_month", "last_month")},
     "month": pl.Date,
-    "status": pl.String,
-    "entitled": pl.Boolean,
-    "holds": pl.List(pl.String),
-    "fails": pl.List(pl.String),
-    "evidence": pl.List(pl.String),
-    "monthly_amount": pl.Decimal(12, 2),
 }
 
 

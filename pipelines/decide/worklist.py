@@ -11,15 +11,9 @@ import polars as pl
 
 from pipelines.decide.exclusions import special_stay
 from pipelines.timeline import active_on
+from schemas.outputs import Worklist, columns
 
-WORKLIST_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "code": pl.String,
-    "since": pl.Date,
-    "detail": pl.String,
-    "evidence": pl.List(pl.String),
-}
+WORKLIST_COLUMNS = columns(Worklist)
 
 
 def _rows(frame: pl.LazyFrame, code: str, since: pl.Expr, detail: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:

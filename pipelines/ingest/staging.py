@@ -15,17 +15,9 @@ from pipelines.ingest.iban import IBAN_INVALID, IBAN_MISSING, with_iban_status
 from pipelines.ingest.insz import insz_number
 from pipelines.ingest.quarantine import RULE_ORDER, row_checks, split_rows
 from schemas.feeds import FeedContract
+from schemas.outputs import Quarantine, columns
 
-QUARANTINE_COLUMNS = {
-    "feed": pl.String,
-    "delivery_date": pl.Date,
-    "source_file": pl.String,
-    "row_number": pl.Int64,
-    "rule": pl.String,
-    "column": pl.String,
-    "rules": pl.List(pl.String),
-    "row": pl.String,
-}
+QUARANTINE_COLUMNS = columns(Quarantine)
 
 
 @dataclass

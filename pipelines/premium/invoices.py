@@ -28,35 +28,19 @@ from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.ingest.insz import insz_number
 from pipelines.params import Params
 from pipelines.timeline import active_on
+from schemas.outputs import Fines, Invoices, columns
 
 MANDATORY_BASES = ["RESIDENT_VL", "ABROAD_EMPLOYER_VL"]
 MONEY = pl.Decimal(12, 2)
 REFERENCE_BASE_LIMIT = 10**10  # a structured communication has 10 digits of base
 
-INVOICE_COLUMNS = {
-    "invoice_id": pl.String,
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "premium_year": pl.Int32,
-    "amount": MONEY,
-    "reduced": pl.Boolean,
-    "grounds": pl.List(pl.String),
-    "structured_reference": pl.String,
-    "due_date": pl.Date,
-    "invoice_date": pl.Date,
-}
+INVOICE_COLUMNS = columns(Invoices)
 # an invoice as the ledger keeps it: the published columns but the reference, plus its base
 LEDGER_INVOICE_COLUMNS = {
     **{c: t for c, t in INVOICE_COLUMNS.items() if c != "structured_reference"},
     "reference_base": pl.Int64,
 }
-FINE_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "fine_year": pl.Int32,
-    "amount": MONEY,
-    "years_in_default": pl.List(pl.Int32),
-}
+FINE_COLUMNS = columns(Fines)
 
 
 @dataclass(frozen=True)

@@ -11,29 +11,12 @@ import datetime as dt
 
 import polars as pl
 
-GRANT_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "budget": pl.String,
-    "first_month": pl.Date,
-    "last_month": pl.Date,  # null while the grant is open
-    "monthly_amount": pl.Decimal(12, 2),
-    "grounds": pl.List(pl.String),
-    "evidence": pl.List(pl.String),
-}
-EVENT_COLUMNS = {**GRANT_COLUMNS, "event": pl.String, "decided_on": pl.Date}
-EVENT_ORDER = [
-    "insz",
-    "zorgkas",
-    "budget",
-    "event",
-    "first_month",
-    "last_month",
-    "monthly_amount",
-    "grounds",
-    "evidence",
-    "decided_on",
-]
+from schemas.outputs import Grants, columns
+
+EVENT_COLUMNS = columns(Grants)  # grants.parquet
+EVENT_ORDER = list(EVENT_COLUMNS)
+# a grant as the state keeps it (grant_history): the event without its kind and date
+GRANT_COLUMNS = {c: t for c, t in EVENT_COLUMNS.items() if c not in ("event", "decided_on")}
 
 
 def _month_index(month: pl.Expr) -> pl.Expr:

@@ -13,6 +13,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.ingest.insz import insz_number, r_id_valid
+from schemas.outputs import Payments, Recoveries, columns
 
 LEDGER_COLUMNS = {
     "insz": pl.String,
@@ -22,27 +23,13 @@ LEDGER_COLUMNS = {
     "run_key": pl.String,
     "paid_on": pl.Date,
 }
-OWED_COLUMNS = {  # an entitled month or due absence budget not yet paid
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "budget": pl.String,
-    "month": pl.Date,
-    "quantity": pl.Int64,
-    "amount": pl.Decimal(12, 2),
-}
+PAYMENT_COLUMNS = columns(Payments)  # payments.parquet
 # what a payment run pays (Settlement.payments): the payment file without the account
-PAID_COLUMNS = {"end_to_end_id": pl.String, **OWED_COLUMNS}
-PAYMENT_COLUMNS = {**PAID_COLUMNS, "iban": pl.String, "name": pl.String}  # payments.parquet (outputs.md)
+PAID_COLUMNS = {c: t for c, t in PAYMENT_COLUMNS.items() if c not in ("iban", "name")}
+# an entitled month or due absence budget not yet paid
+OWED_COLUMNS = {c: t for c, t in PAID_COLUMNS.items() if c != "end_to_end_id"}
 ACCOUNT_COLUMNS = {"insz": pl.String, "iban": pl.String, "name": pl.String}
-RECOVERY_COLUMNS = {
-    "insz": pl.String,
-    "zorgkas": pl.String,
-    "budget": pl.String,
-    "month": pl.Date,
-    "amount": pl.Decimal(12, 2),
-    "paid_on": pl.Date,
-    "reason": pl.List(pl.String),
-}
+RECOVERY_COLUMNS = columns(Recoveries)
 EMPTY_CODES = pl.lit([], pl.List(pl.String))
 
 
