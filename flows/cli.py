@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug and args.command != "serve":  # (serve shows its runs' logs) before Prefect is imported
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     if args.command in ("nightly", "invoices"):
-        args.as_of = args.as_of or dt.date.today()
+        from flows.context import today
+
+        args.as_of = args.as_of or today()
     try:
         from flows.state.store import hold_state
 

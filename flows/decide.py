@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
 
+from flows.context import RunContext
 from flows.ingest import Ingested
-from flows.reference import Reference
 from pipelines.decide.absence import ABSENCE_COLUMNS
-from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Amounts, Feeds, decide
+from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Feeds, decide
 from pipelines.decide.worklist import WORKLIST_COLUMNS
-from pipelines.timeline import window_months
 
 DECIDE_FEEDS = ["members", "residence_periods", "belrai_screeners", "medsoc_scales", "facility_stays", "vaph_support"]
 
@@ -31,17 +29,10 @@ class Decided:
         return int(self.periods.filter("entitled").select(months.sum()).item() or 0)
 
 
-def amounts_for(reference: Reference, as_of: dt.date, window: int) -> Amounts:
-    first, _ = window_months(as_of, window)
-    money = reference.parameters.money_series
-    return Amounts(zzb=money("zzb_monthly", first, as_of), bob=money("bob_monthly", first, as_of))
-
-
-def run_decisions(ingested: Ingested, reference: Reference, as_of: dt.date, full_window: bool = False) -> Decided:
+def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False) -> Decided:
     """Decide every member and budget for the run date (bulk, or every month of the window)."""
-    p = reference.parameters.params_on(as_of)
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
-    decisions = decide(feeds, p, amounts_for(reference, as_of, p.evaluation_window_months), as_of, full_window)
+    decisions = decide(feeds, ctx.params, ctx.amounts, ctx.run_date, full_window)
     wanted = [decisions.periods, decisions.absences, decisions.worklist]
     periods, absences, worklist = pl.collect_all(wanted)
     months = (

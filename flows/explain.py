@@ -20,10 +20,10 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 
+from flows.context import Options, RunContext, start
 from flows.decide import run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.landing import FeedError
-from flows.reference import load_reference
 from pipelines.decide import absence, bob, conditions, exclusions, grounds, worklist
 from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import FEEDS
@@ -48,22 +48,26 @@ def rule_texts() -> dict[str, str]:
     return texts
 
 
-def load_person(insz: str, landing: Path, as_of: dt.date) -> Ingested:
+def explain_context(landing: Path, as_of: dt.date) -> RunContext:
+    """The context of a lookup: the deliveries of D, whatever their size (a shrink is the night's concern)."""
+    return start("explain", as_of, landing, Path("."), Path("."), Options(accept_shrink=frozenset(FEEDS)))
+
+
+def load_person(ctx: RunContext, insz: str) -> Ingested:
     """The person's rows of every feed for D, through the same row rules as the nightly run."""
-    reference = load_reference()
 
-    def one(feed, delivery, landing_, as_of_, reference_, **kwargs):
-        return ingest_feed(feed, delivery, landing_, as_of_, reference_, where=pl.col("insz") == insz, **kwargs)
+    def one(ctx_, feed, **kwargs):
+        return ingest_feed(ctx_, feed, where=pl.col("insz") == insz, **kwargs)
 
-    return ingest(landing, as_of, reference, accept_shrink=set(FEEDS), ingest_one=one)
+    return ingest(ctx, ingest_one=one)
 
 
 def explain_person(insz: str, landing: Path, as_of: dt.date) -> dict:
     """The decision record of one person as a plain structure (what --json prints)."""
     if not pl.select(r_id_valid(pl.lit(insz), as_of.year)).item():
         raise FeedError(f"{insz!r} is not a valid national or BIS number (R-ID)")
-    reference = load_reference()
-    person = load_person(insz, landing, as_of)
+    ctx = explain_context(landing, as_of)
+    person = load_person(ctx, insz)
     quarantined = [
         {
             "feed": f,
@@ -106,7 +110,7 @@ def explain_person(insz: str, landing: Path, as_of: dt.date) -> dict:
             "iban_status",
         )
     }
-    decided = run_decisions(person, reference, as_of, full_window=True)
+    decided = run_decisions(ctx, person, full_window=True)
     for budget in ("ZZB", "BOB"):
         rows = decided.months.filter(pl.col("budget") == budget)
         record["budgets"][budget] = [

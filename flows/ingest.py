@@ -1,28 +1,20 @@
-"""Ingest: locate each feed's delivery, check it, read it and stage it (row rules, quarantine).
+"""Ingest: read each feed's delivery of the run and stage it (row rules, quarantine).
 
-Plain functions, so that the nightly flow, the benchmarks and the tests share one path.
+Plain functions, so that every flow, the benchmarks and the tests share one path. The deliveries
+were chosen and checked when the run started (flows/context.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 from pandera import config as pandera_config
 
-from flows.io.landing import (
-    Delivery,
-    FeedError,
-    check_delivery_schema,
-    locate_delivery,
-    read_file,
-    read_key_hashes,
-    read_key_rows,
-)
+from flows.context import RunContext
+from flows.io.landing import Delivery, check_delivery_schema, read_file, read_key_hashes, read_key_rows
 from flows.progress import Steps
-from flows.reference import Reference
 from pipelines.ingest.quarantine import exact_duplicates, key_hash, repeated_hashes
 from pipelines.ingest.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
@@ -40,50 +32,9 @@ class Ingested:
         return self.feeds[feed].valid
 
 
-def locate_deliveries(landing: Path, as_of: dt.date, feeds: tuple[str, ...] = tuple(FEEDS)) -> dict[str, Delivery]:
-    """Each feed's delivery for `as_of` (default every feed); all missing feeds are named in one error."""
-    found, errors = {}, []
-    for feed in feeds:
-        try:
-            found[feed] = locate_delivery(landing, feed, as_of)
-        except FeedError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise FeedError("; ".join(errors))
-    return found
-
-
-def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_shrink: set[str]) -> list[str]:
-    """feeds.md, feed-level check: a delivery below min_rows_ratio of the previous one fails the run.
-
-    Returns the warnings for shrinks the operator accepted with --accept-shrink FEED.
-    """
-    unknown = sorted(set(accept_shrink) - set(FEEDS))
-    if unknown:
-        raise FeedError(f"--accept-shrink names no feed: {', '.join(unknown)}")
-    errors, warnings = [], []
-    for feed, d in deliveries.items():
-        if d.previous_rows is None or d.rows >= min_rows_ratio * d.previous_rows:
-            continue
-        message = (
-            f"feed {feed}: delivery {d.delivery_date.isoformat()} has {d.rows} rows, below {min_rows_ratio} "
-            f"of the previous delivery {d.previous_date.isoformat()} ({d.previous_rows} rows)"
-        )
-        if feed in accept_shrink:
-            warnings.append(message + " (accepted with --accept-shrink)")
-        else:
-            errors.append(message + f"; pass --accept-shrink {feed} if the delivery is right")
-    if errors:
-        raise FeedError("; ".join(errors))
-    return warnings
-
-
 def ingest_feed(
+    ctx: RunContext,
     feed: str,
-    delivery: Delivery,
-    landing: Path,
-    as_of: dt.date,
-    reference: Reference,
     where: pl.Expr | None = None,
     members: pl.Series | None = None,
     narrow=None,
@@ -104,9 +55,9 @@ def ingest_feed(
     (columns and types) of what goes on, which costs nothing at 7M members. The test suite
     validates the valid rows with pandera at full data depth (tests/test_pandera_agreement.py).
     """
-    contract = FEEDS[feed]
+    contract, delivery, landing, as_of = FEEDS[feed], ctx.deliveries[feed], ctx.landing, ctx.run_date
     extra = check_delivery_schema(contract, delivery)
-    codes = {"zorgkassen": reference.zorgkas_codes}
+    codes = {"zorgkassen": ctx.reference.zorgkas_codes}
 
     def counted(part: StagedFeed) -> StagedFeed:
         if members is not None:
@@ -140,37 +91,28 @@ def ingest_feed(
 
 
 def ingest(
-    landing: Path,
-    as_of: dt.date,
-    reference: Reference,
-    accept_shrink: set[str] = frozenset(),
+    ctx: RunContext,
     steps: Steps | None = None,
     ingest_one=ingest_feed,
     keep: set[str] | None = None,
     narrow: dict | None = None,
-    feeds: tuple[str, ...] = tuple(FEEDS),
 ) -> Ingested:
-    """Every feed for `as_of`: located, shrink-checked, read, validated, quarantined.
+    """Every feed of the run's deliveries (members first), read, validated and quarantined.
 
     `keep`: the feeds whose valid rows the caller needs (default all); the others keep only
     their counts and quarantine. `narrow`: feed -> function(valid members) giving a
     function(valid rows) -> the only rows the caller needs of that feed (e.g. the premiums of
     voluntary members).
-    `feeds`: the feeds to read (members first; default all eight).
     """
     steps = steps or Steps(quiet=True)
-    params = reference.parameters.params_on(as_of)
-    with steps.step("locate deliveries") as shown:
-        deliveries = locate_deliveries(landing, as_of, feeds)
-        warnings = check_shrink(deliveries, params.min_rows_ratio, set(accept_shrink))
-        shown["feeds"] = len(deliveries)
     staged: dict[str, StagedFeed] = {}
     counts: dict[str, dict] = {}
+    warnings = list(ctx.warnings)
     numbers = None
-    for feed, delivery in deliveries.items():  # members first: the other feeds are counted against it
+    for feed in ctx.deliveries:  # members first: the other feeds are counted against it
         only = narrow[feed](staged["members"].valid) if narrow and feed in narrow else None
         with steps.step(f"ingest {feed}") as shown:
-            one = ingest_one(feed, delivery, landing, as_of, reference, members=numbers, narrow=only)
+            one = ingest_one(ctx, feed, members=numbers, narrow=only)
             shown["rows read"] = one.rows_read
             shown["quarantined"] = one.quarantine.height
         counts[feed] = one.counts()
@@ -184,4 +126,4 @@ def ingest(
         if keep is not None and feed not in keep:
             one.valid = one.valid.clear()  # not needed by this run: free the memory, keep the counts
         staged[feed] = one
-    return Ingested(as_of, deliveries, staged, warnings, counts)
+    return Ingested(ctx.run_date, ctx.deliveries, staged, warnings, counts)

@@ -96,7 +96,16 @@ class PrefectServer:
         raise RuntimeError(f"Prefect's temporary server did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
+        """Send what Prefect still holds (the run's last logs and events) to the server, then stop it."""
         if self.process is not None:
+            import sys
+
+            if "prefect" in sys.modules:
+                from prefect.events.worker import EventsWorker
+                from prefect.logging.handlers import APILogWorker
+
+                APILogWorker.drain_all(timeout=10)
+                EventsWorker.drain_all(timeout=10)
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)

@@ -8,24 +8,18 @@ The scheduled flows take their dates from the clock, in Brussels, when they star
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prefect import flow, serve
 from prefect.schedules import Cron
 
+from flows.context import TIMEZONE, today
 from flows.nightly import run_nightly
 
-TIMEZONE = "Europe/Brussels"
 NIGHTLY_CRON = "0 2 * * *"
 INVOICES_CRON = "0 3 2 1 *"
 FINES_CRON = "0 3 16 10 *"
-
-
-def today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 @flow(name="vsb-invoices-scheduled", validate_parameters=False)

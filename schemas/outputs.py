@@ -9,8 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandera.errors as pa_errors
 import pandera.polars as pa
 import polars as pl
+
+
+class OutputError(ValueError):
+    """An output file does not meet its model: names the file's model, columns and checks, never a value."""
+
+
+def check(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` checked with its model (all checks, at data depth) before it is written; a failure names the
+    checks and columns with their counts, never a value (a value could be an insz: logs carry codes only)."""
+    try:
+        return model.validate(frame, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases.group_by("column", "check").len().sort("column", "check", nulls_last=True)
+        broken = ", ".join(f"{column or '-'}: {check} ({n} rows)" for column, check, n in cases.iter_rows())
+        raise OutputError(f"{model.__name__} output fails its schema: {broken}") from None
 
 
 def columns(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:

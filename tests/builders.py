@@ -143,3 +143,18 @@ def write_landing(landing: Path, delivery_date: dt.date = DELIVERY, overrides: d
     for feed, feed_rows in rows.items():
         write_delivery(landing, feed, delivery_date, feed_rows)
     return landing
+
+
+def context_at(landing: Path, as_of: dt.date, accept_shrink=(), kind: str = "nightly", **kwargs):
+    """The run context of a run on `landing` as of `as_of` (outbox and state unused by the tests that ask)."""
+    from flows.context import Options, start
+
+    options = Options(accept_shrink=frozenset(accept_shrink))
+    return start(kind, as_of, Path(landing), Path("out"), Path("state.duckdb"), options, **kwargs)
+
+
+def ingest_at(landing: Path, as_of: dt.date, accept_shrink=(), **kwargs):
+    """Every feed of `landing` as of `as_of`, through the ingest the runs use (flows/ingest.py)."""
+    from flows.ingest import ingest
+
+    return ingest(context_at(landing, as_of, accept_shrink), **kwargs)

@@ -26,12 +26,11 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from builders import INSZ_1985, INSZ_2000, frame, valid_rows, write_delivery
+from builders import INSZ_1985, INSZ_2000, context_at, frame, ingest_at, valid_rows, write_delivery
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flows.decide import run_decisions
-from flows.ingest import ingest
 from flows.io.landing import FeedError
 from flows.reference import load_reference
 from pipelines.ingest.quarantine import RULE_ORDER
@@ -205,7 +204,7 @@ def test_ingest_quarantines_every_bad_row_or_stops_naming_feed_file_and_column(l
             if is_lossy:
                 lossy.append((feed, variant[0]))
         try:
-            got = ingest(landing, RUN, REF)
+            got = ingest_at(landing, RUN)
         except FeedError as error:
             message = str(error)
             assert "\n" not in message
@@ -225,7 +224,7 @@ def test_ingest_quarantines_every_bad_row_or_stops_naming_feed_file_and_column(l
             for column in [c for c, t in contract.columns.items() if t == pl.Float64]:
                 assert staged.valid.select(pl.col(column).is_finite().fill_null(True).all()).item(), (feed, column)
 
-        decided = run_decisions(got, REF, RUN)
+        decided = run_decisions(context_at(landing, RUN), got)
         with_valid_ground = {insz for feed in GROUND_FEEDS for insz in got.valid(feed)["insz"]}
         with_quarantined_ground = {
             insz

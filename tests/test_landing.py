@@ -10,10 +10,18 @@ from decimal import Decimal
 import polars as pl
 import pyarrow as pa
 import pytest
-from builders import INSZ_1985, INSZ_2000, frame, valid_rows, with_arrow_column, write_delivery, write_landing
+from builders import (
+    INSZ_1985,
+    INSZ_2000,
+    frame,
+    ingest_at,
+    valid_rows,
+    with_arrow_column,
+    write_delivery,
+    write_landing,
+)
 
-from flows.explain import load_person
-from flows.ingest import ingest
+from flows.explain import explain_context, load_person
 from flows.io.landing import FeedError
 from flows.reference import load_reference
 from schemas.feeds import FEEDS
@@ -27,16 +35,16 @@ def test_newest_delivery_on_or_before_the_run_date(tmp_path):
     write_landing(tmp_path, D(2026, 10, 1))
     write_landing(tmp_path, D(2026, 11, 1), {"belrai_screeners": valid_rows()["belrai_screeners"] * 0})
     write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 21), valid_rows()["belrai_screeners"])
-    got = ingest(tmp_path, D(2026, 11, 20), REF, accept_shrink={"belrai_screeners"})
+    got = ingest_at(tmp_path, D(2026, 11, 20), accept_shrink={"belrai_screeners"})
     assert got.deliveries["belrai_screeners"].delivery_date == D(2026, 11, 1)
     assert got.valid("belrai_screeners").height == 0
-    assert ingest(tmp_path, D(2026, 10, 31), REF).deliveries["members"].delivery_date == D(2026, 10, 1)
+    assert ingest_at(tmp_path, D(2026, 10, 31)).deliveries["members"].delivery_date == D(2026, 10, 1)
 
 
 def test_no_delivery_names_every_missing_feed(tmp_path):
     write_landing(tmp_path, D(2026, 11, 1))
     with pytest.raises(FeedError, match=r"feed members: no delivery on or before 2026-10-31.*feed vaph_support"):
-        ingest(tmp_path, D(2026, 10, 31), REF)
+        ingest_at(tmp_path, D(2026, 10, 31))
 
 
 def test_missing_column_names_feed_file_and_column(tmp_path):
@@ -48,7 +56,7 @@ def test_missing_column_names_feed_file_and_column(tmp_path):
         frame("medsoc_scales", valid_rows()["medsoc_scales"]).drop("pillar_2"),
     )
     with pytest.raises(FeedError, match=rf"feed medsoc_scales, file {path}: missing column pillar_2"):
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_wrong_type_names_feed_file_and_column(tmp_path):
@@ -60,7 +68,7 @@ def test_wrong_type_names_feed_file_and_column(tmp_path):
         match=rf"feed premium_payments, file {path}: column amount_due has type large_string, "
         "the contract says float",
     ):
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_unreadable_file_names_feed_and_file(tmp_path):
@@ -68,7 +76,7 @@ def test_unreadable_file_names_feed_and_file(tmp_path):
     broken = tmp_path / "vaph_support" / "delivery_date=2026-11-01" / "part-00001.parquet"
     broken.write_bytes(b"not parquet at all")
     with pytest.raises(FeedError, match=rf"feed vaph_support, file {broken}: unreadable Parquet file"):
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_int32_and_all_null_columns_are_accepted_and_extra_columns_warn_once(tmp_path):
@@ -85,7 +93,7 @@ def test_int32_and_all_null_columns_are_accepted_and_extra_columns_warn_once(tmp
         odd.with_columns(pl.lit("VA2").alias("record_id")),
         name="part-00001.parquet",
     )
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     assert got.valid("vaph_support").schema["school_year"] == pl.Int64
     assert got.valid("vaph_support")["record_id"].to_list() == ["VA1", "VA2"]
     assert [w for w in got.warnings if "vaph_support" in w] == ["feed vaph_support: extra columns ignored: comment"]
@@ -104,29 +112,29 @@ def test_delivery_below_min_rows_ratio_fails_with_both_counts(tmp_path):
         match=r"feed residence_periods: delivery 2026-11-01 has 8 rows, below 0.9 of the "
         r"previous delivery 2026-10-01 \(10 rows\).*--accept-shrink residence_periods",
     ):
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_accept_shrink_lets_the_run_go_on_with_a_warning(tmp_path):
     _shrinking_landing(tmp_path)
-    got = ingest(tmp_path, D(2026, 11, 20), REF, accept_shrink={"residence_periods"})
+    got = ingest_at(tmp_path, D(2026, 11, 20), accept_shrink={"residence_periods"})
     assert got.valid("residence_periods").height == 8
     assert any("accepted with --accept-shrink" in w for w in got.warnings)
     with pytest.raises(FeedError, match="--accept-shrink names no feed: residence"):
-        ingest(tmp_path, D(2026, 11, 20), REF, accept_shrink={"residence"})
+        ingest_at(tmp_path, D(2026, 11, 20), accept_shrink={"residence"})
 
 
 def test_exactly_min_rows_ratio_passes(tmp_path):
     rows = valid_rows()["increased_allowance"]
     write_landing(tmp_path, D(2026, 10, 1), {"increased_allowance": rows * 10})
     write_landing(tmp_path, D(2026, 11, 1), {"increased_allowance": rows * 9})
-    assert ingest(tmp_path, D(2026, 11, 20), REF).valid("increased_allowance").height == 9
+    assert ingest_at(tmp_path, D(2026, 11, 20)).valid("increased_allowance").height == 9
 
 
 def test_rows_of_non_members_are_counted_not_errors(tmp_path):
     other = valid_rows()["increased_allowance"][0] | {"insz": INSZ_2000}
     write_landing(tmp_path, D(2026, 11, 1), {"increased_allowance": [valid_rows()["increased_allowance"][0], other]})
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     assert got.counts["increased_allowance"]["rows_without_member"] == 1
     assert got.counts["increased_allowance"]["rows_valid"] == 2
 
@@ -140,7 +148,7 @@ def test_narrowing_a_feed_file_by_file_keeps_the_counts_of_all_its_valid_rows(tm
     write_delivery(tmp_path, "premium_payments", D(2026, 11, 1), [premium, stranger])
     earlier = stranger | {"premium_year": 2024, "due_date": D(2024, 6, 30), "paid_date": None}
     write_delivery(tmp_path, "premium_payments", D(2026, 11, 1), [earlier], name="part-00001.parquet")
-    whole = ingest(tmp_path, D(2026, 11, 20), REF)
+    whole = ingest_at(tmp_path, D(2026, 11, 20))
     kept = []
 
     def only_members(members):
@@ -150,7 +158,7 @@ def test_narrowing_a_feed_file_by_file_keeps_the_counts_of_all_its_valid_rows(tm
 
         return rows_of_members
 
-    narrowed = ingest(tmp_path, D(2026, 11, 20), REF, narrow={"premium_payments": only_members})
+    narrowed = ingest_at(tmp_path, D(2026, 11, 20), narrow={"premium_payments": only_members})
     assert kept == [2, 1]  # once per file
     assert narrowed.valid("premium_payments")["insz"].to_list() == [premium["insz"]]
     assert whole.valid("premium_payments").height == 3
@@ -168,7 +176,7 @@ def test_r_duplicate_every_hash_colliding_quarantines_no_distinct_key(tmp_path, 
     rows = valid_rows()["belrai_screeners"]
     write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows + [rows[0] | {"assessment_id": "BR9"}])
     write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows, name="part-00001.parquet")
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     assert got.feeds["belrai_screeners"].quarantine["row_number"].to_list() == [1, 1]
     assert got.valid("belrai_screeners")["assessment_id"].to_list() == ["BR9"]
 
@@ -179,7 +187,7 @@ def test_r_duplicate_across_the_files_of_one_delivery(tmp_path):
     rows = valid_rows()["belrai_screeners"]
     write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows + [rows[0] | {"assessment_id": "BR9"}])
     write_delivery(tmp_path, "belrai_screeners", D(2026, 11, 1), rows, name="part-00001.parquet")
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     quarantine = got.feeds["belrai_screeners"].quarantine
     assert quarantine.select("source_file", "row_number", "rule").rows() == [
         ("belrai_screeners/delivery_date=2026-11-01/part-00000.parquet", 1, "R-DUPLICATE"),
@@ -254,7 +262,7 @@ def test_a_lossless_physical_variant_is_read_as_the_contract_type(tmp_path, name
     for float, a timestamp at midnight for date: accepted and read as the contract type."""
     write_landing(tmp_path, D(2026, 11, 1))
     write_delivery(tmp_path, feed, D(2026, 11, 1), with_arrow_column(feed, valid_rows()[feed], column, values))
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     assert got.feeds[feed].quarantine.is_empty(), got.feeds[feed].quarantine.to_dicts()
     assert got.valid(feed).schema[column] == FEEDS[feed].columns[column]
     assert got.valid(feed)[column].to_list() == [expected]
@@ -266,7 +274,7 @@ def test_a_lossy_physical_variant_is_an_error_naming_feed_file_and_column(tmp_pa
     write_landing(tmp_path, D(2026, 11, 1))
     path = write_delivery(tmp_path, feed, D(2026, 11, 1), with_arrow_column(feed, valid_rows()[feed], column, values))
     with pytest.raises(FeedError) as raised:
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
     assert str(raised.value) == f"feed {feed}, file {path}: column {column} {error}"
     assert "\n" not in str(raised.value)
 
@@ -279,7 +287,7 @@ def test_a_lossy_value_is_named_by_its_row_among_many(tmp_path):
     path = write_delivery(tmp_path, "members", D(2026, 11, 1), with_arrow_column("members", rows, "birth_date", births))
     message = re.escape(f"feed members, file {path}: column birth_date has type timestamp[ms] and a value that date")
     with pytest.raises(FeedError, match=message + r" cannot hold \(row 3: 1985-07-31 23:59:00\)"):
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_files_of_one_delivery_may_use_different_variants(tmp_path):
@@ -294,7 +302,7 @@ def test_files_of_one_delivery_may_use_different_variants(tmp_path):
     )
     later = [rows[0] | {"premium_year": 2024}]
     write_delivery(tmp_path, "premium_payments", D(2026, 11, 1), later, name="part-00001.parquet")
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     assert got.valid("premium_payments").select("premium_year", "amount_due").rows() == [(2025, 64.0), (2024, 64.0)]
 
 
@@ -319,12 +327,13 @@ def test_finding_5_a_dictionary_encoded_string_and_a_decimal_amount_are_valid_pa
     premium = with_arrow_column("premium_payments", valid_rows()["premium_payments"], "amount_due", amounts)
     premium = premium.set_column(premium.schema.get_field_index("amount_paid"), "amount_paid", amounts)
     write_delivery(variant, "premium_payments", D(2026, 11, 1), premium)
-    expected, got = ingest(plain, D(2026, 11, 20), REF), ingest(variant, D(2026, 11, 20), REF)
+    expected, got = ingest_at(plain, D(2026, 11, 20)), ingest_at(variant, D(2026, 11, 20))
     for feed in FEEDS:
         assert got.valid(feed).equals(expected.valid(feed)), feed
         assert got.feeds[feed].quarantine.drop("row").equals(expected.feeds[feed].quarantine.drop("row")), feed
     assert got.feeds["belrai_screeners"].quarantine["rule"].to_list() == ["R-DUPLICATE", "R-DUPLICATE"]
-    assert load_person(INSZ_1985, variant, D(2026, 11, 20)).valid("members")["insz"].to_list() == [INSZ_1985]
+    person = load_person(explain_context(variant, D(2026, 11, 20)), INSZ_1985)
+    assert person.valid("members")["insz"].to_list() == [INSZ_1985]
 
 
 # --- symbolic links (feeds.md: a link to a place outside the landing zone is an error naming it) ---------
@@ -360,7 +369,7 @@ def test_finding_6_a_symbolic_link_out_of_the_landing_zone_is_an_error_naming_it
     write_landing(landing, D(2026, 11, 1))
     link, target = _moved_out(landing, outside, relative)
     with pytest.raises(FeedError) as raised:
-        ingest(landing, D(2026, 11, 20), REF)
+        ingest_at(landing, D(2026, 11, 20))
     message = str(raised.value)
     assert message.startswith(f"feed members: {kind} {link} is a symbolic link to {target}, {OUTSIDE}")
     assert message.endswith("an operator who wants that copies the file in") and "\n" not in message
@@ -373,7 +382,7 @@ def test_a_dangling_symbolic_link_out_of_the_landing_zone_is_an_error_too(tmp_pa
     with pytest.raises(
         FeedError, match=rf"feed vaph_support: file {link} is a symbolic link to .*gone.parquet, {OUTSIDE}"
     ):
-        ingest(landing, D(2026, 11, 20), REF)
+        ingest_at(landing, D(2026, 11, 20))
 
 
 def test_symbolic_links_that_stay_inside_the_landing_zone_are_fine(tmp_path):
@@ -387,7 +396,7 @@ def test_symbolic_links_that_stay_inside_the_landing_zone_are_fine(tmp_path):
     (real / "vaph_support" / "delivery_date=2026-11-01").symlink_to(shared / "vaph", target_is_directory=True)
     landing = tmp_path / "landing"
     landing.symlink_to(real, target_is_directory=True)
-    got = ingest(landing, D(2026, 11, 20), REF)
+    got = ingest_at(landing, D(2026, 11, 20))
     assert got.valid("members").height == 1 and got.valid("vaph_support").height == 1
 
 
@@ -396,7 +405,7 @@ def test_a_loop_of_symbolic_links_is_an_error_naming_it(tmp_path):
     link = landing / "vaph_support" / "delivery_date=2026-11-01" / "part-00001.parquet"
     link.symlink_to(link)
     with pytest.raises(FeedError, match=rf"feed vaph_support: file {link}"):
-        ingest(landing, D(2026, 11, 20), REF)
+        ingest_at(landing, D(2026, 11, 20))
 
 
 # --- optional columns of members (feeds.md: language, street, postal_code, city, country) -----------------
@@ -410,7 +419,7 @@ def test_optional_member_columns_may_be_absent_and_are_then_null(tmp_path):
     used, L-LANGUAGE); no warning about them; a quarantined row's JSON holds the columns delivered."""
     member = valid_rows()["members"][0]
     write_landing(tmp_path, D(2026, 11, 1), {"members": [member, member | {"insz": INSZ_2000, "zorgkas": "X"}]})
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     valid = got.valid("members")
     assert list(valid.columns)[: len(FEEDS["members"].columns)] == list(FEEDS["members"].columns)
     assert all(valid.schema[c] == pl.String for c in OPTIONAL)
@@ -428,7 +437,7 @@ def test_present_optional_member_columns_are_read_checked_and_kept(tmp_path):
         valid_rows()["members"][0] | {"insz": "85273112348", "language": None, "street": None},
     ]
     write_landing(tmp_path, D(2026, 11, 1), {"members": rows})
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     quarantine = got.feeds["members"].quarantine
     assert quarantine.select("rule", "column").rows() == [("R-ENUM", "language")]
     assert {k: json.loads(quarantine["row"][0])[k] for k in OPTIONAL} == ADDRESS | {"language": "DE"}
@@ -444,7 +453,7 @@ def test_a_present_optional_column_of_the_wrong_type_is_an_error(tmp_path):
     with pytest.raises(
         FeedError, match=rf"feed members, file {path}: column postal_code has type int64, the contract says str"
     ):
-        ingest(tmp_path, D(2026, 11, 20), REF)
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_files_of_one_delivery_may_differ_in_their_optional_columns(tmp_path):
@@ -452,7 +461,9 @@ def test_files_of_one_delivery_may_differ_in_their_optional_columns(tmp_path):
     write_landing(tmp_path, D(2026, 11, 1), {"members": [valid_rows()["members"][0] | ADDRESS]})
     other = valid_rows()["members"][0] | {"insz": INSZ_2000}
     write_delivery(tmp_path, "members", D(2026, 11, 1), [other], name="part-00001.parquet")
-    got = ingest(tmp_path, D(2026, 11, 20), REF)
+    got = ingest_at(tmp_path, D(2026, 11, 20))
     assert got.valid("members").select("insz", "city").rows() == [(INSZ_1985, "Bruxelles"), (INSZ_2000, None)]
     for insz, city in ((INSZ_1985, "Bruxelles"), (INSZ_2000, None)):
-        assert load_person(insz, tmp_path, D(2026, 11, 20)).valid("members")["city"].to_list() == [city]
+        assert load_person(explain_context(tmp_path, D(2026, 11, 20)), insz).valid("members")["city"].to_list() == [
+            city
+        ]

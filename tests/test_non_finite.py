@@ -13,13 +13,12 @@ import math
 
 import polars as pl
 import pytest
-from builders import INSZ_1985, valid_rows, write_landing
+from builders import INSZ_1985, context_at, ingest_at, valid_rows, write_landing
 
 from flows.decide import run_decisions
-from flows.ingest import ingest
-from flows.nightly import for_settlement
 from flows.reference import load_reference
-from pipelines.settle.payments import held_persons
+from flows.settle import for_settlement
+from pipelines.settle.holds import s_hold
 from schemas.feeds import FEEDS
 
 D = dt.date
@@ -74,7 +73,7 @@ def test_r_range_a_non_finite_number_in_any_float_column_is_quarantined_by_inges
     if FEEDS[feed].key and not other_key:
         other_key = {FEEDS[feed].key[0]: "OTHER"}
     write_landing(tmp_path, DELIVERY, {feed: [good | {column: value}, good | other_key]})
-    got = ingest(tmp_path, RUN, REF)
+    got = ingest_at(tmp_path, RUN)
     quarantine = got.feeds[feed].quarantine
     assert quarantine.select("rule", "column", "row_number").rows() == [("R-RANGE", column, 1)]
     assert json.loads(quarantine["row"][0])[column] == json_text(value)  # not null: the operator sees the value
@@ -108,8 +107,8 @@ FINDING_1 = [
 def test_finding_1_a_non_finite_or_out_of_scale_score_entitles_nobody(tmp_path, name, feed, row, entitled):
     """R-RANGE, issue 11 finding 1: total_score NaN (BelRAI) and score +inf or 1e12 (medsoc) made people entitled."""
     write_landing(tmp_path, DELIVERY, ONLY_ONE_GROUND | {feed: [row]})
-    got = ingest(tmp_path, RUN, REF)
-    decided = run_decisions(got, REF, RUN)
+    got = ingest_at(tmp_path, RUN)
+    decided = run_decisions(context_at(tmp_path, RUN), got)
     assert decided.periods.filter("entitled").height > 0 if entitled else decided.periods.filter("entitled").is_empty()
     if not entitled:
         assert got.feeds[feed].quarantine["rule"].to_list() == ["R-RANGE"]
@@ -132,11 +131,12 @@ def test_finding_2_a_non_finite_amount_is_quarantined_and_the_night_goes_on(tmp_
         UNPAID | {"premium_year": 2025},
     ]
     write_landing(tmp_path, DELIVERY, {"members": [VOLUNTARY], "premium_payments": rows})
-    got = ingest(tmp_path, RUN, REF)
+    got = ingest_at(tmp_path, RUN)
     assert got.feeds["premium_payments"].quarantine.select("rule", "column").rows() == [("R-RANGE", column)]
-    held = held_persons({f: s.quarantine for f, s in got.feeds.items()}, RUN.year)
+    held = s_hold({f: s.quarantine for f, s in got.feeds.items()}, None, RUN.year)
     assert held.rows() == [(INSZ_1985, "premium_payments", "R-RANGE")]
-    kept = for_settlement(got, run_decisions(got, REF, RUN), REF)  # the step that stopped the night
+    ctx = context_at(tmp_path, RUN)
+    kept = for_settlement(ctx, got, run_decisions(ctx, got))  # the step that stopped the night
     assert kept.arrears["detail"].to_list() == ["2 premium years in default: 2024, 2025"]
 
 
@@ -147,8 +147,9 @@ def test_finding_2_a_huge_finite_amount_does_not_stop_the_night(tmp_path):
         UNPAID | {"premium_year": 2025, "amount_due": 1.7e308, "amount_paid": 1e307, "paid_date": D(2025, 4, 1)},
     ]
     write_landing(tmp_path, DELIVERY, {"members": [VOLUNTARY], "premium_payments": rows})
-    got = ingest(tmp_path, RUN, REF)
+    got = ingest_at(tmp_path, RUN)
     assert got.feeds["premium_payments"].quarantine.is_empty()
     assert math.isfinite(got.valid("premium_payments")["amount_due"].max())
-    kept = for_settlement(got, run_decisions(got, REF, RUN), REF)
+    ctx = context_at(tmp_path, RUN)
+    kept = for_settlement(ctx, got, run_decisions(ctx, got))
     assert kept.arrears["detail"].to_list() == ["2 premium years in default: 2024, 2025"]

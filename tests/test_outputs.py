@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from flows.io.outbox import zorgkas_slices
+from pipelines.emit.files import zorgkas_slices
 
 CODES = ["ZK100", "ZK200", "ZK300"]
 

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
+import duckdb
 import polars as pl
 import pytest
 from builders import INSZ_1985, INSZ_2000, frame, valid_rows
 from decide_helpers import cases
 
 from flows.reference import load_reference
+from flows.state.ledger import pay_once
+from flows.state.ledger import previous as state_before
+from flows.state.store import ensure_runs
 from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.decisions import PERIOD_COLUMNS
+from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.ingest.iban import with_iban_status
 from pipelines.ingest.staging import QUARANTINE_COLUMNS
 from pipelines.settle.grants import GRANT_COLUMNS
+from pipelines.settle.holds import s_mass_change
 from pipelines.settle.payments import (
     LEDGER_COLUMNS,
     PAID_COLUMNS,
@@ -32,10 +39,9 @@ from pipelines.settle.payments import (
     end_to_end_ids,
     is_payment_run,
     payment_rows,
-    s_mass_change,
 )
-from pipelines.settle.settlement import Previous, Settlement, settle
-from pipelines.timeline import add_months
+from pipelines.settle.settlement import Settlement, settle
+from pipelines.timeline import add_months, window_months
 from schemas.feeds import FEEDS
 
 D = dt.date
@@ -150,12 +156,49 @@ def g(first: dt.date, last: dt.date | None = None, budget: str = "ZZB", insz: st
     )
 
 
-def previous(grants: list[dict] = (), ledger: list[dict] = (), recovered: list[tuple] = ()) -> Previous:
-    return Previous(
-        pl.DataFrame(list(grants), schema=GRANT_COLUMNS, orient="row"),
-        pl.DataFrame(list(ledger), schema=LEDGER_COLUMNS, orient="row"),
-        pl.DataFrame(list(recovered), schema={"insz": pl.String, "budget": pl.String, "month": pl.Date}, orient="row"),
+@dataclass(frozen=True)
+class Before:
+    """The state before a run, as rows: the previous night's grants, the payment ledger, the recoveries listed."""
+
+    grant_rows: list[dict] = ()
+    ledger: list[dict] = ()
+    recovered: list[tuple] = ()
+
+    @property
+    def grants(self) -> pl.DataFrame:
+        return pl.DataFrame(self.grant_rows, schema=GRANT_COLUMNS, orient="row")
+
+
+def previous(grants: list[dict] = (), ledger: list[dict] = (), recovered: list[tuple] = ()) -> Before:
+    return Before(list(grants), list(ledger), list(recovered))
+
+
+def state_with(before: Before) -> duckdb.DuckDBPyConnection:
+    """An in-memory state holding `before` as the nightly run records it (flows/state tables): the previous
+    night's grants, its payment ledger and the recoveries already listed."""
+    con = duckdb.connect()
+    ensure_runs(con)
+    pay_once(con)
+    con.execute(
+        "INSERT INTO runs (kind, run_key, folder, manifest_sha256, run_date, seq, published) "
+        "VALUES ('nightly', 'before', 'nightly/before', '', DATE '2026-10-27', 1, true)"
     )
+    grants = before.grants
+    recovered = [(i, b, m, Decimal("0"), "before", m) for i, b, m in before.recovered]
+    tables = {
+        "grant_history": grants.select(pl.lit("before").alias("run_key"), *GRANT_COLUMNS),
+        "payment_ledger": pl.DataFrame(before.ledger, schema=LEDGER_COLUMNS, orient="row"),
+        "recovery_ledger": pl.DataFrame(recovered, schema=RECOVERED, orient="row"),
+    }
+    for table, rows in tables.items():
+        con.register("new_rows", rows.to_arrow())
+        con.execute(f"INSERT INTO {table} SELECT * FROM new_rows")
+        con.unregister("new_rows")
+    return con
+
+
+RECOVERED = {**LEDGER_COLUMNS, "listed_on": pl.Date}
+del RECOVERED["paid_on"]
 
 
 def quarantined(feed: str, insz: str | None = INSZ_1985, rule: str = "R-RANGE") -> pl.DataFrame:
@@ -189,18 +232,31 @@ def run(
     run_date: dt.date = RUN,
     member_rows: list[dict] | None = None,
     quarantines: dict[str, pl.DataFrame] | None = None,
-    before: Previous | None = None,
+    before: Before | None = None,
     absence_rows: list[dict] = (),
     payment_run: bool = True,
+    worklist_rows: pl.DataFrame | None = None,
 ) -> Settlement:
-    """`settle` on hand-made frames; by default the payment run of RUN on an empty state."""
+    """`settle` on hand-made frames, with what is owed and recoverable computed by the state's SQL
+    (pipelines/settle/payments.py pay_month, pay_recovery, run by flows/state/ledger.py `previous`, as the
+    night runs them); by default the payment run of RUN on an empty state."""
+    p = REFERENCE.parameters.params_on(run_date)
+    decided, due = periods(rows), absences(list(absence_rows))
+    con = state_with(before or previous())
+    try:
+        found = state_before(
+            con, "this run", decided, due, window_months(run_date, p.evaluation_window_months), payment_run
+        )
+    finally:
+        con.close()
     return settle(
-        periods(rows),
-        absences(list(absence_rows)),
+        decided,
+        due,
         members(member_rows if member_rows is not None else [member()]),
         no_quarantine() | (quarantines or {}),
-        before or previous(),
-        REFERENCE.parameters.params_on(run_date),
+        worklist_rows if worklist_rows is not None else pl.DataFrame(schema=WORKLIST_COLUMNS),
+        found,
+        p,
         run_date,
         payment_run,
     )
@@ -690,6 +746,39 @@ def test_w_held_names_every_rule_and_feed():
             evidence=[],
         )
     ]
+
+
+def work_row(insz: str, code: str, detail: str = "") -> dict:
+    return dict(insz=insz, zorgkas="ZK100", code=code, since=M(2026, 9), detail=detail, evidence=[])
+
+
+# fmt: off
+HELD_WORK = [
+    # name                                                                           rows the decisions gave                                        kept for the held person
+    ("S-HOLD a held person's W-CHECK-RESIDENCE from partial data is not listed",    [work_row(INSZ_1985, "W-CHECK-RESIDENCE")],                    ["W-HELD"]),
+    ("S-HOLD a held person's requests to apply are not listed",                      [work_row(INSZ_1985, "W-APPLY-SPECIAL"), work_row(INSZ_1985, "W-APPLY-FACILITY")], ["W-HELD"]),
+    ("S-HOLD a held person's arrears and transition rows are not listed",            [work_row(INSZ_1985, "W-VOLUNTARY-ARREARS"), work_row(INSZ_1985, "W-NRTH-TRANSITION")], ["W-HELD"]),
+    ("S-HOLD another person's rows stay",                                            [work_row(INSZ_2000, "W-CHECK-RESIDENCE")],                    ["W-HELD"]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("work, kept", cases(HELD_WORK))
+def test_s_hold_a_held_persons_only_work_list_row_is_w_held(work, kept):
+    """S-HOLD: a held person's only work-list row is W-HELD: no other W- row is built from their partial data
+    (a quarantined residence row must not become a request for proof of residence); W-IBAN-MISSING neither."""
+    rows = pl.DataFrame(work, schema=WORKLIST_COLUMNS, orient="row")
+    settled = run(
+        [period(M(2026, 6), MONTH_OF_RUN)],
+        member_rows=[member(iban=None), member(INSZ_2000)],
+        quarantines={"residence_periods": quarantined("residence_periods", rule="R-DATES")},
+        worklist_rows=rows,
+        payment_run=False,
+    )
+    held_codes = settled.worklist.filter(pl.col("insz") == INSZ_1985)["code"].to_list()
+    assert held_codes == kept
+    others = settled.worklist.filter(pl.col("insz") == INSZ_2000)["code"].to_list()
+    assert others == [r["code"] for r in work if r["insz"] == INSZ_2000]
 
 
 # --- S-MASS-CHANGE -----------------------------------------------------------------------------------------

@@ -21,19 +21,20 @@ from stdnum.be import ogm_vcs
 from flows.premium import premium_amounts
 from flows.reference import load_reference
 from pipelines.params import ParameterError
+from pipelines.premium.fines import (
+    fine_candidates,
+    fine_reference_date,
+    p_default,
+    w_voluntary_arrears,
+    years_in_default,
+)
 from pipelines.premium.invoices import (
     INVOICE_COLUMNS,
     REFERENCE_BASE_LIMIT,
     Amounts,
-    fine_candidates,
-    fine_reference_date,
-    p_default,
     p_reference,
     premium_due,
-    quarantined_persons,
-    reference_bases,
-    w_voluntary_arrears,
-    years_in_default,
+    structured_reference,
 )
 from schemas.outputs import Invoices
 
@@ -219,7 +220,7 @@ EDGE_BASES = [1, 96, 97, 98, 194, 9_699_999_903, 9_999_999_999, REFERENCE_BASE_L
 def references(bases: list[int]) -> list[str]:
     return (
         pl.DataFrame({"reference_base": bases}, schema={"reference_base": pl.Int64})
-        .select(p_reference())["structured_reference"]
+        .select(structured_reference())["structured_reference"]
         .to_list()
     )
 
@@ -272,8 +273,9 @@ def test_p_reference_bases_follow_each_zorgkas_sequence_in_insz_order_whatever_t
         (d, 2, "ZK200-2027-0000000002"),
     }
     for shuffled in (new, new.reverse(), new.sample(fraction=1.0, shuffle=True, seed=3)):
-        got = reference_bases(shuffled.lazy(), last).collect()
+        got = p_reference(shuffled.lazy(), last).collect()
         assert set(got.select("insz", "reference_base", "invoice_id").iter_rows()) == expected
+        assert got["structured_reference"].to_list() == references(got["reference_base"].to_list())
 
 
 # --- P-DEFAULT ------------------------------------------------------------------------------------
@@ -419,14 +421,6 @@ def test_w_voluntary_arrears_row_has_the_work_list_columns_detail_and_evidence()
             evidence=["premium_payments:2024", "premium_payments:2025"],
         )
     ]
-
-
-# --- persons held ---------------------------------------------------------------------------------
-
-
-def test_quarantined_persons_are_read_from_the_quarantined_rows():
-    quarantine = pl.DataFrame({"row": ['{"insz": "85073112305", "x": 1}', '{"insz": null}', '{"insz": "85073112305"}']})
-    assert quarantined_persons([quarantine, quarantine.clear()]).collect()["insz"].to_list() == ["85073112305"]
 
 
 # --- the pandera models of the published files ---------------------------------------------------

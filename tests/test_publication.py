@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 from builders import INSZ_1985, INSZ_2000, valid_rows, write_delivery, write_landing
 
-from flows.nightly import MassChangeError
 from flows.publication.folder import PublishError
+from flows.publication.protocol import GuardError as MassChangeError
 from pipelines.emit.sepa import summary, validate_pain001
 
 D = dt.date

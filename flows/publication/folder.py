@@ -173,14 +173,7 @@ class RunFolder:
 
     def versions(self) -> list[Path]:
         """Published versions of this key, oldest first: <key>, <key>.v2, <key>.v3, ..."""
-        pattern = re.compile(rf"^{re.escape(self.key)}(?:\.v(\d+))?$")
-        found = []
-        if self.parent.is_dir():
-            for child in self.parent.iterdir():
-                match = pattern.match(child.name)
-                if match and child.is_dir():
-                    found.append((int(match.group(1) or 1), child))
-        return [p for _, p in sorted(found)]
+        return versions_of(self.parent, self.key)
 
     def version_name(self, number: int) -> str:
         return self.key if number == 1 else f"{self.key}.v{number}"
@@ -246,6 +239,18 @@ class RunFolder:
         if self.staging.exists() and not self.committing:
             with writing(self.staging):
                 shutil.rmtree(self.staging)
+
+
+def versions_of(parent: Path, key: str) -> list[Path]:
+    """The published versions of `key` under `parent`, oldest first: <key>, <key>.v2, <key>.v3, ..."""
+    pattern = re.compile(rf"^{re.escape(key)}(?:\.v(\d+))?$")
+    found = []
+    if parent.is_dir():
+        for child in parent.iterdir():
+            match = pattern.match(child.name)
+            if match and child.is_dir():
+                found.append((int(match.group(1) or 1), child))
+    return [p for _, p in sorted(found)]
 
 
 def folders_up_to(folder: Path, outbox: Path) -> list[Path]:

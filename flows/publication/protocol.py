@@ -23,11 +23,14 @@ import datetime as dt
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from flows.publication.folder import (
+    Published,
+    PublishError,
     RunFolder,
     _crash_point,
     canonical_json,
@@ -35,6 +38,7 @@ from flows.publication.folder import (
     publish_staging,
     sha256_bytes,
     staging_of,
+    versions_of,
     writing,
 )
 from flows.state.store import transaction
@@ -95,6 +99,97 @@ def commit_and_publish(
     path = run.rename(name)
     mark_published(con, kind, run_key)
     return path
+
+
+class GuardError(Exception):
+    """A guard refuses the run (S-MASS-CHANGE) and the operator did not accept it; nothing is published."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a run is published: `<outbox>/<parent>/<key>` (then `<key>.v2`, ...), and how the state knows it."""
+
+    kind: str  # nightly, invoices, fines
+    parent: str  # nightly, invoices/2026, fines
+    key: str  # 2026-11-26, 2026-01-02, 2026
+    run_date: dt.date
+
+    def run_key(self, name: str) -> str:
+        """The run's key in the state: the folder below the kind (`2026-11-26.v2`, `2026/2026-01-02`)."""
+        below = self.parent.partition("/")[2]
+        return f"{below}/{name}" if below else name
+
+
+@dataclass
+class Built:
+    """A run built in its staging folder, ready to be committed and published."""
+
+    run: RunFolder
+    manifest: dict
+    change: Callable[[duckdb.DuckDBPyConnection], None]  # the run's state change, committed with it
+    payment_run: bool = False
+    refusal: str | None = None  # a guard's refusal (S-MASS-CHANGE), unless the operator accepts it
+    result: dict = field(default_factory=dict)  # counts for the command's one line and the flow's return
+
+
+def built_as(con: duckdb.DuckDBPyConnection, outbox: Path, target: Target, build: Callable, name: str) -> Built:
+    """The run built in a fresh staging folder as its version `name`; the folder dropped if that fails."""
+    run = RunFolder(outbox, target.parent, target.key)
+    try:
+        return build(con, run, target.run_key(name))
+    except BaseException:
+        run.discard()
+        raise
+
+
+def publish_run(
+    con: duckdb.DuckDBPyConnection,
+    outbox: Path,
+    target: Target,
+    build: Callable[[duckdb.DuckDBPyConnection, RunFolder, str], Built],
+    replace: bool,
+    accept_refusal: bool = False,
+) -> tuple[Published, Built]:
+    """The one publication protocol of every run (outputs.md, Guarantees): build, compare, commit, rename.
+
+    The run is built (`build(con, staging folder, run key)`: the state is an argument, never captured, so
+    that a traceback's frames, once cleared, hold no DuckDB handle) as the latest published version of its key, if
+    any: an identical manifest is a no-op; a different one is refused unless `replace`, and then built
+    again as the next version (`<key>.v2`). A guard's refusal stops it unless accepted. Then
+    `commit_and_publish`: seal, one state transaction, one rename, published.
+    """
+    versions = versions_of(outbox / target.parent, target.key)
+    name = versions[-1].name if versions else target.key
+    built = built_as(con, outbox, target, build, name)
+    status, latest = built.run.compare(built.manifest)
+    if status == "identical":
+        built.run.discard()
+        return Published(latest, "identical"), built
+    if status == "different":
+        built.run.discard()
+        if not replace:
+            raise PublishError(built.run.refusal(latest))
+        name = built.run.version_name(len(versions) + 1)
+        built = built_as(con, outbox, target, build, name)
+    if built.refusal and not accept_refusal:
+        built.run.discard()
+        raise GuardError(built.refusal)
+    try:
+        path = commit_and_publish(
+            con,
+            built.run,
+            name,
+            built.manifest,
+            target.kind,
+            target.run_key(name),
+            target.run_date,
+            built.change,
+            built.payment_run,
+        )
+    except BaseException:
+        built.run.discard()  # kept once the commit may have happened: the next run completes it
+        raise
+    return Published(path, "replaced" if status == "different" else "published"), built
 
 
 # --- what every run does first ------------------------------------------------------------------------

@@ -58,7 +58,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.settle.payments import s_mass_change
+from pipelines.settle.holds import s_mass_change
 
 TRENDS_COLUMNS = {
     "run_date": pl.Date,
@@ -148,7 +148,7 @@ def mass_change_counts(
     accepted: bool = False,
 ) -> dict:
     """The report's `guards.mass_change`: the S-MASS-CHANGE figures of the run's grant events against the
-    grants active before it, and the guard's outcome as pipelines/settle/payments.py `s_mass_change` decides it."""
+    grants active before it, and the guard's outcome as pipelines/settle/holds.py `s_mass_change` decides it."""
     stopped = events.filter(pl.col("event").is_in(["STOPPED", "CANCELLED"])).height
     new = events.filter(pl.col("event") == "NEW").height
     if active_before == 0:

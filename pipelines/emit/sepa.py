@@ -182,7 +182,7 @@ def _check_payments(payments: pl.DataFrame) -> None:
         raise ValueError(f"{bad_quantity} payments rows have a quantity below 1")
     twice = payments.select(pl.struct("end_to_end_id", "month").is_duplicated().sum()).item()
     if twice:
-        raise ValueError(f"{twice} payments rows pay the same month twice in one transaction (PAY-ONCE)")
+        raise ValueError(f"{twice} payments rows pay the same month twice in one transaction")
 
 
 def transactions(payments: pl.DataFrame) -> pl.DataFrame:

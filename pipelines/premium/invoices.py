@@ -1,15 +1,8 @@
-"""The care premium (zorgpremie): invoices, arrears and fine candidates (rules.md §7, W-VOLUNTARY-ARREARS §5).
+"""The care premium (zorgpremie) of year Y: who owes it, how much, by when, and its invoice (rules.md §7).
 
-Pure: frames in, frames out. The flows (flows/premium.py) read the feeds, the parameters and the
-invoice and fine ledgers of the state, and publish. One function per rule code:
-
-- P-LIABLE, P-REDUCED, P-AMOUNT, P-DUE: who owes the premium of year Y, how much, by when
-  (`premium_due` composes them);
-- P-REFERENCE: the structured communication +++DDD/DDDD/DDDDD+++ of an invoice, from a base
-  numbered per zorgkas (`reference_bases`, `p_reference`);
-- P-DEFAULT: a premium year in default on a reference date (`years_in_default` per person);
-- F-FINE: fine candidates on the fine reference date (`fine_candidates` composes it);
-- W-VOLUNTARY-ARREARS: the work-list rows for voluntary members in arrears (for the nightly run).
+Pure: frames in, frames out. The invoice run (flows/premium.py) reads the feeds, the parameters and
+the invoice ledger of the state, and publishes. `premium_due` composes P-LIABLE, P-REDUCED, P-AMOUNT
+and P-DUE; `p_reference` numbers the new invoices; `plan_invoices` puts them against the ledger.
 
 What this module leaves out: payments, reminders and the settlement with an estate are done by the
 zorgkas; the engine never changes an invoice once issued (the ledger in the state holds it).
@@ -18,19 +11,17 @@ zorgkas; the engine never changes an invoice once issued (the ledger in the stat
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
 
-from pipelines.decide.conditions import VOLUNTARY_BASES, residence_from_year
-from pipelines.decide.worklist import WORKLIST_COLUMNS
+from pipelines.decide.conditions import residence_from_year
 from pipelines.ingest.insz import insz_number
 from pipelines.params import Params
 from pipelines.timeline import active_on
-from schemas.outputs import Fines, Invoices, columns
+from schemas.outputs import Invoices, columns
 
-MANDATORY_BASES = ["RESIDENT_VL", "ABROAD_EMPLOYER_VL"]
 MONEY = pl.Decimal(12, 2)
 REFERENCE_BASE_LIMIT = 10**10  # a structured communication has 10 digits of base
 
@@ -40,7 +31,6 @@ LEDGER_INVOICE_COLUMNS = {
     **{c: t for c, t in INVOICE_COLUMNS.items() if c != "structured_reference"},
     "reference_base": pl.Int64,
 }
-FINE_COLUMNS = columns(Fines)
 
 
 @dataclass(frozen=True)
@@ -179,22 +169,25 @@ def deceased_before(invoice_date: dt.date) -> pl.Expr:
 # --- P-REFERENCE ------------------------------------------------------------------------------------
 
 
-def reference_bases(new: pl.LazyFrame, last_bases: pl.LazyFrame) -> pl.LazyFrame:
-    """P-REFERENCE: the 10-digit base of each new invoice, unique within its zorgkas across all years.
+def p_reference(new: pl.LazyFrame, last_bases: pl.LazyFrame) -> pl.LazyFrame:
+    """P-REFERENCE: every invoice carries a Belgian structured communication `+++DDD/DDDD/DDDDD+++`: 10
+    digits of base and 2 check digits = base mod 97 (97 when the remainder is 0). The base is unique
+    within a zorgkas across all years, and stable: the same invoice keeps its reference in every rerun.
 
-    Each zorgkas numbers its invoices in one sequence stored in the invoice ledger: the new
-    invoices of a run follow the zorgkas's highest base so far (`last_bases`: zorgkas, last_base;
-    absent: 0), in insz order (a run issues one premium year, so insz is unique in `new`; an insz
-    is 11 digits, so its number orders it as its text does, and faster). The same inputs and
-    ledger give the same bases; an issued invoice keeps its base for ever (the ledger holds it).
-    Adds reference_base and invoice_id ("<zorgkas>-<year>-<base>").
+    rules.md §7. Each zorgkas numbers its invoices in one sequence stored in the invoice ledger: the
+    new invoices of a run follow the zorgkas's highest base so far (`last_bases`: zorgkas, last_base;
+    absent: 0), in insz order (a run issues one premium year, so insz is unique in `new`; an insz is 11
+    digits, so its number orders it as its text does, and faster). The same inputs and ledger give the
+    same bases; an issued invoice keeps its base for ever (the ledger holds it, and the published files
+    format it again: `structured_reference`). Adds reference_base, invoice_id ("<zorgkas>-<year>-<base>")
+    and structured_reference; `check_new_invoices` refuses a base reused or beyond 10 digits.
     """
     numbered = new.join(last_bases, on="zorgkas", how="left").with_columns(
         (pl.col("last_base").fill_null(0) + insz_number(pl.col("insz")).rank("ordinal").over("zorgkas"))
         .cast(pl.Int64)
         .alias("reference_base")
     )
-    return numbered.drop("last_base").with_columns(invoice_id())
+    return numbered.drop("last_base").with_columns(invoice_id(), structured_reference())
 
 
 def invoice_id() -> pl.Expr:
@@ -203,12 +196,9 @@ def invoice_id() -> pl.Expr:
     return pl.format("{}-{}-{}", pl.col("zorgkas"), pl.col("premium_year"), base).alias("invoice_id")
 
 
-def p_reference() -> pl.Expr:
-    """P-REFERENCE: the Belgian structured communication +++DDD/DDDD/DDDDD+++ of `reference_base`.
-
-    rules.md §7: 10 digits of base, then 2 check digits = base mod 97 (97 when the remainder is 0).
-    Agrees with python-stdnum's `stdnum.be.ogm_vcs` (tests/test_premium_rules.py).
-    """
+def structured_reference() -> pl.Expr:
+    """The structured communication +++DDD/DDDD/DDDDD+++ of `reference_base`: the base and its two check
+    digits (base mod 97, 97 for 0). Agrees with python-stdnum's `stdnum.be.ogm_vcs` (tests)."""
     base = pl.col("reference_base").cast(pl.Int64)
     remainder = base % 97
     check = pl.when(remainder == 0).then(pl.lit(97, pl.Int64)).otherwise(remainder)
@@ -228,159 +218,72 @@ def p_reference() -> pl.Expr:
 def published_invoices(ledger_rows: pl.LazyFrame) -> pl.LazyFrame:
     """Ledger rows (LEDGER_INVOICE_COLUMNS) as the published invoice rows: INVOICE_COLUMNS, then
     reference_base (to order each zorgkas's file by; not published)."""
-    return ledger_rows.with_columns(p_reference()).select(
+    return ledger_rows.with_columns(structured_reference()).select(
         *[pl.col(c).cast(t) for c, t in INVOICE_COLUMNS.items()], "reference_base"
     )
 
 
-# --- P-DEFAULT and F-FINE ---------------------------------------------------------------------------
+# --- the invoices of a run against the ledger ------------------------------------------------------
 
 
-# euro: below this, an amount's cents are a finite Float64; above, a float has no cents to round anyway
-CENTS_LIMIT = 1e300
+class PremiumRunError(Exception):
+    """A premium run cannot go ahead (an invoice would be issued twice, a reference base reused)."""
 
 
-def _cents(amount: pl.Expr) -> pl.Expr:
-    """P-DEFAULT: euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly.
-
-    Kept Float64, never cast to Int64: every whole number of cents up to 2**53 is exact in a Float64 and
-    compares as the Int64 would have, and a finite but huge amount (1e300 euro: beyond Int64) must not
-    stop the night (issue 11).
-    """
-    return (amount * 100).round(0)
+@dataclass
+class InvoicePlan:
+    rows: pl.DataFrame  # ledger rows of this run's folder: issued earlier on D, then new (LEDGER_INVOICE_COLUMNS)
+    new: pl.DataFrame  # the invoices this run issues (LEDGER_INVOICE_COLUMNS)
+    counts: dict = field(default_factory=dict)
 
 
-def _less_in_cents(paid: pl.Expr, due: pl.Expr) -> pl.Expr:
-    """P-DEFAULT: paid < due in whole cents; amounts beyond CENTS_LIMIT (whose cents overflow to infinity)
-    compare as they are."""
-    in_cents = (paid.abs() < CENTS_LIMIT) & (due.abs() < CENTS_LIMIT)
-    return pl.when(in_cents).then(_cents(paid) < _cents(due)).otherwise(paid < due)
-
-
-def p_default(reference_date: dt.date) -> pl.Expr:
-    """P-DEFAULT: a premium_payments row (a person's premium year) is in default on `reference_date` R.
-
-    rules.md §7: due_date < R and amount_paid < amount_due, counting only payments with
-    paid_date <= R. The feed has one row per person and year with the date of the last payment:
-    when that date is after R (or null), the amount paid does not count at all (it had not all
-    arrived by R), so the year is in default on R when anything is due. Amounts are compared in
-    whole cents (`_less_in_cents`); a non-finite amount never gets here (R-RANGE quarantines it).
-    """
-    arrived = pl.when(pl.col("paid_date") <= reference_date).then(pl.col("amount_paid")).otherwise(0.0)
-    in_default = (pl.col("due_date") < reference_date) & _less_in_cents(arrived, pl.col("amount_due"))
-    return in_default.fill_null(False).alias("p_default")
-
-
-def years_in_default(payments: pl.LazyFrame, reference_date: dt.date) -> pl.LazyFrame:
-    """Per person with a premium year in default on `reference_date` (P-DEFAULT): years_in_default
-    (sorted) and default_dates (the day after each due date: the day each year fell in default, sorted)."""
-    return (
-        payments.filter(p_default(reference_date))
-        .group_by("insz")
-        .agg(
-            pl.col("premium_year").cast(pl.Int32).sort().alias("years_in_default"),
-            (pl.col("due_date") + pl.duration(days=1)).sort().alias("default_dates"),
-        )
-    )
-
-
-def fine_reference_date(fine_year: int, p: Params) -> dt.date:
-    """The fine reference date of year F: fine_reference_day of F (15 October F)."""
-    month, day = p.fine_reference_day
-    return dt.date(fine_year, month, day)
-
-
-def f_fine(p: Params, reference_date: dt.date) -> pl.Expr:
-    """F-FINE: a fine candidate on the fine reference date R of year F.
-
-    rules.md §7: mandatory affiliation (RESIDENT_VL, ABROAD_EMPLOYER_VL) and at least fine_min_years
-    (2) premium years in default on R (P-DEFAULT), consecutive or not. Local decision (as for
-    P-LIABLE): a member deceased on R (death_date before R) is no candidate.
-    """
-    mandatory = pl.col("affiliation_basis").is_in(MANDATORY_BASES)
-    enough_years = pl.col("years_in_default").list.len() >= p.fine_min_years
-    return (mandatory & enough_years & _alive_on(reference_date)).fill_null(False).alias("f_fine")
-
-
-def f_fine_amount(fine: Amounts) -> pl.Expr:
-    """F-FINE amount: fine_reduced when an increased-allowance period is active on 1 January F-1
-    (column `increased_allowance`, from `increased_allowance_on`), else fine_normal."""
-    reduced = pl.col("increased_allowance").fill_null(False)
-    return pl.when(reduced).then(_money(fine.reduced)).otherwise(_money(fine.normal)).alias("amount")
-
-
-def fine_candidates(
+def plan_invoices(
+    due: pl.DataFrame,
     members: pl.LazyFrame,
-    payments: pl.LazyFrame,
-    allowance: pl.LazyFrame,
-    fine_year: int,
-    p: Params,
-    fine: Amounts,
-) -> pl.LazyFrame:
-    """The fine candidates of year F (FINE_COLUMNS): F-FINE judged on the fine reference date of F."""
-    reference_date = fine_reference_date(fine_year, p)
-    flagged = (
-        members.join(years_in_default(payments, reference_date), on="insz", how="inner")
-        .join(increased_allowance_on(allowance, dt.date(fine_year - 1, 1, 1)), on="insz", how="left")
-        .with_columns(f_fine(p, reference_date))
+    held: pl.DataFrame,
+    ledger: pl.DataFrame,
+    last_bases: pl.DataFrame,
+    year: int,
+    invoice_date: dt.date,
+) -> InvoicePlan:
+    """The invoices of the run (Y, D): those issued on D by an earlier attempt, read back from the
+    ledger, and new ones for the liable members (`due`: `premium_due`) not invoiced by any run, nor held."""
+    invoiced = ledger.lazy().select("insz")
+    other_runs = ledger.lazy().filter(pl.col("invoice_date") != invoice_date).select("insz")
+    fresh = due.lazy().join(invoiced, on="insz", how="anti")
+    new_rows = p_reference(fresh.join(held.lazy(), on="insz", how="anti"), last_bases.lazy()).select(
+        [pl.col(c).cast(t) for c, t in LEDGER_INVOICE_COLUMNS.items()]
     )
-    return flagged.filter("f_fine").select(
-        "insz",
-        "zorgkas",
-        pl.lit(fine_year, pl.Int32).alias("fine_year"),
-        f_fine_amount(fine),
-        "years_in_default",
-    )
+    not_alive = members.filter(p_liable(year, min(invoice_date, dt.date(year, 1, 1))) & deceased_before(invoice_date))
+    counted = {
+        "liable": due.lazy(),
+        "liable_already_invoiced_by_other_runs": due.lazy().join(other_runs, on="insz", how="semi"),
+        "held": fresh.join(held.lazy(), on="insz", how="semi"),
+        "deceased_not_invoiced": not_alive.join(invoiced, on="insz", how="anti"),
+    }
+    new, *lengths = pl.collect_all([new_rows, *(q.select(pl.len()) for q in counted.values())])
+    check_new_invoices(new, ledger, last_bases)
+    earlier = ledger.filter(pl.col("invoice_date") == invoice_date)
+    counts = {
+        "issued": new.height,
+        "issued_earlier_on_this_date": earlier.height,
+        **{name: n.item() for name, n in zip(counted, lengths, strict=True)},
+    }
+    return InvoicePlan(rows=pl.concat([earlier, new]), new=new, counts=counts)
 
 
-# --- W-VOLUNTARY-ARREARS ----------------------------------------------------------------------------
-
-
-def w_voluntary_arrears(members: pl.LazyFrame, payments: pl.LazyFrame, p: Params, run_date: dt.date) -> pl.LazyFrame:
-    """W-VOLUNTARY-ARREARS: a voluntary member with voluntary_arrears_years (2) or more premium years in
-    default on the run date D (P-DEFAULT): the zorgkas ends the affiliation.
-
-    rules.md §5. Voluntary: RESIDENT_BXL or ABROAD_EMPLOYER_BXL. Local decision: only a member still
-    affiliated and alive on D (an ended affiliation needs no ending). `since` is the day the
-    member's voluntary_arrears_years-th year fell in default (the day after its due date);
-    `evidence` names the premium_payments rows ("premium_payments:<premium_year>").
-    Columns: pipelines/decide/worklist.py WORKLIST_COLUMNS.
-    """
-    running = (
-        pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)
-        & active_on(pl.col("affiliation_start"), pl.col("affiliation_end"), pl.lit(run_date))
-        & _alive_on(run_date)
-    )
-    arrears = (
-        members.filter(running.fill_null(False))
-        .select("insz", "zorgkas")
-        .join(years_in_default(payments, run_date), on="insz", how="inner")
-        .filter(pl.col("years_in_default").list.len() >= p.voluntary_arrears_years)
-    )
-    years = pl.col("years_in_default")
-    return arrears.select(
-        "insz",
-        "zorgkas",
-        pl.lit("W-VOLUNTARY-ARREARS").alias("code"),
-        pl.col("default_dates").list.get(p.voluntary_arrears_years - 1).alias("since"),
-        pl.format(
-            "{} premium years in default: {}", years.list.len(), years.cast(pl.List(pl.String)).list.join(", ")
-        ).alias("detail"),
-        years.list.eval(pl.lit("premium_payments:") + pl.element().cast(pl.String)).alias("evidence"),
-    ).select([pl.col(c).cast(t) for c, t in WORKLIST_COLUMNS.items()])
-
-
-# --- persons held this run --------------------------------------------------------------------------
-
-
-def quarantined_persons(quarantines: list[pl.DataFrame]) -> pl.LazyFrame:
-    """The insz of every quarantined row of the feeds a premium run reads (column insz, unique).
-
-    Like S-HOLD (rules.md §8): a person whose rows are not all valid is not invoiced or fined in
-    this run (a rerun after the correction issues what is missing); a quarantined row's insz is
-    read from its JSON. An unreadable or invalid insz matches no member.
-    """
-    frames = [q.lazy().select(pl.col("row").str.json_path_match("$.insz").alias("insz")) for q in quarantines]
-    if not frames:
-        return pl.LazyFrame(schema={"insz": pl.String})
-    return pl.concat(frames).drop_nulls().unique()
+def check_new_invoices(new: pl.DataFrame, ledger: pl.DataFrame, last_bases: pl.DataFrame) -> None:
+    """The invoice ledger's keys, checked before the commit (DuckDB constraints would cost ~2 s per million
+    rows): one invoice per (insz, premium_year), and new reference bases above every base of their zorgkas
+    and within 10 digits. One run at a time holds the state, so the ledger read at the start of the run is
+    the ledger at the commit. Names counts, never a value."""
+    numbers = new.select(insz_number(pl.col("insz")))["insz"]
+    twice = new.height - numbers.n_unique() + new.join(ledger, on="insz", how="semi").height
+    bases = new.group_by("zorgkas").agg(pl.col("reference_base").min().alias("first"), pl.col("reference_base").max())
+    bases = bases.join(last_bases, on="zorgkas", how="left").with_columns(pl.col("last_base").fill_null(0))
+    reused = bases.filter(pl.col("first") <= pl.col("last_base")).height
+    if twice or reused or bases.filter(pl.col("reference_base") >= REFERENCE_BASE_LIMIT).height:
+        raise PremiumRunError(
+            f"{twice} invoices would be issued twice, {reused} zorgkassen would reuse a reference base, "
+            "or a zorgkas has used every 10-digit base"
+        )

@@ -1,9 +1,9 @@
-"""Payments, recoveries and holds (rules.md §8: PAY-MONTH, PAY-ONCE, PAY-RECOVERY, S-HOLD; §5 W-IBAN-MISSING,
-W-MEMBER-MISSING, W-HELD).
+"""Payments and recoveries (rules.md §8) and the accounts they go to (§5 W-IBAN-MISSING).
 
-Pure: the payment ledger (what was paid before this run) comes in as a frame; what this
-run pays goes out as frames that the flow records in the ledger, in the same transaction
-as its publication.
+Pure: the set differences with the payment ledger are DuckDB SQL text (`pay_month`, `pay_recovery`)
+that the flow runs inside the state (flows/state/ledger.py), where the ledger lives; what this run
+pays goes out as frames that the flow records in the ledger, in the same transaction as its
+publication.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.ingest.insz import insz_number, r_id_valid
 from schemas.outputs import Payments, Recoveries, columns
 
 LEDGER_COLUMNS = {
@@ -33,63 +32,82 @@ RECOVERY_COLUMNS = columns(Recoveries)
 EMPTY_CODES = pl.lit([], pl.List(pl.String))
 
 
-BUDGET_CODES = {"ZZB": 0, "BOB": 1, "ZZB-ABSENCE": 2}
-
-
-def ledger_key() -> pl.Expr:
-    """(insz, budget, month) packed in one Int64: joins on it are far lighter than on three columns at 7M.
-
-    Exact: a valid insz is an 11-digit number (< 10^11), the budget one of three, the month an index
-    below 2000 (years up to 2166).
-    """
-    budget = pl.col("budget").replace_strict(BUDGET_CODES, return_dtype=pl.Int64)
-    month = pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month().cast(pl.Int64) - 24_000
-    return ((insz_number(pl.col("insz")) * 4 + budget) * 2000 + month).alias("_key")
-
-
 def is_payment_run(run_date: dt.date, payment_day: int, earlier_payment_run_this_month: bool) -> bool:
-    """PAY-MONTH: the payment run of month M is the first run whose date is in M and on or after payment_day."""
+    """Whether this run is the payment run of its month: the first run on or after payment_day (`pay_month`)."""
     return run_date.day >= payment_day and not earlier_payment_run_this_month
 
 
-def entitled_months(periods: pl.DataFrame, through: dt.date) -> pl.DataFrame:
-    """The entitled months up to and including `through`, one row per (insz, budget, month)."""
-    entitled = periods.filter(pl.col("entitled") & (pl.col("first_month") <= through))
-    return (
-        entitled.with_columns(
-            pl.date_ranges("first_month", pl.min_horizontal("last_month", pl.lit(through)), "1mo").alias("month")
+def pay_month() -> str:
+    """PAY-MONTH: the payment run of month M is the first run whose date D is in M and on or after
+    `payment_day` (26). It pays every entitled month up to and including M that is not yet in the
+    payment ledger and not older than the window: arrears from late data are paid in the same
+    transfer. Amount: the monthly amount in force on first(month).
+
+    rules.md §8. DuckDB SQL over the state, where the ledger lives (a 7M-member ledger is not read into
+    memory): the relations `entitled_periods` (insz, zorgkas, budget, first_month, last_month,
+    monthly_amount: the entitled periods cut at M) and `due_absences` (G-ABSENCE budgets due: insz,
+    zorgkas, month, quantity, amount) are this run's; `payment_ledger` rows of the runs in `$unseen` (this
+    run's own and later ones: flows/state/ledger.py `not_before`) do not count. `$first` is the window's
+    first month. Gives OWED_COLUMNS. Which run pays: `is_payment_run`; the payees: `with_accounts`.
+    """
+    return """
+        WITH months AS (
+            SELECT e.insz, e.zorgkas, e.budget, CAST(m.month AS DATE) AS month, CAST(1 AS BIGINT) AS quantity,
+                   e.monthly_amount AS amount
+            FROM entitled_periods e,
+                 LATERAL (SELECT unnest(generate_series(CAST(e.first_month AS TIMESTAMP),
+                                                        CAST(e.last_month AS TIMESTAMP),
+                                                        INTERVAL 1 MONTH)) AS month) m
+            UNION ALL
+            SELECT insz, zorgkas, 'ZZB-ABSENCE', month, quantity, amount FROM due_absences
         )
-        .explode("month")
-        .select(
-            "insz",
-            "zorgkas",
-            "budget",
-            "month",
-            pl.lit(1, pl.Int64).alias("quantity"),
-            pl.col("monthly_amount").alias("amount"),
-        )
+        SELECT m.* FROM months m
+        ANTI JOIN (SELECT insz, budget, month FROM payment_ledger WHERE NOT list_contains($unseen, run_key)) l
+          ON l.insz = m.insz AND l.budget = m.budget AND l.month = m.month
+        WHERE m.month >= $first
+    """
+
+
+def pay_recovery() -> str:
+    """PAY-RECOVERY: a paid month that a later run finds not entitled (e.g. a death reported late) is
+    listed as a recovery (terugvordering) in the next payment run; it is never netted against another
+    person's payment and never paid as a negative amount.
+
+    rules.md §8. DuckDB SQL over the state (see `pay_month` for the relations and parameters): the
+    paid months of the window up to M (`$first`..`$through`) that are neither entitled nor due now and
+    not yet listed as recoveries. Gives insz, budget, month, amount, paid_on; `recovery_rows` adds the
+    zorgkas and the reason.
+    """
+    return """
+        SELECT l.insz, l.budget, l.month, l.amount, l.paid_on
+        FROM payment_ledger l
+        WHERE NOT list_contains($unseen, l.run_key) AND l.month BETWEEN $first AND $through
+          AND NOT EXISTS (SELECT 1 FROM entitled_periods e
+                          WHERE e.insz = l.insz AND e.budget = l.budget
+                            AND l.month BETWEEN e.first_month AND e.last_month)
+          AND NOT EXISTS (SELECT 1 FROM due_absences a
+                          WHERE l.budget = 'ZZB-ABSENCE' AND a.insz = l.insz AND a.month = l.month)
+          AND NOT EXISTS (SELECT 1 FROM recovery_ledger r
+                          WHERE NOT list_contains($unseen, r.run_key) AND r.insz = l.insz
+                            AND r.budget = l.budget AND r.month = l.month)
+    """
+
+
+def entitled_periods(periods: pl.DataFrame, through: dt.date) -> pl.DataFrame:
+    """The entitled periods cut at `through` (the payment month): the relation `pay_month` explodes."""
+    return periods.filter(pl.col("entitled") & (pl.col("first_month") <= through)).select(
+        "insz",
+        "zorgkas",
+        "budget",
+        "first_month",
+        pl.min_horizontal("last_month", pl.lit(through)).alias("last_month"),
+        "monthly_amount",
     )
 
 
 def due_absences(absences: pl.DataFrame) -> pl.DataFrame:
-    """G-ABSENCE budgets that are due, as payable rows (budget ZZB-ABSENCE, month = 31 August)."""
-    return absences.filter("due").select(
-        "insz", "zorgkas", pl.lit("ZZB-ABSENCE").alias("budget"), "month", "quantity", "amount"
-    )
-
-
-def pay_month(
-    months: pl.DataFrame, absences: pl.DataFrame, ledger: pl.DataFrame, window_first: dt.date, held: pl.DataFrame
-) -> pl.DataFrame:
-    """PAY-MONTH and PAY-ONCE: what this payment run owes: every entitled month (and due absence budget) of
-    the window not yet in the payment ledger, arrears included, except for held persons (S-HOLD)."""
-    payable = pl.concat([months, absences]).filter(pl.col("month") >= window_first).with_columns(ledger_key())
-    return (
-        payable.join(ledger.select(ledger_key()), on="_key", how="anti")
-        .drop("_key")
-        .join(held.select("insz"), on="insz", how="anti")
-        .sort("zorgkas", "insz", "budget", "month")
-    )
+    """The G-ABSENCE budgets that are due: the relation `pay_month` pays them from."""
+    return absences.filter("due").select("insz", "zorgkas", "month", "quantity", "amount")
 
 
 def with_accounts(owed: pl.DataFrame, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -163,37 +181,6 @@ def w_iban_missing(withheld: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def pay_recovery(
-    ledger: pl.DataFrame,
-    months: pl.DataFrame,
-    absences: pl.DataFrame,
-    recovered: pl.DataFrame,
-    window_first: dt.date,
-    through: dt.date,
-    held: pl.DataFrame,
-    zorgkas_of: pl.DataFrame,
-    fails: pl.DataFrame,
-) -> pl.DataFrame:
-    """PAY-RECOVERY: paid months of the window (up to the payment month) that this run finds not entitled,
-    not yet listed: a recovery each, never netted, never a negative payment. Held persons wait.
-
-    `fails`: per (insz, budget, month) the codes that now fail (for the reason); `zorgkas_of`:
-    insz -> zorgkas for persons whose member row is gone from this run's members. A month with no
-    decision row now lies outside any right: the reason is the right's code (ZZB-START, G-BOB,
-    G-ABSENCE), as outputs.md asks rule codes, not text.
-    """
-    still_due = pl.concat([months.select(ledger_key()), absences.select(ledger_key())])
-    candidates = (
-        ledger.filter(pl.col("month").is_between(window_first, through))
-        .with_columns(ledger_key())
-        .join(still_due, on="_key", how="anti")
-        .join(recovered.select(ledger_key()), on="_key", how="anti")
-        .drop("_key")
-        .join(held.select("insz"), on="insz", how="anti")
-    )
-    return recovery_rows(candidates, zorgkas_of, fails)
-
-
 def recovery_rows(candidates: pl.DataFrame, zorgkas_of: pl.DataFrame, fails: pl.DataFrame) -> pl.DataFrame:
     """PAY-RECOVERY rows (RECOVERY_COLUMNS) for the paid months to recover: with the zorgkas and the codes
     that now fail as the reason (a month with no decision row lies outside any right: the right's code)."""
@@ -211,73 +198,3 @@ def recovery_rows(candidates: pl.DataFrame, zorgkas_of: pl.DataFrame, fails: pl.
         .select(list(RECOVERY_COLUMNS))
         .sort("zorgkas", "insz", "budget", "month")
     )
-
-
-def held_persons(quarantines: dict[str, pl.DataFrame], run_year: int) -> pl.DataFrame:
-    """S-HOLD: persons (valid insz) with a quarantined row in any feed of this run: insz, feed, rule."""
-    rows = []
-    for feed, quarantine in quarantines.items():
-        rows.append(
-            quarantine.select(
-                pl.col("row").str.json_path_match("$.insz").alias("insz"),
-                pl.lit(feed).alias("feed"),
-                "rule",
-            )
-        )
-    found = pl.concat(rows) if rows else pl.DataFrame(schema={"insz": pl.String, "feed": pl.String, "rule": pl.String})
-    return found.filter(r_id_valid(pl.col("insz"), run_year).fill_null(False)).unique().sort("insz", "feed", "rule")
-
-
-def w_member_missing(open_grants: pl.DataFrame, members: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
-    """W-MEMBER-MISSING: a person with an active (open) grant is not in the members feed, and no affiliation
-    end or death explains it: the grant is held, not stopped."""
-    gone = open_grants.join(members.select("insz"), on="insz", how="anti")
-    return (
-        gone.group_by("insz")
-        .agg(pl.col("zorgkas").first(), pl.col("first_month").min())
-        .select(
-            "insz",
-            "zorgkas",
-            pl.lit("W-MEMBER-MISSING").alias("code"),
-            pl.lit(run_date).alias("since"),
-            pl.lit("open grant, person missing from the members feed").alias("detail"),
-            EMPTY_CODES.alias("evidence"),
-        )
-    )
-
-
-def w_held(held: pl.DataFrame, zorgkas_of: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
-    """W-HELD: the person is held this run (S-HOLD): names the quarantine rule and feed."""
-    return (
-        held.join(zorgkas_of, on="insz", how="inner")
-        .group_by("insz", "zorgkas")
-        .agg(pl.format("{} in {}", pl.col("rule"), pl.col("feed")).sort().str.join(", ").alias("detail"))
-        .select(
-            "insz",
-            "zorgkas",
-            pl.lit("W-HELD").alias("code"),
-            pl.lit(run_date).alias("since"),
-            pl.format("held: {}", pl.col("detail")).alias("detail"),
-            EMPTY_CODES.alias("evidence"),
-        )
-    )
-
-
-def s_mass_change(events: pl.DataFrame, previous_open: int, p_stop: float, p_new: float) -> str | None:
-    """S-MASS-CHANGE: a reason to refuse the run when it would stop more than max_stop_fraction of the active
-    grants or start more than max_new_fraction; None when it may go on. A first run (no active grant) is exempt."""
-    if previous_open == 0:
-        return None
-    stopped = events.filter(pl.col("event").is_in(["STOPPED", "CANCELLED"])).height
-    new = events.filter(pl.col("event") == "NEW").height
-    if stopped > p_stop * previous_open:
-        return (
-            f"S-MASS-CHANGE: this run would stop {stopped} of {previous_open} active grants "
-            f"(more than {p_stop:.0%}); pass --accept-mass-change if that is right"
-        )
-    if new > p_new * previous_open:
-        return (
-            f"S-MASS-CHANGE: this run would start {new} grants against {previous_open} active ones "
-            f"(more than {p_new:.0%}); pass --accept-mass-change if that is right"
-        )
-    return None

@@ -1,0 +1,78 @@
+"""Settle a night: this run's decisions against the state before it (pipelines/settle/settlement.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from flows.context import RunContext
+from flows.decide import Decided
+from flows.ingest import Ingested
+from flows.state.ledger import earlier_payment_run, previous
+from pipelines.decide.conditions import VOLUNTARY_BASES
+from pipelines.decide.worklist import WORKLIST_COLUMNS
+from pipelines.premium.fines import w_voluntary_arrears
+from pipelines.settle.payments import accounts_of, is_payment_run
+from pipelines.settle.settlement import Settlement, settle
+
+
+def premiums_of_voluntary_members(members: pl.DataFrame):
+    """Only the premium rows W-VOLUNTARY-ARREARS looks at: those of voluntary members (a small share)."""
+    voluntary = members.filter(pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)).select("insz")
+    return lambda premiums: premiums.join(voluntary, on="insz", how="semi")
+
+
+@dataclass(frozen=True)
+class ForSettlement:
+    """What settling needs of the feeds' valid rows, taken once the decisions are made; the valid rows
+    themselves are then let go (at 7M members, names and IBANs alone are a third of a GiB)."""
+
+    members: pl.DataFrame  # insz, zorgkas, iban_status of every valid member
+    accounts: pl.DataFrame  # ACCOUNT_COLUMNS of the members something may be paid to (a right, an absence budget)
+    arrears: pl.DataFrame  # W-VOLUNTARY-ARREARS work-list rows (WORKLIST_COLUMNS)
+
+
+def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided) -> ForSettlement:
+    """Take what settling needs and clear every feed's valid rows (their counts and quarantines stay)."""
+    members = ingested.valid("members")
+    premiums = ingested.valid("premium_payments").lazy()
+    arrears = w_voluntary_arrears(members.lazy(), premiums, ctx.params, ctx.run_date).collect()
+    payees = pl.concat(
+        [decided.periods.filter("entitled").select("insz"), decided.absences.filter("due").select("insz")]
+    )
+    kept = ForSettlement(
+        members.select("insz", "zorgkas", "iban_status"),
+        accounts_of(members, payees),
+        arrears.select(list(WORKLIST_COLUMNS)),
+    )
+    for staged in ingested.feeds.values():
+        staged.valid = staged.valid.clear()
+    return kept
+
+
+@dataclass(frozen=True)
+class Settled:
+    settlement: Settlement
+    payment_run: bool
+
+
+def settle_night(
+    ctx: RunContext, con: duckdb.DuckDBPyConnection, run_key: str, ingested: Ingested, decided: Decided, kept
+) -> Settled:
+    """The night's events, payments, recoveries and work list against the state before the run `run_key`."""
+    p, run_date = ctx.params, ctx.run_date
+    payment_run = is_payment_run(run_date, p.payment_day, earlier_payment_run(con, run_date))
+    periods, absences = decided.periods, decided.absences
+    if not payment_run:  # only W-IBAN-MISSING looks at what is owed: members without a valid IBAN, a small share
+        without_iban = kept.members.filter(pl.col("iban_status") != "VALID").select("insz")
+        periods = periods.join(without_iban, on="insz", how="semi")
+        absences = absences.join(without_iban, on="insz", how="semi")
+    before = previous(con, run_key, periods, absences, ctx.window, payment_run)
+    quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
+    worklist = pl.concat([decided.worklist, kept.arrears])
+    settlement = settle(
+        decided.periods, decided.absences, kept.members, quarantines, worklist, before, p, run_date, payment_run
+    )
+    return Settled(settlement, payment_run)
