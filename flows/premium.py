@@ -42,7 +42,7 @@ FINE_FEEDS = ("members", "premium_payments", "increased_allowance")
 
 
 def premium_amounts(reference: Reference, year: int) -> Amounts:
-    """P-AMOUNT: the normal and reduced premium in force on 1 January of `year`; a missing one is a
+    """The normal and reduced premium in force on 1 January of `year` (`p_amount` applies them); a missing one is a
     ParameterError naming it (the reduced premium of 2025), never a zero."""
     january_first = dt.date(year, 1, 1)
     money = reference.parameters.money_on

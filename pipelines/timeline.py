@@ -24,10 +24,6 @@ def window_months(run_date: dt.date, months: int) -> tuple[dt.date, dt.date]:
     return add_months(last, -(months - 1)), last
 
 
-def first_of_month(day: pl.Expr) -> pl.Expr:
-    return day.dt.truncate("1mo")
-
-
 def age_on(birth_date: pl.Expr, day: pl.Expr) -> pl.Expr:
     """Full years since birth_date on `day`."""
     years = day.dt.year() - birth_date.dt.year()

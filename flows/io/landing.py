@@ -81,9 +81,6 @@ class Delivery:
     previous_date: dt.date | None
     previous_rows: int | None
 
-    def relative_files(self, landing: Path) -> list[str]:
-        return [f.relative_to(landing).as_posix() for f in self.files]
-
 
 def inside_landing(landing: Path, feed: str, path: Path, kind: str) -> Path:
     """`path` itself when it resolves to a place inside the landing zone; a FeedError naming it when it is a

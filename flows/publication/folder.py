@@ -211,23 +211,6 @@ class RunFolder:
         _crash_point("after-rename")
         return target
 
-    def publish_as(self, name: str, manifest: dict) -> Path:
-        """Seal the staging folder and publish it as `name` (a run without a state change)."""
-        self.seal(manifest)
-        return self.rename(name)
-
-    def publish(self, manifest: dict, replace: bool) -> Published:
-        """Publish unless an identical result is there already; a different one needs `replace`."""
-        status, latest = self.compare(manifest)
-        if status == "identical":
-            self.discard()
-            return Published(latest, "identical")
-        if status == "different" and not replace:
-            self.discard()
-            raise PublishError(self.refusal(latest))
-        name = self.version_name(len(self.versions()) + 1)
-        return Published(self.publish_as(name, manifest), "replaced" if status == "different" else "published")
-
     def refusal(self, latest: Path) -> str:
         return (
             f"{self.parent.name} {self.key} is already published as {latest.name} with a different "

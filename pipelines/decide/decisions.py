@@ -27,7 +27,7 @@ from pipelines.decide.conditions import (
     residence_from_year,
     waiting_until,
 )
-from pipelines.decide.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name, special_stay
+from pipelines.decide.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name, x_special_stay
 from pipelines.decide.grounds import all_grounds, zzb_start
 from pipelines.decide.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 from pipelines.params import Params
@@ -272,7 +272,12 @@ def _segments(boundaries: pl.LazyFrame, first: dt.date, last: dt.date) -> pl.Laz
 
 
 def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_window: bool = False) -> Decisions:
-    """The decided periods (PERIOD_COLUMNS) with their rule flags, the absence budgets and the work list.
+    """D-DECISION: every run decides, for every member and budget, the months of the evaluation window
+    (24 months ending with the month of D), and records for each month: entitled or not, the rule codes that
+    hold and fail, and the ids of the source records used.
+
+    rules.md §8. Gives the decided periods (PERIOD_COLUMNS) with their rule flags, the absence budgets and
+    the work list.
 
     A period is a run of months of one person and budget in which no rule can change its answer:
     it is judged on its first month. Bulk (full_window False): only the periods inside a right
@@ -306,7 +311,7 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
         episodes,
         bob_records,
         feeds.vaph_support,
-        feeds.facility_stays.filter(special_stay()),
+        feeds.facility_stays.filter(x_special_stay()),
         person_dates,
         amount_months,
     )

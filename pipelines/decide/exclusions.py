@@ -80,19 +80,20 @@ def x_bob_mfc() -> pl.Expr:
     return _kind("MFC_FULLTIME") & (pl.col("age") < ADULT)
 
 
-def special_stay() -> pl.Expr:
-    """A stay in a recognised WZC or PVT in Flanders with a special category (COMA_NAH, ...)."""
+def x_special_stay() -> pl.Expr:
+    """X-SPECIAL-STAY: a `facility_stays` row in a WZC or PVT in VL recognised by Flanders with a
+    `special_category` active: an automatic grant is not possible, whatever other ground exists; the person
+    must apply (W-APPLY-SPECIAL).
+
+    rules.md §4. The stay's flag (special categories COMA_NAH, MS_ALS_HUNTINGTON, ACCIDENT_INSURER);
+    `exclusion_flags` applies it on first(M) to the stays active then.
+    """
     return (
         pl.col("facility_kind").is_in(["WZC", "PVT"])
         & (pl.col("facility_region") == "VL")
         & pl.col("recognised_by_flanders")
         & pl.col("special_category").is_not_null()
     ).fill_null(False)
-
-
-def x_special_stay() -> pl.Expr:
-    """X-SPECIAL-STAY: a special stay is active: no automatic grant, whatever other ground exists."""
-    return special_stay()
 
 
 ZZB_VAPH = {
@@ -137,7 +138,9 @@ def exclusion_flags(months: pl.LazyFrame, vaph: pl.LazyFrame, stays: pl.LazyFram
         pl.col("_evidence").filter(bob_any).alias("bob_exclusion_evidence"),
     )
     stay_flags = (
-        keys.join(stays.filter(special_stay()).select("insz", "stay_id", "admission_date", "discharge_date"), on="insz")
+        keys.join(
+            stays.filter(x_special_stay()).select("insz", "stay_id", "admission_date", "discharge_date"), on="insz"
+        )
         .filter(active_on(pl.col("admission_date"), pl.col("discharge_date"), pl.col("month")))
         .group_by("insz", "month")
         .agg(

@@ -12,7 +12,6 @@ import polars as pl
 from pipelines.params import Params
 from pipelines.timeline import OPEN_END, closed_end, open_end
 
-GROUND_COLUMNS = ["insz", "ground", "evidence", "start_date", "end_date"]
 HOME_CARE_SERVICES = ["GEZINSZORG", "AANVULLENDE_THUISZORG"]
 MEDSOC_KINDS = ["IT", "THAB", "ZBO"]
 CARE_HOMES = ["WZC", "PVT"]

@@ -9,7 +9,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.decide.exclusions import special_stay
+from pipelines.decide.exclusions import x_special_stay
 from pipelines.timeline import active_on
 from schemas.outputs import Worklist, columns
 
@@ -58,7 +58,7 @@ def trailing_run_start(periods: pl.LazyFrame, condition: pl.Expr, last_month: dt
 def w_apply_special(stays: pl.LazyFrame, members: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
     """W-APPLY-SPECIAL: a special stay (X-SPECIAL-STAY) active on the run date: the person must apply."""
     active = stays.filter(
-        special_stay() & active_on(pl.col("admission_date"), pl.col("discharge_date"), pl.lit(run_date))
+        x_special_stay() & active_on(pl.col("admission_date"), pl.col("discharge_date"), pl.lit(run_date))
     ).join(members.select("insz", "zorgkas"), on="insz")
     return _rows(
         active,

@@ -47,7 +47,7 @@ def _checks_of(contract: FeedContract, kind: str) -> dict[str, dict]:
 
 
 def r_id(contract: FeedContract, run_year: int) -> list[Check]:
-    """R-ID: an insz present but not a valid national or BIS number (rules.md §1)."""
+    """The quarantine check of `r_id_valid` on the insz column: present but not a valid national or BIS number."""
     return [
         Check("R-ID", name, (~r_id_valid(pl.col(name), run_year, pl.col(INSZ_NUMBER))).fill_null(False))
         for name in contract.columns
@@ -98,7 +98,7 @@ def r_dates(contract: FeedContract, delivery_date: dt.date) -> list[Check]:
 
 
 def non_finite(column: str) -> pl.Expr:
-    """R-RANGE: NaN, +infinity or -infinity in a float column (False for a number or null)."""
+    """NaN, +infinity or -infinity in a float column (False for a number or null): part of `r_range`."""
     return ~pl.col(column).is_finite().fill_null(True)
 
 
@@ -186,7 +186,7 @@ def exact_duplicates(candidates: pl.DataFrame, key: tuple[str, ...]) -> pl.Serie
 
 
 def duplicate_rows(keys: pl.DataFrame, key: tuple[str, ...]) -> pl.Series:
-    """R-DUPLICATE: the positions (UInt32) of the rows of `keys` whose key, all columns non-null,
+    """The positions (UInt32) of the rows of `keys` whose key (`r_duplicate`), all columns non-null,
     occurs more than once. (A large delivery is hashed file by file instead: flows/ingest.py.)"""
     candidates = repeated_hashes(keys.select(key_hash(key))["_hash"])
     return exact_duplicates(keys.select(list(key))[candidates].with_columns(candidates), key)

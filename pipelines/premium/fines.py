@@ -30,7 +30,7 @@ CENTS_LIMIT = 1e300
 
 
 def _cents(amount: pl.Expr) -> pl.Expr:
-    """P-DEFAULT: euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly.
+    """Euro amounts of the feed (float) as whole cents, so that 64.0 and 63.99 compare exactly.
 
     Kept Float64, never cast to Int64: every whole number of cents up to 2**53 is exact in a Float64 and
     compares as the Int64 would have, and a finite but huge amount (1e300 euro: beyond Int64) must not
@@ -40,7 +40,7 @@ def _cents(amount: pl.Expr) -> pl.Expr:
 
 
 def _less_in_cents(paid: pl.Expr, due: pl.Expr) -> pl.Expr:
-    """P-DEFAULT: paid < due in whole cents; amounts beyond CENTS_LIMIT (whose cents overflow to infinity)
+    """Paid < due in whole cents (`p_default`); amounts beyond CENTS_LIMIT (whose cents overflow to infinity)
     compare as they are."""
     in_cents = (paid.abs() < CENTS_LIMIT) & (due.abs() < CENTS_LIMIT)
     return pl.when(in_cents).then(_cents(paid) < _cents(due)).otherwise(paid < due)

@@ -24,7 +24,7 @@ def _month_index(month: pl.Expr) -> pl.Expr:
 
 
 def grants_of(periods: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
-    """D-EVENTS: the grants of this run: maximal runs of consecutive entitled months per person and budget.
+    """The grants of this run (`grant_events`): maximal runs of consecutive entitled months per person and budget.
 
     `last_month` is null when the run reaches the month of D (open grant); `grounds` are the G-
     codes holding in its latest month and `monthly_amount` that month's amount; `evidence` the
@@ -59,6 +59,10 @@ def grant_events(
     current: pl.DataFrame, previous: pl.DataFrame, run_date: dt.date, window_first: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """D-EVENTS: the events of this run against the previous run's grants, and the grants to keep.
+
+    rules.md §8: a grant is a maximal run of consecutive entitled months of one person and budget
+    (`grants_of`); each run compares its grants with the previous run's and emits NEW, CONTINUED, CHANGED,
+    STOPPED or CANCELLED.
 
     NEW: overlaps no previous grant of that person and budget (also a closed grant in the past
     that late data revealed). CONTINUED: an open grant equal to a previous one. CHANGED:

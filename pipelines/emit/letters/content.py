@@ -114,18 +114,28 @@ def _optional(members: pl.DataFrame, column: str) -> pl.Expr:
     return pl.lit(None, pl.String).alias(column)
 
 
+def l_language(language: pl.Expr) -> pl.Expr:
+    """L-LANGUAGE: the letter's language is the member's `language` (NL or FR), NL when absent.
+
+    rules.md §9. Every sentence, rule text, date and amount of the letter is then in that language and its
+    Belgian conventions (pipelines/emit/letters/language.py). A value other than NL or FR cannot pass
+    ingest (R-ENUM); NL covers a null and an absent column alike.
+    """
+    language = language.str.to_uppercase()
+    return pl.when(language.is_in(list(LANGUAGES))).then(language).otherwise(pl.lit(DEFAULT_LANGUAGE))
+
+
 def member_blocks(members: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
-    """L-LANGUAGE and the address block of the members among `persons` (insz).
+    """The language (`l_language`) and the address block of the members among `persons` (insz).
 
     Columns: insz, language (the member's NL or FR; NL when absent or anything else), name, postal_code,
     address (name, street, postal code and city, and the country when it is not BE), address_missing
     (street, postal_code or city absent or empty: the block stays empty, feeds.md).
     """
     wanted = members.join(persons.select("insz").unique(), on="insz", how="semi")
-    language = _optional(wanted, "language").str.to_uppercase()
     picked = wanted.select(
         "insz",
-        pl.when(language.is_in(list(LANGUAGES))).then(language).otherwise(pl.lit(DEFAULT_LANGUAGE)).alias("language"),
+        l_language(_optional(wanted, "language")).alias("language"),
         pl.col("name").cast(pl.String),
         _optional(wanted, "street").alias("street"),
         _optional(wanted, "postal_code").alias("postal_code"),
