@@ -55,6 +55,11 @@ AFFILIATED_ALIVE = [
     ("E-ALIVE death on the last day of M: M is paid",                        {"death_date": D(2026, 3, 31)},                                   D(2026, 3, 1),  None),
     ("E-ALIVE death on the last day of M: the next month is not",            {"death_date": D(2026, 3, 31)},                                   D(2026, 4, 1),  "E-ALIVE"),
     ("E-ALIVE death the day before first(M): M is not paid",                 {"death_date": D(2026, 2, 28)},                                   D(2026, 3, 1),  "E-ALIVE"),
+    # A period is judged on its first month: the death day must be the first day of a period's first month
+    # (here the window's, 2024-12) for the case to judge first(M) <= death_date on that very day.
+    ("E-ALIVE death on first(M), M the first of its period: M is paid",      {"death_date": D(2024, 12, 1)},                                   D(2024, 12, 1), None),
+    ("E-ALIVE death on first(M), M the first of its period: M+1 is not",     {"death_date": D(2024, 12, 1)},                                   D(2025, 1, 1),  "E-ALIVE"),
+    ("E-ALIVE death the day before that first(M): M is not paid",            {"death_date": D(2024, 11, 30)},                                  D(2024, 12, 1), "E-ALIVE"),
 ]
 # fmt: on
 
