@@ -8,7 +8,7 @@ files), the per-module configs and report.md are kept in .mutation/.
 
     scripts/mutation.sh                      every module: a fresh copy, fresh sessions, the report
     scripts/mutation.sh conditions grounds   only the modules whose path contains one of the words
-    scripts/mutation.sh --resume             run what an interrupted run left pending
+    scripts/mutation.sh --resume             run what an interrupted run left pending (with the tests it had)
     scripts/mutation.sh --retry-survivors    copy the tests again and rerun only the survivors
     scripts/mutation.sh --report             print the report of the sessions as they are
 """
@@ -56,8 +56,12 @@ def load_settings() -> tuple[dict, list[Target]]:
     return settings, targets
 
 
-def copy_tree(only_tests: bool = False) -> None:
-    """The project as it is in the work tree (tracked and new files, not the ignored ones) into .mutation/tree."""
+def copy_tree(part: str = "all") -> None:
+    """The project as it is in the work tree (tracked and new files, not the ignored ones) into .mutation/tree.
+
+    part "all": everything, anew; "tests": only tests/ (the code the sessions were made from stays);
+    "code": everything but tests/ (puts back a module an interrupted run left mutated).
+    """
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -65,9 +69,11 @@ def copy_tree(only_tests: bool = False) -> None:
         capture_output=True,
     ).stdout.split(b"\0")
     files = [f.decode() for f in listed if f and not f.startswith(b".mutation/")]
-    if only_tests:
+    if part == "tests":
         files = [f for f in files if f.startswith("tests/")]
         shutil.rmtree(TREE / "tests", ignore_errors=True)
+    elif part == "code":
+        files = [f for f in files if not f.startswith("tests/")]
     else:
         shutil.rmtree(TREE, ignore_errors=True)
     for name in files:
@@ -118,7 +124,7 @@ def cosmic(*args: str) -> None:
 
 
 def run_cosmic_ray(settings: dict, target: Target, fresh: bool) -> None:
-    if fresh:
+    if fresh or not session(target).exists():
         seconds = clean_run(settings, target)
         config = write_config(settings, target, max(settings["timeout"], 5 * seconds))
         session(target).unlink(missing_ok=True)
@@ -174,7 +180,8 @@ def sql_mutants(source: str) -> list[dict]:
                 a, b = start + match.start(), start + match.end()
                 line = source.count("\n", 0, a) + 1
                 mutated = source[:a] + match.expand(replacement) + source[b:]
-                mutants.append({"operator": name, "line": line, "was": source[a:b], "source": mutated})
+                text = mutated.splitlines()[line - 1].strip()
+                mutants.append({"operator": name, "line": line, "mutated": text, "source": mutated})
     return mutants
 
 
@@ -183,7 +190,8 @@ def run_sql(settings: dict, target: Target, fresh: bool) -> None:
     path = TREE / target.module
     original = path.read_text()
     results_file = SESSIONS / f"{target.slug}.json"
-    results = [] if fresh or not results_file.exists() else json.loads(results_file.read_text())
+    fresh = fresh or not results_file.exists()
+    results = [] if fresh else json.loads(results_file.read_text())
     if fresh:
         timeout = max(settings["timeout"], 5 * clean_run(settings, target))
         (SESSIONS / f"{target.slug}.sha256").write_text(digest(path))
@@ -210,9 +218,8 @@ def run_sql(settings: dict, target: Target, fresh: bool) -> None:
                 outcome = "timeout"
             finally:
                 path.write_text(original)
-            out.append(
-                {"operator": mutant["operator"], "line": mutant["line"], "occurrence": counted[key], "outcome": outcome}
-            )
+            keep = ("operator", "line", "mutated")
+            out.append({k: mutant[k] for k in keep} | {"occurrence": counted[key], "outcome": outcome})
     finally:
         path.write_text(original)
         results_file.write_text(json.dumps(out, indent=1))
@@ -230,11 +237,11 @@ def outcomes(target: Target) -> list[dict]:
         return []
     with sqlite3.connect(session(target)) as db:
         rows = db.execute(
-            "SELECT s.operator_name, s.start_pos_row, s.start_pos_col, r.worker_outcome, r.test_outcome, r.output"
-            " FROM mutation_specs s LEFT JOIN work_results r USING (job_id)"
+            "SELECT s.operator_name, s.start_pos_row, s.start_pos_col, r.worker_outcome, r.test_outcome, r.output,"
+            " r.diff FROM mutation_specs s LEFT JOIN work_results r USING (job_id)"
         ).fetchall()
     out = []
-    for operator, line, col, worker, test, output in rows:
+    for operator, line, col, worker, test, output, diff in rows:
         worker, test = (worker or "").lower() or None, (test or "").lower() or None  # stored as enum names
         if worker == "skipped":
             continue
@@ -244,7 +251,9 @@ def outcomes(target: Target) -> list[dict]:
             outcome = "timeout"
         else:
             outcome = test or worker
-        out.append({"operator": operator.removeprefix("core/"), "line": line, "col": col, "outcome": outcome})
+        added = [d[1:].strip() for d in (diff or "").splitlines() if d.startswith("+") and not d.startswith("+++")]
+        mutant = {"operator": operator.removeprefix("core/"), "line": line, "col": col, "outcome": outcome}
+        out.append(mutant | {"mutated": added[0] if added else ""})
     return out
 
 
@@ -272,7 +281,7 @@ def report(targets: list[Target]) -> str:
         source = (TREE / target.module).read_text().splitlines()
         for r in sorted(rows, key=lambda r: (r["line"], r["col"])):
             if r["outcome"] in ("survived", "pending"):
-                text = source[r["line"] - 1].strip()
+                text = r.get("mutated") or source[r["line"] - 1].strip()
                 survivors.append(f"- {r['outcome']}: {target.module}:{r['line']}:{r['col']} {r['operator']}: `{text}`")
     if total["generated"]:
         score = (total["killed"] + total["timeout"]) / total["generated"]
@@ -298,13 +307,13 @@ def main() -> None:
         fresh = not (args.resume or args.retry_survivors)
         if fresh and not args.words:
             shutil.rmtree(WORK, ignore_errors=True)
-        copy_tree(only_tests=not fresh)
+        for target in chosen if not fresh else []:
+            stamp = SESSIONS / f"{target.slug}.sha256"
+            if stamp.exists() and stamp.read_text() != digest(ROOT / target.module):
+                sys.exit(f"{target.module} changed since its session was made: run it anew (without --resume)")
+        copy_tree("all" if fresh else "tests" if args.retry_survivors else "code")
         SESSIONS.mkdir(parents=True, exist_ok=True)
         for target in chosen:
-            if not fresh:
-                stamp = SESSIONS / f"{target.slug}.sha256"
-                if stamp.exists() and stamp.read_text() != digest(ROOT / target.module):
-                    sys.exit(f"{target.module} changed since its session was made: run without --resume")
             if args.retry_survivors and not target.sql and session(target).exists():
                 with sqlite3.connect(session(target)) as db:
                     db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
