@@ -11,6 +11,7 @@ files), the per-module configs and report.md are kept in .mutation/.
     scripts/mutation.sh --resume             run what an interrupted run left pending (with the tests it had)
     scripts/mutation.sh --retry-survivors    copy the tests again and rerun only the survivors
     scripts/mutation.sh --report             print the report of the sessions as they are
+    scripts/mutation.sh --rev COMMIT ...     a fresh run on the files of a commit (e.g. before new tests)
 """
 
 from __future__ import annotations
@@ -40,28 +41,35 @@ BIN = Path(sys.executable).parent
 class Target:
     module: str  # path of the module, relative to the project root
     tests: list[str]
-    sql: bool = False  # the SQL strings of the module (scripts/mutation.py's own mutator)
+    strings: bool = False  # the module's strings: SQL and Polars durations (this script's own mutator)
 
     @property
     def slug(self) -> str:
         return self.module.removeprefix("pipelines/").removesuffix(".py").replace("/", ".") + (
-            ".sql" if self.sql else ""
+            ".strings" if self.strings else ""
         )
 
 
 def load_settings() -> tuple[dict, list[Target]]:
     settings = tomllib.loads((ROOT / "scripts" / "mutation.toml").read_text())["mutation"]
     targets = [Target(m, t) for m, t in settings["modules"].items()]
-    targets += [Target(m, t, sql=True) for m, t in settings.get("sql", {}).items()]
+    targets += [Target(m, t, strings=True) for m, t in settings["modules"].items()]
     return settings, targets
 
 
-def copy_tree(part: str = "all") -> None:
+def copy_tree(part: str = "all", rev: str | None = None) -> None:
     """The project as it is in the work tree (tracked and new files, not the ignored ones) into .mutation/tree.
 
     part "all": everything, anew; "tests": only tests/ (the code the sessions were made from stays);
-    "code": everything but tests/ (puts back a module an interrupted run left mutated).
+    "code": everything but tests/ (puts back a module an interrupted run left mutated). rev: the files of
+    that commit instead (e.g. the score before some new tests).
     """
+    if rev is not None:
+        shutil.rmtree(TREE, ignore_errors=True)
+        TREE.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(TREE)], input=archive, check=True)
+        return
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -140,9 +148,12 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# --- the SQL mutator -------------------------------------------------------------------------------
+# --- the string mutator ----------------------------------------------------------------------------
+# cosmic-ray does not look inside strings: the DuckDB SQL of PAY-MONTH and PAY-RECOVERY, and the Polars
+# durations ("1mo", "18y") that month arithmetic turns on, are mutated here, one occurrence at a time.
 
-# (name, pattern, replacement) applied to one occurrence at a time inside the module's SQL strings
+DURATION = re.compile(r"^(\d+)(mo|y|d|w)$")
+# (name, pattern, replacement) inside the module's SQL strings (constants containing SELECT)
 SQL_OPERATORS = [
     ("SQL >= to >", r"(?<=\s)>=(?=\s)", ">"),
     ("SQL <= to <", r"(?<=\s)<=(?=\s)", "<"),
@@ -157,38 +168,55 @@ SQL_OPERATORS = [
 ]
 
 
-def sql_spans(source: str) -> list[tuple[int, int]]:
-    """Character spans of the string constants that are SQL (contain SELECT)."""
+def string_spans(source: str) -> list[tuple[int, int, str]]:
+    """Character spans and values of the module's string constants (f-strings and docstrings aside)."""
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
     spans = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "SELECT" in node.value:
+    tree = ast.parse(source)
+    inside_fstrings = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in inside_fstrings:
             start = offsets[node.lineno - 1] + node.col_offset
             end = offsets[node.end_lineno - 1] + node.end_col_offset
-            spans.append((start, end))
+            spans.append((start, end, node.value))
     return spans
 
 
-def sql_mutants(source: str) -> list[dict]:
+def _mutant(source: str, name: str, a: int, b: int, replacement: str) -> dict:
+    line = source.count("\n", 0, a) + 1
+    mutated = source[:a] + replacement + source[b:]
+    return {"operator": name, "line": line, "mutated": mutated.splitlines()[line - 1].strip(), "source": mutated}
+
+
+def string_mutants(source: str) -> list[dict]:
     mutants = []
-    for start, end in sql_spans(source):
+    for start, end, value in string_spans(source):
+        duration = DURATION.match(value)
+        if duration:
+            n, unit = int(duration.group(1)), duration.group(2)
+            a = source.index(value, start, end)
+            for other in (n + 1, n - 1) if n > 1 else (n + 1,):
+                mutants.append(
+                    _mutant(source, f"Polars duration {value} to {other}{unit}", a, a + len(value), f"{other}{unit}")
+                )
+        if "SELECT" not in value:
+            continue
         for name, pattern, replacement in SQL_OPERATORS:
             for match in re.finditer(pattern, source[start:end]):
                 a, b = start + match.start(), start + match.end()
-                line = source.count("\n", 0, a) + 1
-                mutated = source[:a] + match.expand(replacement) + source[b:]
-                text = mutated.splitlines()[line - 1].strip()
-                mutants.append({"operator": name, "line": line, "mutated": text, "source": mutated})
+                mutants.append(_mutant(source, name, a, b, match.expand(replacement)))
     return mutants
 
 
-def run_sql(settings: dict, target: Target, fresh: bool) -> None:
-    """Each SQL mutant in the copy, judged by the module's tests; results in .mutation/sessions/<slug>.json."""
+def run_strings(settings: dict, target: Target, fresh: bool) -> None:
+    """Each string mutant in the copy, judged by the module's tests; results in .mutation/sessions/<slug>.json."""
     path = TREE / target.module
     original = path.read_text()
+    if not string_mutants(original):
+        return
     results_file = SESSIONS / f"{target.slug}.json"
     fresh = fresh or not results_file.exists()
     results = [] if fresh else json.loads(results_file.read_text())
@@ -201,7 +229,7 @@ def run_sql(settings: dict, target: Target, fresh: bool) -> None:
     counted: dict[tuple, int] = {}
     out = []
     try:
-        for mutant in sql_mutants(original):
+        for mutant in string_mutants(original):
             key = (mutant["operator"], mutant["line"])
             counted[key] = counted.get(key, 0) + 1
             ident = (*key, counted[key])
@@ -230,7 +258,7 @@ def run_sql(settings: dict, target: Target, fresh: bool) -> None:
 
 def outcomes(target: Target) -> list[dict]:
     """One row per mutant that ran: operator, line, col, outcome (killed, survived, timeout, incompetent)."""
-    if target.sql:
+    if target.strings:
         file = SESSIONS / f"{target.slug}.json"
         return [dict(r, col=0) for r in json.loads(file.read_text())] if file.exists() else []
     if not session(target).exists():
@@ -272,7 +300,7 @@ def report(targets: list[Target]) -> str:
         for k in total:
             total[k] += count[k]
         score = (count["killed"] + count["timeout"]) / len(rows)
-        name = target.module + (" (SQL)" if target.sql else "")
+        name = target.module + (" (strings)" if target.strings else "")
         tests = ", ".join(Path(t).name for t in target.tests)
         lines.append(
             f"| {name} | {tests} | {count['generated']} | {count['killed']} | {count['survived']} "
@@ -300,6 +328,7 @@ def main() -> None:
     mode.add_argument("--resume", action="store_true", help="run what an interrupted run left pending")
     mode.add_argument("--retry-survivors", action="store_true", help="copy the tests again, rerun the survivors")
     mode.add_argument("--report", action="store_true", help="only print the report")
+    parser.add_argument("--rev", help="mutate a copy of this commit instead of the work tree (a fresh run)")
     args = parser.parse_args()
     settings, targets = load_settings()
     chosen = [t for t in targets if not args.words or any(w in t.module for w in args.words)]
@@ -311,13 +340,13 @@ def main() -> None:
             stamp = SESSIONS / f"{target.slug}.sha256"
             if stamp.exists() and stamp.read_text() != digest(ROOT / target.module):
                 sys.exit(f"{target.module} changed since its session was made: run it anew (without --resume)")
-        copy_tree("all" if fresh else "tests" if args.retry_survivors else "code")
+        copy_tree("all" if fresh else "tests" if args.retry_survivors else "code", args.rev if fresh else None)
         SESSIONS.mkdir(parents=True, exist_ok=True)
         for target in chosen:
-            if args.retry_survivors and not target.sql and session(target).exists():
+            if args.retry_survivors and not target.strings and session(target).exists():
                 with sqlite3.connect(session(target)) as db:
                     db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
-            (run_sql if target.sql else run_cosmic_ray)(settings, target, fresh)
+            (run_strings if target.strings else run_cosmic_ray)(settings, target, fresh)
     text = report(chosen)
     (WORK / "report.md").write_text(text)
     print(text)
