@@ -8,6 +8,7 @@ files), the per-module configs and report.md are kept in .mutation/.
 
     scripts/mutation.sh                      every module: a fresh copy, fresh sessions, the report
     scripts/mutation.sh conditions grounds   only the modules whose path contains one of the words
+    scripts/mutation.sh strings              only the string mutants (SQL, Polars durations) of every module
     scripts/mutation.sh --resume             run what an interrupted run left pending (with the tests it had)
     scripts/mutation.sh --retry-survivors    copy the tests again and rerun only the survivors
     scripts/mutation.sh --report             print the report of the sessions as they are
@@ -323,7 +324,7 @@ def report(targets: list[Target]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("words", nargs="*", help="only the modules whose path contains one of these")
+    parser.add_argument("words", nargs="*", help="only the modules whose path or slug contains one of these")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="run what an interrupted run left pending")
     mode.add_argument("--retry-survivors", action="store_true", help="copy the tests again, rerun the survivors")
@@ -331,7 +332,7 @@ def main() -> None:
     parser.add_argument("--rev", help="mutate a copy of this commit instead of the work tree (a fresh run)")
     args = parser.parse_args()
     settings, targets = load_settings()
-    chosen = [t for t in targets if not args.words or any(w in t.module for w in args.words)]
+    chosen = [t for t in targets if not args.words or any(w in t.module or w in t.slug for w in args.words)]
     if not args.report:
         fresh = not (args.resume or args.retry_survivors)
         if fresh and not args.words:
