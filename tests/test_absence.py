@@ -11,19 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import polars as pl
 import pytest
 from decide_helpers import (
-    FEED_NAMES,
     Batch,
     Run,
-    amounts,
     cases,
-    feed_rows,
     indexed,
-    lazy,
     member,
-    params,
+    money,
     residence,
     run,
     scale,
@@ -32,7 +27,6 @@ from decide_helpers import (
 )
 
 from pipelines.decide.absence import ABSENCE_COLUMNS
-from pipelines.decide.decisions import Amounts, Feeds, decide
 
 D = dt.date
 RUN = D(2026, 11, 20)
@@ -204,11 +198,7 @@ def test_g_absence_month_is_excluded_but_the_lump_sum_is_due():
 
 def priced_absences(zzb: list[tuple]) -> list[tuple]:
     """(school_year, amount) of the default case decided with the ZZB monthly amounts `zzb` (from, to, amount)."""
-    rows = feed_rows(**situation())
-    feeds = Feeds(*[lazy(name, rows[name]) for name in FEED_NAMES])
-    series = pl.DataFrame(zzb, schema=dict(amounts().zzb.schema), orient="row")
-    decided = decide(feeds, params(), Amounts(series, amounts().bob), RUN)
-    return [(r["school_year"], r["amount"]) for r in decided.absences.collect().to_dicts()]
+    return [(r["school_year"], r["amount"]) for r in absences(run(zzb_amounts=money(zzb), **situation()))]
 
 
 LATER = D(9999, 12, 31)
