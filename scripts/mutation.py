@@ -140,9 +140,39 @@ def run_cosmic_ray(settings: dict, target: Target, fresh: bool) -> None:
         cosmic("cosmic-ray", "init", str(config), str(session(target)))
         cosmic("cr-filter-operators", str(session(target)), str(config))
         (SESSIONS / f"{target.slug}.sha256").write_text(digest(TREE / target.module))
+    skip_annotations(target)
     started = time.monotonic()
     cosmic("cosmic-ray", "exec", str(WORK / "configs" / f"{target.slug}.toml"), str(session(target)))
     print(f"{target.module}: {time.monotonic() - started:.0f} s", flush=True)
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions (line, column) of the type annotations of a module."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found = []
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            found.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            found.append(node.returns)
+        spans += [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found]
+    return spans
+
+
+def skip_annotations(target: Target) -> None:
+    """Marks the pending mutants inside type annotations as skipped: with `from __future__ import annotations`
+    they are never evaluated, so such a mutant (`DataFrame | None` to `DataFrame & None`) cannot be killed."""
+    spans = annotation_spans((TREE / target.module).read_text())
+    with sqlite3.connect(session(target)) as db:
+        pending = db.execute(
+            "SELECT job_id, start_pos_row, start_pos_col FROM mutation_specs"
+            " WHERE job_id NOT IN (SELECT job_id FROM work_results)"
+        ).fetchall()
+        inside = [job for job, row, col in pending if any(a <= (row, col) < b for a, b in spans)]
+        db.executemany(
+            "INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, 'SKIPPED', 'type annotation')",
+            [(job,) for job in inside],
+        )
 
 
 def digest(path: Path) -> str:
