@@ -140,6 +140,8 @@ def run_cosmic_ray(settings: dict, target: Target, fresh: bool) -> None:
         cosmic("cosmic-ray", "init", str(config), str(session(target)))
         cosmic("cr-filter-operators", str(session(target)), str(config))
         (SESSIONS / f"{target.slug}.sha256").write_text(digest(TREE / target.module))
+    else:  # the tests of scripts/mutation.toml as they are now (--retry-survivors after new tests)
+        write_config(settings, target, 5 * settings["timeout"])
     skip_annotations(target)
     started = time.monotonic()
     cosmic("cosmic-ray", "exec", str(WORK / "configs" / f"{target.slug}.toml"), str(session(target)))
