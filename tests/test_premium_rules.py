@@ -15,6 +15,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 from builders import frame, valid_rows
+from decide_helpers import cases
 from pandera.errors import SchemaErrors
 from stdnum.be import ogm_vcs
 
@@ -30,9 +31,13 @@ from pipelines.premium.fines import (
 )
 from pipelines.premium.invoices import (
     INVOICE_COLUMNS,
+    LEDGER_INVOICE_COLUMNS,
     REFERENCE_BASE_LIMIT,
     Amounts,
+    PremiumRunError,
+    check_new_invoices,
     p_reference,
+    plan_invoices,
     premium_due,
     structured_reference,
 )
@@ -485,3 +490,87 @@ def test_invoices_model(name, changes, failing):
     with pytest.raises(SchemaErrors) as raised:
         Invoices.validate(frame, lazy=True)
     assert failing in set(raised.value.failure_cases["check"].cast(pl.String).str.replace(r"\(.*", ""))
+
+
+# --- P-AMOUNT: the amount as given, in cents -----------------------------------------------------------
+
+# fmt: off
+CENTS = [
+    # name                                                         allowance since 2020        amount
+    ("P-AMOUNT a normal amount with cents keeps them",             (),                         Decimal("100.05")),
+    ("P-AMOUNT a reduced amount with cents keeps them",            ALLOWANCE_SINCE_2020,       Decimal("35.55")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("allowance_rows, amount", cases(CENTS))
+def test_p_amount_is_money_to_the_cent(allowance_rows, amount):
+    """P-AMOUNT: the amount in force, to the cent, as decimal(12,2) (the money type of every output)."""
+    premium = Amounts(Decimal("100.05"), Decimal("35.55"))
+    due = premium_due(members(), residence(), allowance(*allowance_rows), Y, INVOICED, params(INVOICED), premium)
+    got = due.collect()
+    assert got.schema["amount"] == pl.Decimal(12, 2)
+    assert got["amount"].to_list() == [amount]
+
+
+# --- The ledger's keys, checked before the commit (check_new_invoices) ---------------------------------
+
+OTHER = "00120555686"
+THIRD = "12345678901"
+
+# fmt: off
+LEDGER_KEYS = [
+    # name                                                                        new (insz, zorgkas, base)                                        in the ledger    last bases                      refused
+    ("P-REFERENCE new bases after the zorgkas's last one are accepted",           [(PERSON, "ZK100", 6), (OTHER, "ZK100", 7)],                     [],              [("ZK100", 5)],                 False),
+    ("P-REFERENCE a zorgkas's first bases (no last base) are accepted",           [(PERSON, "ZK100", 1)],                                          [],              [],                             False),
+    ("P-REFERENCE the last 10-digit base is accepted",                            [(PERSON, "ZK100", 9_999_999_999)],                              [],              [("ZK100", 9_999_999_998)],     False),
+    ("P-REFERENCE a base of 11 digits is refused",                                [(PERSON, "ZK100", 10_000_000_000)],                             [],              [("ZK100", 9_999_999_999)],     True),
+    ("P-REFERENCE a base the zorgkas used before is refused",                     [(PERSON, "ZK100", 5)],                                          [],              [("ZK100", 5)],                 True),
+    ("P-REFERENCE another zorgkas's last base does not count",                    [(PERSON, "ZK100", 5)],                                          [],              [("ZK600", 9)],                 False),
+    ("P-LIABLE one invoice per person and year: twice in the run is refused",     [(PERSON, "ZK100", 6), (PERSON, "ZK100", 7)],                    [],              [("ZK100", 5)],                 True),
+    ("P-LIABLE one invoice per person and year: already in the ledger, refused",  [(PERSON, "ZK100", 6)],                                          [PERSON],        [("ZK100", 5)],                 True),
+    ("P-LIABLE one twice in the run and another in the ledger: refused",          [(PERSON, "ZK100", 6), (PERSON, "ZK100", 7), (THIRD, "ZK100", 8)], [THIRD],       [("ZK100", 5)],                 True),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("new, ledger, last_bases, refused", cases(LEDGER_KEYS))
+def test_check_new_invoices(new, ledger, last_bases, refused):
+    """P-LIABLE (one premium per person and year) and P-REFERENCE (bases unique within a zorgkas, 10 digits):
+    check_new_invoices refuses a run that would break the invoice ledger's keys."""
+    new_rows = pl.DataFrame(
+        new, schema={"insz": pl.String, "zorgkas": pl.String, "reference_base": pl.Int64}, orient="row"
+    )
+    ledger_rows = pl.DataFrame({"insz": ledger}, schema={"insz": pl.String})
+    bases = pl.DataFrame(last_bases, schema={"zorgkas": pl.String, "last_base": pl.Int64}, orient="row")
+    if refused:
+        with pytest.raises(PremiumRunError):
+            check_new_invoices(new_rows, ledger_rows, bases)
+    else:
+        check_new_invoices(new_rows, ledger_rows, bases)
+
+
+# --- The run's counts: members not invoiced because deceased -------------------------------------------
+
+# fmt: off
+DECEASED = [
+    # name                                                                          member changes                        invoice date     issued  deceased
+    ("P-LIABLE died on 1 January Y, invoiced on 2 January: counted as deceased",    {"death_date": D(2026, 1, 1)},        D(2026, 1, 2),   0,      1),
+    ("P-LIABLE died on 31 December Y-1: not liable, not counted",                   {"death_date": D(2025, 12, 31)},      D(2026, 1, 2),   0,      0),
+    ("P-LIABLE died on the invoice date: invoiced, not counted",                    {"death_date": D(2026, 1, 2)},        D(2026, 1, 2),   1,      0),
+    ("P-LIABLE alive: invoiced, not counted",                                       {},                                   INVOICED,        1,      0),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("changes, invoiced, issued, deceased", cases(DECEASED))
+def test_plan_invoices_counts_the_deceased_not_invoiced(changes, invoiced, issued, deceased):
+    """P-LIABLE (local decision): a member liable on 1 January Y but deceased on the invoice date is not
+    invoiced, and is counted in the run's report."""
+    member = members(**changes)
+    due = premium_due(member, residence(), allowance(), Y, invoiced, params(invoiced), PREMIUM_2026).collect()
+    no_one = pl.DataFrame(schema={"insz": pl.String})
+    ledger = pl.DataFrame(schema=LEDGER_INVOICE_COLUMNS)
+    last_bases = pl.DataFrame(schema={"zorgkas": pl.String, "last_base": pl.Int64})
+    plan = plan_invoices(due, member, no_one, ledger, last_bases, Y, invoiced)
+    assert (plan.counts["issued"], plan.counts["deceased_not_invoiced"]) == (issued, deceased)
