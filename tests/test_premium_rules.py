@@ -118,6 +118,7 @@ LIABLE = [
     ("P-LIABLE died the day before D: deceased on D, not invoiced (local)",     {"death_date": D(2026, 1, 1)},                                              D(2026, 1, 2),    False),
     ("P-LIABLE died in March, invoiced in November: deceased, not invoiced",    {"death_date": D(2026, 3, 15)},                                             INVOICED,         False),
     ("P-LIABLE a voluntary member owes it too",                                 {"affiliation_basis": "RESIDENT_BXL"},                                      INVOICED,         True),
+    ("P-LIABLE birth date unknown (null): not liable (never null)",             {"birth_date": None},                                                       INVOICED,         False),
 ]
 # fmt: on
 
@@ -522,6 +523,7 @@ THIRD = "12345678901"
 LEDGER_KEYS = [
     # name                                                                        new (insz, zorgkas, base)                                        in the ledger    last bases                      refused
     ("P-REFERENCE new bases after the zorgkas's last one are accepted",           [(PERSON, "ZK100", 6), (OTHER, "ZK100", 7)],                     [],              [("ZK100", 5)],                 False),
+    ("P-REFERENCE a zorgkas's bases start above 0 (no last base: 0)",             [(PERSON, "ZK100", 0)],                                          [],              [],                             True),
     ("P-REFERENCE a zorgkas's first bases (no last base) are accepted",           [(PERSON, "ZK100", 1)],                                          [],              [],                             False),
     ("P-REFERENCE the last 10-digit base is accepted",                            [(PERSON, "ZK100", 9_999_999_999)],                              [],              [("ZK100", 9_999_999_998)],     False),
     ("P-REFERENCE a base of 11 digits is refused",                                [(PERSON, "ZK100", 10_000_000_000)],                             [],              [("ZK100", 9_999_999_999)],     True),
