@@ -162,17 +162,15 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
 
 
 def skip_annotations(target: Target) -> None:
-    """Marks the pending mutants inside type annotations as skipped: with `from __future__ import annotations`
-    they are never evaluated, so such a mutant (`DataFrame | None` to `DataFrame & None`) cannot be killed."""
+    """Marks the mutants inside type annotations as skipped: with `from __future__ import annotations` they
+    are never evaluated, so such a mutant (`DataFrame | None` to `DataFrame & None`) cannot be killed."""
     spans = annotation_spans((TREE / target.module).read_text())
     with sqlite3.connect(session(target)) as db:
-        pending = db.execute(
-            "SELECT job_id, start_pos_row, start_pos_col FROM mutation_specs"
-            " WHERE job_id NOT IN (SELECT job_id FROM work_results)"
-        ).fetchall()
-        inside = [job for job, row, col in pending if any(a <= (row, col) < b for a, b in spans)]
+        specs = db.execute("SELECT job_id, start_pos_row, start_pos_col FROM mutation_specs").fetchall()
+        inside = [job for job, row, col in specs if any(a <= (row, col) < b for a, b in spans)]
         db.executemany(
-            "INSERT INTO work_results (job_id, worker_outcome, output) VALUES (?, 'SKIPPED', 'type annotation')",
+            "INSERT OR REPLACE INTO work_results (job_id, worker_outcome, output)"
+            " VALUES (?, 'SKIPPED', 'type annotation')",
             [(job,) for job in inside],
         )
 
@@ -296,6 +294,7 @@ def outcomes(target: Target) -> list[dict]:
         return [dict(r, col=0) for r in json.loads(file.read_text())] if file.exists() else []
     if not session(target).exists():
         return []
+    skip_annotations(target)
     with sqlite3.connect(session(target)) as db:
         rows = db.execute(
             "SELECT s.operator_name, s.start_pos_row, s.start_pos_col, r.worker_outcome, r.test_outcome, r.output,"
