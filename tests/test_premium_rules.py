@@ -26,6 +26,7 @@ from pipelines.premium.fines import (
     fine_candidates,
     fine_reference_date,
     p_default,
+    plan_fines,
     w_voluntary_arrears,
     years_in_default,
 )
@@ -302,6 +303,9 @@ DEFAULT = [
     ("P-DEFAULT due on R itself: not yet in default",                       100.0,   0.0,     R,                None,              False),
     ("P-DEFAULT due the day before R: in default",                          100.0,   0.0,     R - dt.timedelta(days=1), None,      True),
     ("P-DEFAULT nothing due: never in default",                             0.0,     0.0,     DUE_2025,         None,              False),
+    ("P-DEFAULT 1.00 due, paid the day after R: nothing has arrived",       1.0,     1.0,     DUE_2025,         D(2026, 10, 16),   True),
+    ("P-DEFAULT 64.51 due, 64.50 paid: one cent short, in default",         64.51,   64.50,   DUE_2025,         D(2025, 3, 1),     True),
+    ("P-DEFAULT no due date (null): not in default (never null)",           64.0,    0.0,     None,             None,              False),
     ("P-DEFAULT float amounts compared in cents (0.1 + 0.2 paid of 0.3)",   0.3,     0.1 + 0.2, DUE_2025,       D(2025, 3, 1),     False),
     ("P-DEFAULT 1e300 due (cents beyond Int64), nothing paid: in default",  1e300,   0.0,     DUE_2025,         None,              True),
     ("P-DEFAULT 1e300 due and paid: not in default",                        1e300,   1e300,   DUE_2025,         D(2025, 3, 1),     False),
@@ -354,6 +358,7 @@ FINES = [
     ("F-FINE VT ended 31 December F-2: normal fine",                            {},                                         [UNPAID_2024, UNPAID_2025],                 [(D(2020, 1, 1), D(2024, 12, 31))], "250.00", [2024, 2025]),
     ("F-FINE died on R: still a candidate",                                     {"death_date": R},                          [UNPAID_2024, UNPAID_2025],                 [],                            "250.00", [2024, 2025]),
     ("F-FINE died the day before R: no candidate (local decision)",             {"death_date": R - dt.timedelta(days=1)},   [UNPAID_2024, UNPAID_2025],                 [],                            None,     None),
+    ("F-FINE affiliation basis unknown (null): no candidate (never null)",      {"affiliation_basis": None},                [UNPAID_2024, UNPAID_2025],                 [],                            None,     None),
     ("F-FINE affiliation ended: the unpaid years still count",                  {"affiliation_end": D(2025, 12, 31)},       [UNPAID_2024, UNPAID_2025],                 [],                            "250.00", [2024, 2025]),
 ]
 # fmt: on
@@ -392,6 +397,7 @@ ARREARS = [
     ("W-VOLUNTARY-ARREARS a mandatory member is no voluntary member",             {},                                                         [UNPAID_2024, UNPAID_2025],                     None),
     ("W-VOLUNTARY-ARREARS affiliation already ended: nothing to end (local)",     BXL | {"affiliation_end": D(2026, 6, 30)},                  [UNPAID_2024, UNPAID_2025],                     None),
     ("W-VOLUNTARY-ARREARS affiliation ending on D: still to end",                 BXL | {"affiliation_end": RUN},                             [UNPAID_2024, UNPAID_2025],                     D(2025, 5, 1)),
+    ("W-VOLUNTARY-ARREARS affiliation basis unknown (null): not voluntary",       {"affiliation_basis": None},                                [UNPAID_2024, UNPAID_2025],                     None),
     ("W-VOLUNTARY-ARREARS deceased before D: nothing to end (local)",             BXL | {"death_date": D(2026, 11, 1)},                       [UNPAID_2024, UNPAID_2025],                     None),
 ]
 # fmt: on
@@ -576,3 +582,19 @@ def test_plan_invoices_counts_the_deceased_not_invoiced(changes, invoiced, issue
     last_bases = pl.DataFrame(schema={"zorgkas": pl.String, "last_base": pl.Int64})
     plan = plan_invoices(due, member, no_one, ledger, last_bases, Y, invoiced)
     assert (plan.counts["issued"], plan.counts["deceased_not_invoiced"]) == (issued, deceased)
+
+
+# --- The fines of a year against the ledger (plan_fines) ------------------------------------------------
+
+
+def test_plan_fines_proposes_each_person_once_a_year_and_holds_the_held():
+    """F-FINE: at most one fine per person and year F: a candidate already in the ledger for F is not proposed
+    again; a held person (S-HOLD) waits; the counts say so."""
+    columns = {"insz": pl.String, "zorgkas": pl.String}
+    candidates = pl.DataFrame([(PERSON, "ZK100"), (OTHER, "ZK100"), (THIRD, "ZK100")], schema=columns, orient="row")
+    ledger = pl.DataFrame([(OTHER, "ZK100")], schema=columns, orient="row")
+    held = pl.DataFrame({"insz": [THIRD]})
+    plan = plan_fines(candidates, held, ledger)
+    assert plan.new["insz"].to_list() == [PERSON]
+    assert sorted(plan.rows["insz"].to_list()) == sorted([PERSON, OTHER])
+    assert plan.counts == {"candidates": 3, "proposed": 1, "proposed_earlier": 1, "held": 1}
