@@ -305,6 +305,7 @@ DEFAULT = [
     ("P-DEFAULT nothing due: never in default",                             0.0,     0.0,     DUE_2025,         None,              False),
     ("P-DEFAULT 1.00 due, paid the day after R: nothing has arrived",       1.0,     1.0,     DUE_2025,         D(2026, 10, 16),   True),
     ("P-DEFAULT 64.51 due, 64.50 paid: one cent short, in default",         64.51,   64.50,   DUE_2025,         D(2025, 3, 1),     True),
+    ("P-DEFAULT 63.99502 paid of 64.00: short of less than half a cent, paid", 64.0,  63.99502, DUE_2025,       D(2025, 3, 1),     False),
     ("P-DEFAULT no due date (null): not in default (never null)",           64.0,    0.0,     None,             None,              False),
     ("P-DEFAULT float amounts compared in cents (0.1 + 0.2 paid of 0.3)",   0.3,     0.1 + 0.2, DUE_2025,       D(2025, 3, 1),     False),
     ("P-DEFAULT 1e300 due (cents beyond Int64), nothing paid: in default",  1e300,   0.0,     DUE_2025,         None,              True),
