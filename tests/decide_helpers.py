@@ -190,14 +190,29 @@ class Run:
         return self.worklist.filter(pl.col("code") == code).sort("since", "insz").to_dicts()
 
 
-def _decide(rows: dict[str, list[dict]], run_date: dt.date, full_window: bool) -> _Collected:
+def money(rows: list[tuple]) -> pl.DataFrame:
+    """A dated amount as ParameterTable.money_series gives it, from (from_date, to_date, amount) rows."""
+    return pl.DataFrame(
+        rows, schema={"from_date": pl.Date, "to_date": pl.Date, "amount": pl.Decimal(12, 2)}, orient="row"
+    )
+
+
+def _decide(
+    rows: dict[str, list[dict]], run_date: dt.date, full_window: bool, zzb_amounts: pl.DataFrame | None = None
+) -> _Collected:
     frames = Feeds(*[frame(name, rows[name]).lazy() for name in FEED_NAMES])
-    return _Collected(decide(frames, params(run_date), amounts(run_date), run_date, full_window=full_window))
+    dated = amounts(run_date)
+    if zzb_amounts is not None:
+        dated = Amounts(zzb_amounts, dated.bob)
+    return _Collected(decide(frames, params(run_date), dated, run_date, full_window=full_window))
 
 
-def run(run_date: dt.date = RUN, full_window: bool = False, **situation) -> Run:
-    """Decide one situation (the feed rows of `feed_rows`) on `run_date`."""
-    return Run(_decide(feed_rows(**situation), run_date, full_window))
+def run(
+    run_date: dt.date = RUN, full_window: bool = False, zzb_amounts: pl.DataFrame | None = None, **situation
+) -> Run:
+    """Decide one situation (the feed rows of `feed_rows`) on `run_date`; with `zzb_amounts` (`money`) instead
+    of the zzb_monthly of the reference data when given."""
+    return Run(_decide(feed_rows(**situation), run_date, full_window, zzb_amounts))
 
 
 class Batch:

@@ -12,7 +12,21 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from decide_helpers import Batch, Run, cases, indexed, member, residence, run, scale, standing_ground, vaph
+from decide_helpers import (
+    Batch,
+    Run,
+    cases,
+    indexed,
+    member,
+    money,
+    residence,
+    run,
+    scale,
+    standing_ground,
+    vaph,
+)
+
+from pipelines.decide.absence import ABSENCE_COLUMNS
 
 D = dt.date
 RUN = D(2026, 11, 20)
@@ -177,3 +191,34 @@ def test_g_absence_month_is_excluded_but_the_lump_sum_is_due():
     decided = run(**situation())
     assert decided.month("ZZB", D(2025, 3, 1))["fails"] == ["X-VAPH-MFC"]
     assert decided.absences["due"].to_list() == [True]
+
+
+# --- Amount: both sides of a `from` date -----------------------------------------------------------
+
+
+def priced_absences(zzb: list[tuple]) -> list[tuple]:
+    """(school_year, amount) of the default case decided with the ZZB monthly amounts `zzb` (from, to, amount)."""
+    return [(r["school_year"], r["amount"]) for r in absences(run(zzb_amounts=money(zzb), **situation()))]
+
+
+LATER = D(9999, 12, 31)
+
+# fmt: off
+AMOUNT_FROM = [
+    # name                                                                      ZZB monthly amounts (from, to, amount)                                                            amount
+    ("G-ABSENCE an amount in force from 31 August Y+1 prices that day",        [(D(2023, 1, 1), D(2025, 8, 30), Decimal("140.00")), (D(2025, 8, 31), LATER, Decimal("150.00"))], Decimal("150.00")),
+    ("G-ABSENCE an amount in force through 31 August Y+1 prices that day",     [(D(2023, 1, 1), D(2025, 8, 31), Decimal("140.00")), (D(2025, 9, 1), LATER, Decimal("150.00"))],  Decimal("140.00")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("zzb, amount", cases(AMOUNT_FROM))
+def test_g_absence_amount_on_either_side_of_a_from_date(zzb, amount):
+    """G-ABSENCE: the ZZB monthly amount in force on 31 August Y+1, also when a new amount holds from that very
+    day or from the day after (a dated parameter's `from`)."""
+    assert priced_absences(zzb) == [(2024, amount)]
+
+
+def test_g_absence_rows_have_the_columns_and_types_of_absences_parquet():
+    """G-ABSENCE: the rows are ABSENCE_COLUMNS exactly: amount is decimal(12,2), the money type of every output."""
+    assert dict(run(**situation()).absences.schema) == ABSENCE_COLUMNS

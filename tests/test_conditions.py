@@ -10,7 +10,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from decide_helpers import Batch, Run, indexed, member, residence, run, standing_ground, support_need
+from decide_helpers import (
+    RUN,
+    Batch,
+    Run,
+    cases,
+    indexed,
+    lazy,
+    member,
+    params,
+    residence,
+    run,
+    standing_ground,
+    support_need,
+)
+
+from pipelines.decide.conditions import residence_from_year
 
 D = dt.date
 
@@ -55,6 +70,11 @@ AFFILIATED_ALIVE = [
     ("E-ALIVE death on the last day of M: M is paid",                        {"death_date": D(2026, 3, 31)},                                   D(2026, 3, 1),  None),
     ("E-ALIVE death on the last day of M: the next month is not",            {"death_date": D(2026, 3, 31)},                                   D(2026, 4, 1),  "E-ALIVE"),
     ("E-ALIVE death the day before first(M): M is not paid",                 {"death_date": D(2026, 2, 28)},                                   D(2026, 3, 1),  "E-ALIVE"),
+    # A period is judged on its first month: the death day must be the first day of a period's first month
+    # (here the window's, 2024-12) for the case to judge first(M) <= death_date on that very day.
+    ("E-ALIVE death on first(M), M the first of its period: M is paid",      {"death_date": D(2024, 12, 1)},                                   D(2024, 12, 1), None),
+    ("E-ALIVE death on first(M), M the first of its period: M+1 is not",     {"death_date": D(2024, 12, 1)},                                   D(2025, 1, 1),  "E-ALIVE"),
+    ("E-ALIVE death the day before that first(M): M is not paid",            {"death_date": D(2024, 11, 30)},                                  D(2024, 12, 1), "E-ALIVE"),
 ]
 # fmt: on
 
@@ -84,6 +104,7 @@ RESIDENCE = [
     ("E-RESIDENCE domiciled in BXL for years holds",                              ADULT,                                                  [residence("BXL", D(2000, 1, 1))],                                                                        D(2026, 6, 1),  None),
     ("E-RESIDENCE VL then BXL make one run of 5 years",                           ADULT,                                                  [residence("VL", D(2019, 1, 1), D(2021, 12, 31)), residence("BXL", D(2022, 1, 1), D(2023, 12, 31)), residence("WAL", D(2024, 1, 1))], D(2025, 6, 1), None),
     ("E-RESIDENCE 5 years 2021..2025, one day at each end, hold in 2026",         ADULT,                                                  [residence("VL", D(2021, 12, 31), D(2025, 1, 1)), residence("WAL", D(2025, 1, 2))],                       D(2026, 6, 1),  None),
+    ("E-RESIDENCE the same 5 years 2021..2025 hold from January 2026",           ADULT,                                                  [residence("VL", D(2021, 12, 31), D(2025, 1, 1)), residence("WAL", D(2025, 1, 2))],                       D(2026, 1, 1),  None),
     ("E-RESIDENCE the same 4 years 2021..2024 are not enough in 2025",            ADULT,                                                  [residence("VL", D(2021, 12, 31), D(2025, 1, 1)), residence("WAL", D(2025, 1, 2))],                       D(2025, 6, 1),  "E-RESIDENCE"),
     ("E-RESIDENCE one day in 2020 makes 2020 count",                              ADULT,                                                  [residence("VL", D(2020, 12, 31), D(2020, 12, 31)), residence("VL", D(2021, 6, 1), D(2024, 12, 31)), residence("WAL", D(2025, 1, 1))], D(2025, 6, 1), None),
     ("E-RESIDENCE without that day in 2020 four years are not enough",            ADULT,                                                  [residence("WAL", D(2020, 1, 1), D(2021, 5, 31)), residence("VL", D(2021, 6, 1), D(2024, 12, 31)), residence("WAL", D(2025, 1, 1))], D(2025, 6, 1), "E-RESIDENCE"),
@@ -97,6 +118,12 @@ RESIDENCE = [
     ("E-RESIDENCE EU-insured since 2 January of year(M) fails",                   {"eu_insured_since": D(2026, 1, 2)},                    WALLONIA,                                                                                                 D(2026, 6, 1),  "E-RESIDENCE"),
     ("E-RESIDENCE EU-insured since 2 January 2025 holds in 2026",                 {"eu_insured_since": D(2025, 1, 2)},                    WALLONIA,                                                                                                 D(2026, 1, 1),  None),
     ("E-RESIDENCE EU-insured since 1 January of year(M) holds in January",        {"eu_insured_since": D(2026, 1, 1)},                    WALLONIA,                                                                                                 D(2026, 1, 1),  None),
+    ("E-RESIDENCE 4 consecutive years long before year(M) are not enough",        ADULT,                                                  [residence("VL", D(2010, 1, 1), D(2013, 12, 31)), residence("ABROAD", D(2014, 1, 1))],                    D(2026, 6, 1),  "E-RESIDENCE"),
+    # A period is judged on its first month: these edges fall on the window's first month (2024-12), the
+    # first month of every period, so that the rule is judged on that very day.
+    ("E-RESIDENCE 17 on first(M), a day before turning 18, M the first of its period, holds", {"birth_date": D(2006, 12, 2)},        [],                                                                                                       D(2024, 12, 1), None),
+    ("E-RESIDENCE EU-insured since 1 January of year(M), M the first of its period, holds",   {"eu_insured_since": D(2024, 1, 1)},  WALLONIA,                                                                                                 D(2024, 12, 1), None),
+    ("E-RESIDENCE EU-insured since 2 January of year(M), M the first of its period, fails",   {"eu_insured_since": D(2024, 1, 2)},  WALLONIA,                                                                                                 D(2024, 12, 1), "E-RESIDENCE"),
 ]
 # fmt: on
 
@@ -109,6 +136,24 @@ def test_e_residence(i, changes, residence_rows, month, failing):
     """E-RESIDENCE: younger than 18 on first(M); or 5 consecutive calendar years, all before year(M), each
     with at least one day domiciled in VL or BXL; or eu_insured_since <= 1 January of year(M). Both budgets."""
     assert judged(RESIDENCE_RUN[i], month) == expect(failing)
+
+
+# fmt: off
+RESIDENCE_YEARS = [
+    # name                                                                              residence periods                                                                          from year
+    ("E-RESIDENCE a domicile starting on the run date makes that year count",          [residence("VL", D(2022, 1, 1), D(2025, 12, 31)), residence("BXL", RUN)],                   2027),
+    ("E-RESIDENCE a domicile starting the day after the run date does not count",      [residence("VL", D(2022, 1, 1), D(2025, 12, 31)), residence("BXL", RUN + dt.timedelta(1))], None),
+    ("E-RESIDENCE a domicile ending after the run date counts up to the run date",     [residence("VL", D(2022, 1, 1), D(2030, 12, 31))],                                          2027),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("rows, from_year", cases(RESIDENCE_YEARS))
+def test_e_residence_years_count_up_to_the_run_date(rows, from_year):
+    """E-RESIDENCE (residence_from_year): one day domiciled in VL or BXL makes a year count, as known on the run
+    date D: a domicile starting on D counts for year(D), which matters for a premium year after D (P-REDUCED)."""
+    got = residence_from_year(lazy("residence_periods", rows), params(), RUN).collect()
+    assert got["residence_from_year"].to_list() == ([] if from_year is None else [from_year])
 
 
 # --- E-WAITING -------------------------------------------------------------------------------------

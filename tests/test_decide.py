@@ -9,9 +9,14 @@ from decimal import Decimal
 import polars as pl
 import pytest
 from decide_helpers import (
+    FEED_NAMES,
     RUN,
+    amounts,
     cases,
+    lazy,
     member,
+    money,
+    params,
     residence,
     run,
     scale,
@@ -23,6 +28,7 @@ from decide_helpers import (
     ztk,
 )
 
+from pipelines.decide.decisions import Feeds, decide
 from pipelines.timeline import add_months
 
 D = dt.date
@@ -97,6 +103,34 @@ def test_d_decision_only_members_are_decided():
     assert set(decided.months["insz"]) == {decided.insz}
 
 
+# --- Who is decided in bulk -----------------------------------------------------------------------
+
+# fmt: off
+BULK = [
+    # name                                                                       situation                                                                                 month            status
+    ("D-DECISION a right starting in the month of D is decided",                 dict(belrai_screeners=[screener("BR1", D(2026, 7, 15))]),                                 D(2026, 11, 1),  "ENTITLED"),
+    ("D-DECISION a right ending in the window's first month is decided there",   dict(medsoc_scales=[scale("MS1", "IT", D(2020, 1, 1), valid_until=D(2024, 12, 15))]),      D(2024, 12, 1),  "ENTITLED"),
+    ("D-DECISION ... and not the month after it",                                dict(medsoc_scales=[scale("MS1", "IT", D(2020, 1, 1), valid_until=D(2024, 12, 15))]),      D(2025, 1, 1),   "NOT_ENTITLED"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("situation, month, status", cases(BULK))
+def test_d_decision_bulk_decides_every_right_that_touches_the_window(situation, month, status):
+    """D-DECISION in bulk (the nightly run): every person with a right from the month of D or before, through the
+    window's first month or later, is decided; the right's last month (the month containing the episode's end) is
+    inside it."""
+    assert run(**situation).status("ZZB", month) == status
+
+
+def test_d_decision_is_in_bulk_by_default():
+    """D-DECISION: decide without full_window (the nightly run) gives only the months inside a right."""
+    rows = {"members": [member()], "residence_periods": [residence()], "medsoc_scales": [], "facility_stays": []}
+    rows |= {"belrai_screeners": [screener("BR1", D(2026, 7, 15))], "vaph_support": []}
+    months = decide(Feeds(*[lazy(name, rows[name]) for name in FEED_NAMES]), params(), amounts(), RUN).months.collect()
+    assert months.select("budget", "month").rows() == [("ZZB", D(2026, 11, 1))]
+
+
 # --- What a month records --------------------------------------------------------------------------
 
 # fmt: off
@@ -110,6 +144,10 @@ EXPLAINED = [
     ("D-DECISION a BOB exclusion names its record",                              dict(vaph_support=[support_need(), vaph("P1", "PVB", D(2026, 1, 1))]),                                                      "BOB",  D(2026, 6, 1),   "NOT_ENTITLED", ["G-BOB", *CONDITIONS],                                                 ["X-BOB-PVB"],     ["vaph_support:P1", "vaph_support:SN0"]),
     ("D-DECISION a failing condition is named and the others hold",              dict(members=[member(death_date=D(2026, 2, 14))], medsoc_scales=[standing_ground()]),                                      "ZZB",  D(2026, 6, 1),   "NOT_ENTITLED", ["G-MEDSOC", "ZZB-START", "E-AFFILIATED", "E-RESIDENCE", "E-WAITING"], ["E-ALIVE"],       ["medsoc_scales:MS0"]),
     ("D-DECISION a pending month names T-NRTH-2017",                             dict(medsoc_scales=[standing_ground()], vaph_support=[vaph("N1", "NRTH", D(2016, 1, 1))]),                                 "ZZB",  D(2026, 6, 1),   "PENDING",      ["G-MEDSOC", "ZZB-START", *CONDITIONS],                                 ["T-NRTH-2017"],   ["medsoc_scales:MS0", "vaph_support:N1"]),
+    ("D-DECISION a ground starting on the last day of M is named for M",         dict(medsoc_scales=[standing_ground()], belrai_screeners=[screener("BR1", D(2026, 5, 31))]),                               "ZZB",  D(2026, 5, 1),   "ENTITLED",     ["G-BELRAI", "G-MEDSOC", "ZZB-START", *CONDITIONS],                     [],                ["belrai_screeners:BR1", "medsoc_scales:MS0"]),
+    ("D-DECISION a ground starting mid-month is named from that month",          dict(medsoc_scales=[standing_ground()], belrai_screeners=[screener("BR1", D(2026, 6, 15))]),                               "ZZB",  D(2026, 6, 1),   "ENTITLED",     ["G-BELRAI", "G-MEDSOC", "ZZB-START", *CONDITIONS],                     [],                ["belrai_screeners:BR1", "medsoc_scales:MS0"]),
+    ("D-DECISION a ground starting on first(M+1) is not named for M",            dict(medsoc_scales=[standing_ground()], belrai_screeners=[screener("BR1", D(2026, 6, 1))]),                                "ZZB",  D(2026, 5, 1),   "ENTITLED",     ["G-MEDSOC", "ZZB-START", *CONDITIONS],                                 [],                ["medsoc_scales:MS0"]),
+    ("D-DECISION a ground ending on first(M) is named for M (M opens a period)", dict(medsoc_scales=[standing_ground()], belrai_screeners=[screener("BR1", D(2024, 1, 15), valid_until=D(2024, 12, 1))]),  "ZZB",  D(2024, 12, 1),  "ENTITLED",     ["G-BELRAI", "G-MEDSOC", "ZZB-START", *CONDITIONS],                     [],                ["belrai_screeners:BR1", "medsoc_scales:MS0"]),
     ("D-DECISION two BOB records of the month are both named",                   dict(vaph_support=[support_need("SN1", D(2020, 1, 1)), support_need("SN2", D(2024, 1, 1))]),                               "BOB",  D(2026, 6, 1),   "ENTITLED",     ["G-BOB", *CONDITIONS],                                                 [],                ["vaph_support:SN1", "vaph_support:SN2"]),
 ]
 # fmt: on
@@ -170,3 +208,35 @@ def test_d_decision_evaluation_window_is_the_parameter():
     assert params(RUN).evaluation_window_months == 24
     months = run(full_window=True, members=[member()], residence_periods=[residence()]).months
     assert months["month"].min() == WINDOW[0] and months["month"].max() == D(2026, 11, 1)
+
+
+# --- The monthly amount when a `from` date is not the first of a month ------------------------------
+
+LATER = D(9999, 12, 31)
+FROM_2_MARCH = money([(D(2023, 1, 1), D(2025, 3, 1), Decimal("140.00")), (D(2025, 3, 2), LATER, Decimal("150.00"))])
+FROM_2_DECEMBER = money(
+    [(D(2023, 1, 1), D(2024, 12, 1), Decimal("140.00")), (D(2024, 12, 2), LATER, Decimal("150.00"))]
+)
+FROM_MONTH_OF_D = money(
+    [(D(2023, 1, 1), D(2026, 10, 31), Decimal("140.00")), (D(2026, 11, 1), LATER, Decimal("150.00"))]
+)
+
+# fmt: off
+AMOUNT_FROM = [
+    # name                                                                          zzb_monthly       month            amount
+    ("D-DECISION a new amount from 2 March: March keeps the old one (1 March)",     FROM_2_MARCH,     D(2025, 3, 1),   Decimal("140.00")),
+    ("D-DECISION a new amount from 2 March: paid from April",                       FROM_2_MARCH,     D(2025, 4, 1),   Decimal("150.00")),
+    ("D-DECISION a new amount from 2 December: the window's first month keeps the old one", FROM_2_DECEMBER, D(2024, 12, 1), Decimal("140.00")),
+    ("D-DECISION a new amount from 2 December: paid from January",                  FROM_2_DECEMBER,  D(2025, 1, 1),   Decimal("150.00")),
+    ("D-DECISION a new amount from the first of the month of D: paid in it",        FROM_MONTH_OF_D,  D(2026, 11, 1),  Decimal("150.00")),
+    ("D-DECISION a new amount from the first of the month of D: not the month before", FROM_MONTH_OF_D, D(2026, 10, 1), Decimal("140.00")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("zzb_monthly, month, amount", cases(AMOUNT_FROM))
+def test_d_decision_monthly_amount_on_either_side_of_any_from_date(zzb_monthly, month, amount):
+    """D-DECISION: the monthly amount in force on first(month), whatever the day of a parameter's `from` date: a
+    value from the 2nd of a month holds from the next month on."""
+    row = run(zzb_amounts=zzb_monthly, medsoc_scales=[standing_ground()]).month("ZZB", month)
+    assert (row["status"], row["monthly_amount"]) == ("ENTITLED", amount)

@@ -82,6 +82,36 @@ def test_zzb_exclusion_by_age(i, kind, birth, failing):
         assert "vaph_support:X1" in row["evidence"]
 
 
+# A period is judged on its first month, and AGE_17 is 16 on the first month of the period that holds M
+# (the window's, 2024-12): these cases are 17 on the window's first month itself, a day before turning 18.
+AGE_17_AT_WINDOW_START = D(2006, 12, 2)
+WINDOW_START = D(2024, 12, 1)
+
+# fmt: off
+AGES_AT_PERIOD_START = [
+    # name                                                                          support_kind  failing
+    ("X-VAPH-PVB does not exclude a person of 17 on the first month of a period",  "PVB",        None),
+    ("X-VAPH-NRTH does not exclude a person of 17 on the first month of a period", "NRTH",       None),
+    ("X-VAPH-PAB excludes a person of 17 on the first month of a period",          "PAB",        "X-VAPH-PAB"),
+]
+# fmt: on
+
+
+AGES_AT_PERIOD_START_RUN = Batch(
+    [
+        situation(AGE_17_AT_WINDOW_START, {"vaph_support": [vaph("X1", kind, SINCE_2020)]})
+        for _, kind, _ in AGES_AT_PERIOD_START
+    ]
+)
+
+
+@pytest.mark.parametrize("i, kind, failing", indexed(AGES_AT_PERIOD_START))
+def test_zzb_exclusion_by_age_at_the_start_of_a_period(i, kind, failing):
+    """X-VAPH-PVB and X-VAPH-NRTH from 18, X-VAPH-PAB under 18: 17 on first(M) when M begins a period."""
+    row = zzb_month(AGES_AT_PERIOD_START_RUN[i], WINDOW_START)
+    assert outcome(row) == expected(failing)
+
+
 # --- Active on first(M) ----------------------------------------------------------------------------
 
 BEFORE = D(2026, 10, 31)  # the day before first(M)
@@ -177,6 +207,7 @@ SPECIAL = [
     ("X-SPECIAL-STAY a special stay not recognised by Flanders is none",       dict(special_category="COMA_NAH", recognised_by_flanders=False),                    None),
     ("X-SPECIAL-STAY a service flat with a special category is none",          dict(special_category="COMA_NAH", facility_kind="SERVICEFLAT"),                     None),
     ("X-SPECIAL-STAY an ordinary stay is no exclusion",                        dict(),                                                                             None),
+    ("X-SPECIAL-STAY recognition unknown (null) is no exclusion (never null)", dict(special_category="COMA_NAH", recognised_by_flanders=None),                     None),
 ]
 # fmt: on
 

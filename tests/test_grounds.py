@@ -180,6 +180,7 @@ FACILITY = [
     ("G-FACILITY a service flat counts as living at home",        "SERVICEFLAT",   "VL",   True,       None,                False),
     ("G-FACILITY short stay counts as living at home",            "KORTVERBLIJF",  "VL",   True,       None,                False),
     ("G-FACILITY day care counts as living at home",              "DAGVERZORGING", "VL",   True,       None,                False),
+    ("G-FACILITY recognition unknown (null) is no ground (never null)", "WZC",     "VL",   None,       None,                False),
 ]
 # fmt: on
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import polars as pl
+import pytest
+from decide_helpers import cases
 from stdnum import iban
 
 from pipelines.ingest.iban import with_iban_status
@@ -59,3 +61,21 @@ def test_iban_status_agrees_with_stdnum():
 def test_valid_iban_is_kept_compacted():
     out = with_iban_status(pl.DataFrame({"iban": ["be72 7351 0000 0116"]}))
     assert out["iban"].to_list() == ["BE72735100000116"]
+
+
+# fmt: off
+EDGES = [
+    # name                                                                       value                  status
+    ("IBAN the first account of a bank whose code follows an unknown one",       "BE64113000000052",    "VALID"),
+    ("IBAN the same account with other check digits",                            "BE64113000000053",    "INVALID"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("value, status", cases(EDGES))
+def test_iban_status_at_the_edges(value, status):
+    """W-IBAN-MISSING (rules.md §5): a Belgian IBAN is valid exactly when stdnum.iban.is_valid accepts it; its
+    bank code is the first three digits of the BBAN, whatever follows."""
+    out = with_iban_status(pl.DataFrame({"iban": [value]}, schema={"iban": pl.String}))
+    assert out["iban_status"].to_list() == [status]
+    assert iban.is_valid(value) is (status == "VALID")

@@ -22,6 +22,9 @@ CASES = [
     ("twelve digits",                           "850731123050", False),
     ("a letter",                                "8507311230A",  False),
     ("all zeros",                               "00000000000",  False),
+    ("BIS month 39, between the two BIS ranges", "85393112335",  False),
+    ("BIS month 40, the first of sex known",    "85403112342",  True),
+    ("month 12, day 99 (days not checked)",     "85129999934",  True),
 ]
 # fmt: on
 
@@ -31,6 +34,22 @@ def test_r_id_cases(name, insz, valid):
     got = pl.select(r_id_valid(pl.lit(insz), 2026)).item()
     assert got is valid
     assert (nn.is_valid(insz) or bis.is_valid(insz)) is valid
+
+
+# fmt: off
+RUN_YEARS = [
+    # name                                                                insz            run year  valid
+    ("R-ID born in 2022 (post-2000 check): valid in a run of 2022",       "22000000006",  2022,     True),
+    ("R-ID born in 2022: not yet valid in a run of 2021",                 "22000000006",  2021,     False),
+    ("R-ID born in 2000: valid in a run of 2000",                         "00120555686",  2000,     True),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("name, insz, run_year, valid", RUN_YEARS, ids=[c[0] for c in RUN_YEARS])
+def test_r_id_post_2000_rule_up_to_the_run_year(name, insz, run_year, valid):
+    """R-ID: the post-2000 check digits are allowed when 2000 + YY is at most the year of the run date."""
+    assert pl.select(r_id_valid(pl.lit(insz), run_year)).item() is valid
 
 
 def test_r_id_null_is_not_judged():

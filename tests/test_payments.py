@@ -873,3 +873,22 @@ def test_end_to_end_ids_fit_sepa_and_carry_no_insz():
         assert 1 <= len(value) <= 35
         assert INSZ_1985 not in value and INSZ_2000 not in value
         assert INSZ_1985[:6] not in value and INSZ_2000[:6] not in value
+
+
+# fmt: off
+NUMBERED = [
+    # name                                                                          payable row (insz, zorgkas, budget, month)      end_to_end_id
+    ("end_to_end_id the first person and budget of a zorgkas is number 1",          (INSZ_2000, "ZK100", "ZZB", M(2026, 11)),       "VSB20261126ZK1000000001"),
+    ("end_to_end_id the next person with the same budget is number 2",              (INSZ_1985, "ZK100", "ZZB", M(2026, 10)),       "VSB20261126ZK1000000002"),
+    ("end_to_end_id ... and shares it with their other month",                      (INSZ_1985, "ZK100", "ZZB", M(2026, 11)),       "VSB20261126ZK1000000002"),
+    ("end_to_end_id the same person in another zorgkas is number 1 there",          (INSZ_1985, "ZK600", "ZZB", M(2026, 10)),       "VSB20261126ZK6000000001"),
+    ("end_to_end_id ... and shares it with their other month there",                (INSZ_1985, "ZK600", "ZZB", M(2026, 11)),       "VSB20261126ZK6000000001"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("row, expected", cases(NUMBERED))
+def test_end_to_end_ids_are_numbered_per_zorgkas(row, expected):
+    """end_to_end_id: VSB, the run date, the zorgkas and a 7-digit number counting the (insz, budget) pairs of
+    the zorgkas in (insz, budget) order, from 1; the rows of a pair share it."""
+    assert ids(end_to_end_ids(payable([r for _, r, _ in NUMBERED]), RUN))[row] == expected

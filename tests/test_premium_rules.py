@@ -15,6 +15,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 from builders import frame, valid_rows
+from decide_helpers import cases
 from pandera.errors import SchemaErrors
 from stdnum.be import ogm_vcs
 
@@ -25,14 +26,19 @@ from pipelines.premium.fines import (
     fine_candidates,
     fine_reference_date,
     p_default,
+    plan_fines,
     w_voluntary_arrears,
     years_in_default,
 )
 from pipelines.premium.invoices import (
     INVOICE_COLUMNS,
+    LEDGER_INVOICE_COLUMNS,
     REFERENCE_BASE_LIMIT,
     Amounts,
+    PremiumRunError,
+    check_new_invoices,
     p_reference,
+    plan_invoices,
     premium_due,
     structured_reference,
 )
@@ -113,6 +119,7 @@ LIABLE = [
     ("P-LIABLE died the day before D: deceased on D, not invoiced (local)",     {"death_date": D(2026, 1, 1)},                                              D(2026, 1, 2),    False),
     ("P-LIABLE died in March, invoiced in November: deceased, not invoiced",    {"death_date": D(2026, 3, 15)},                                             INVOICED,         False),
     ("P-LIABLE a voluntary member owes it too",                                 {"affiliation_basis": "RESIDENT_BXL"},                                      INVOICED,         True),
+    ("P-LIABLE birth date unknown (null): not liable (never null)",             {"birth_date": None},                                                       INVOICED,         False),
 ]
 # fmt: on
 
@@ -296,6 +303,10 @@ DEFAULT = [
     ("P-DEFAULT due on R itself: not yet in default",                       100.0,   0.0,     R,                None,              False),
     ("P-DEFAULT due the day before R: in default",                          100.0,   0.0,     R - dt.timedelta(days=1), None,      True),
     ("P-DEFAULT nothing due: never in default",                             0.0,     0.0,     DUE_2025,         None,              False),
+    ("P-DEFAULT 1.00 due, paid the day after R: nothing has arrived",       1.0,     1.0,     DUE_2025,         D(2026, 10, 16),   True),
+    ("P-DEFAULT 64.51 due, 64.50 paid: one cent short, in default",         64.51,   64.50,   DUE_2025,         D(2025, 3, 1),     True),
+    ("P-DEFAULT 63.99502 paid of 64.00: short of less than half a cent, paid", 64.0,  63.99502, DUE_2025,       D(2025, 3, 1),     False),
+    ("P-DEFAULT no due date (null): not in default (never null)",           64.0,    0.0,     None,             None,              False),
     ("P-DEFAULT float amounts compared in cents (0.1 + 0.2 paid of 0.3)",   0.3,     0.1 + 0.2, DUE_2025,       D(2025, 3, 1),     False),
     ("P-DEFAULT 1e300 due (cents beyond Int64), nothing paid: in default",  1e300,   0.0,     DUE_2025,         None,              True),
     ("P-DEFAULT 1e300 due and paid: not in default",                        1e300,   1e300,   DUE_2025,         D(2025, 3, 1),     False),
@@ -348,6 +359,7 @@ FINES = [
     ("F-FINE VT ended 31 December F-2: normal fine",                            {},                                         [UNPAID_2024, UNPAID_2025],                 [(D(2020, 1, 1), D(2024, 12, 31))], "250.00", [2024, 2025]),
     ("F-FINE died on R: still a candidate",                                     {"death_date": R},                          [UNPAID_2024, UNPAID_2025],                 [],                            "250.00", [2024, 2025]),
     ("F-FINE died the day before R: no candidate (local decision)",             {"death_date": R - dt.timedelta(days=1)},   [UNPAID_2024, UNPAID_2025],                 [],                            None,     None),
+    ("F-FINE affiliation basis unknown (null): no candidate (never null)",      {"affiliation_basis": None},                [UNPAID_2024, UNPAID_2025],                 [],                            None,     None),
     ("F-FINE affiliation ended: the unpaid years still count",                  {"affiliation_end": D(2025, 12, 31)},       [UNPAID_2024, UNPAID_2025],                 [],                            "250.00", [2024, 2025]),
 ]
 # fmt: on
@@ -386,6 +398,7 @@ ARREARS = [
     ("W-VOLUNTARY-ARREARS a mandatory member is no voluntary member",             {},                                                         [UNPAID_2024, UNPAID_2025],                     None),
     ("W-VOLUNTARY-ARREARS affiliation already ended: nothing to end (local)",     BXL | {"affiliation_end": D(2026, 6, 30)},                  [UNPAID_2024, UNPAID_2025],                     None),
     ("W-VOLUNTARY-ARREARS affiliation ending on D: still to end",                 BXL | {"affiliation_end": RUN},                             [UNPAID_2024, UNPAID_2025],                     D(2025, 5, 1)),
+    ("W-VOLUNTARY-ARREARS affiliation basis unknown (null): not voluntary",       {"affiliation_basis": None},                                [UNPAID_2024, UNPAID_2025],                     None),
     ("W-VOLUNTARY-ARREARS deceased before D: nothing to end (local)",             BXL | {"death_date": D(2026, 11, 1)},                       [UNPAID_2024, UNPAID_2025],                     None),
 ]
 # fmt: on
@@ -485,3 +498,104 @@ def test_invoices_model(name, changes, failing):
     with pytest.raises(SchemaErrors) as raised:
         Invoices.validate(frame, lazy=True)
     assert failing in set(raised.value.failure_cases["check"].cast(pl.String).str.replace(r"\(.*", ""))
+
+
+# --- P-AMOUNT: the amount as given, in cents -----------------------------------------------------------
+
+# fmt: off
+CENTS = [
+    # name                                                         allowance since 2020        amount
+    ("P-AMOUNT a normal amount with cents keeps them",             (),                         Decimal("100.05")),
+    ("P-AMOUNT a reduced amount with cents keeps them",            ALLOWANCE_SINCE_2020,       Decimal("35.55")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("allowance_rows, amount", cases(CENTS))
+def test_p_amount_is_money_to_the_cent(allowance_rows, amount):
+    """P-AMOUNT: the amount in force, to the cent, as decimal(12,2) (the money type of every output)."""
+    premium = Amounts(Decimal("100.05"), Decimal("35.55"))
+    due = premium_due(members(), residence(), allowance(*allowance_rows), Y, INVOICED, params(INVOICED), premium)
+    got = due.collect()
+    assert got.schema["amount"] == pl.Decimal(12, 2)
+    assert got["amount"].to_list() == [amount]
+
+
+# --- The ledger's keys, checked before the commit (check_new_invoices) ---------------------------------
+
+OTHER = "00120555686"
+THIRD = "12345678901"
+
+# fmt: off
+LEDGER_KEYS = [
+    # name                                                                        new (insz, zorgkas, base)                                        in the ledger    last bases                      refused
+    ("P-REFERENCE new bases after the zorgkas's last one are accepted",           [(PERSON, "ZK100", 6), (OTHER, "ZK100", 7)],                     [],              [("ZK100", 5)],                 False),
+    ("P-REFERENCE a zorgkas's bases start above 0 (no last base: 0)",             [(PERSON, "ZK100", 0)],                                          [],              [],                             True),
+    ("P-REFERENCE a zorgkas's first bases (no last base) are accepted",           [(PERSON, "ZK100", 1)],                                          [],              [],                             False),
+    ("P-REFERENCE the last 10-digit base is accepted",                            [(PERSON, "ZK100", 9_999_999_999)],                              [],              [("ZK100", 9_999_999_998)],     False),
+    ("P-REFERENCE a base of 11 digits is refused",                                [(PERSON, "ZK100", 10_000_000_000)],                             [],              [("ZK100", 9_999_999_999)],     True),
+    ("P-REFERENCE a base the zorgkas used before is refused",                     [(PERSON, "ZK100", 5)],                                          [],              [("ZK100", 5)],                 True),
+    ("P-REFERENCE another zorgkas's last base does not count",                    [(PERSON, "ZK100", 5)],                                          [],              [("ZK600", 9)],                 False),
+    ("P-LIABLE one invoice per person and year: twice in the run is refused",     [(PERSON, "ZK100", 6), (PERSON, "ZK100", 7)],                    [],              [("ZK100", 5)],                 True),
+    ("P-LIABLE one invoice per person and year: already in the ledger, refused",  [(PERSON, "ZK100", 6)],                                          [PERSON],        [("ZK100", 5)],                 True),
+    ("P-LIABLE one twice in the run and another in the ledger: refused",          [(PERSON, "ZK100", 6), (PERSON, "ZK100", 7), (THIRD, "ZK100", 8)], [THIRD],       [("ZK100", 5)],                 True),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("new, ledger, last_bases, refused", cases(LEDGER_KEYS))
+def test_check_new_invoices(new, ledger, last_bases, refused):
+    """P-LIABLE (one premium per person and year) and P-REFERENCE (bases unique within a zorgkas, 10 digits):
+    check_new_invoices refuses a run that would break the invoice ledger's keys."""
+    new_rows = pl.DataFrame(
+        new, schema={"insz": pl.String, "zorgkas": pl.String, "reference_base": pl.Int64}, orient="row"
+    )
+    ledger_rows = pl.DataFrame({"insz": ledger}, schema={"insz": pl.String})
+    bases = pl.DataFrame(last_bases, schema={"zorgkas": pl.String, "last_base": pl.Int64}, orient="row")
+    if refused:
+        with pytest.raises(PremiumRunError):
+            check_new_invoices(new_rows, ledger_rows, bases)
+    else:
+        check_new_invoices(new_rows, ledger_rows, bases)
+
+
+# --- The run's counts: members not invoiced because deceased -------------------------------------------
+
+# fmt: off
+DECEASED = [
+    # name                                                                          member changes                        invoice date     issued  deceased
+    ("P-LIABLE died on 1 January Y, invoiced on 2 January: counted as deceased",    {"death_date": D(2026, 1, 1)},        D(2026, 1, 2),   0,      1),
+    ("P-LIABLE died on 31 December Y-1: not liable, not counted",                   {"death_date": D(2025, 12, 31)},      D(2026, 1, 2),   0,      0),
+    ("P-LIABLE died on the invoice date: invoiced, not counted",                    {"death_date": D(2026, 1, 2)},        D(2026, 1, 2),   1,      0),
+    ("P-LIABLE alive: invoiced, not counted",                                       {},                                   INVOICED,        1,      0),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("changes, invoiced, issued, deceased", cases(DECEASED))
+def test_plan_invoices_counts_the_deceased_not_invoiced(changes, invoiced, issued, deceased):
+    """P-LIABLE (local decision): a member liable on 1 January Y but deceased on the invoice date is not
+    invoiced, and is counted in the run's report."""
+    member = members(**changes)
+    due = premium_due(member, residence(), allowance(), Y, invoiced, params(invoiced), PREMIUM_2026).collect()
+    no_one = pl.DataFrame(schema={"insz": pl.String})
+    ledger = pl.DataFrame(schema=LEDGER_INVOICE_COLUMNS)
+    last_bases = pl.DataFrame(schema={"zorgkas": pl.String, "last_base": pl.Int64})
+    plan = plan_invoices(due, member, no_one, ledger, last_bases, Y, invoiced)
+    assert (plan.counts["issued"], plan.counts["deceased_not_invoiced"]) == (issued, deceased)
+
+
+# --- The fines of a year against the ledger (plan_fines) ------------------------------------------------
+
+
+def test_plan_fines_proposes_each_person_once_a_year_and_holds_the_held():
+    """F-FINE: at most one fine per person and year F: a candidate already in the ledger for F is not proposed
+    again; a held person (S-HOLD) waits; the counts say so."""
+    columns = {"insz": pl.String, "zorgkas": pl.String}
+    candidates = pl.DataFrame([(PERSON, "ZK100"), (OTHER, "ZK100"), (THIRD, "ZK100")], schema=columns, orient="row")
+    ledger = pl.DataFrame([(OTHER, "ZK100")], schema=columns, orient="row")
+    held = pl.DataFrame({"insz": [THIRD]})
+    plan = plan_fines(candidates, held, ledger)
+    assert plan.new["insz"].to_list() == [PERSON]
+    assert sorted(plan.rows["insz"].to_list()) == sorted([PERSON, OTHER])
+    assert plan.counts == {"candidates": 3, "proposed": 1, "proposed_earlier": 1, "held": 1}

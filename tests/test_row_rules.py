@@ -169,6 +169,12 @@ def test_first_rule_in_feeds_md_order_and_every_rule_listed():
     assert staged.quarantine.row(1, named=True)["rules"] == ["R-ID"]
 
 
+def test_r_required_a_row_without_its_kind_is_r_null_only():
+    """R-REQUIRED: a column required by the row's kind; a row whose kind is null (R-NULL) requires nothing more."""
+    staged = stage("medsoc_scales", [one("medsoc_scales", scale_kind=None, score=None)])
+    assert staged.quarantine["rules"].to_list() == [["R-NULL"]]
+
+
 def test_quarantine_keeps_the_original_row_as_json():
     staged = stage("residence_periods", [one("residence_periods", region="NL")])
     assert staged.quarantine["row"][0] == (
