@@ -140,7 +140,9 @@ def due_absences(absences: pl.DataFrame) -> pl.DataFrame:
 def with_accounts(owed: pl.DataFrame, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split what is owed into payable rows (the member has a valid IBAN) and withheld rows (W-IBAN-MISSING:
     it stays due). `members`: insz, iban_status."""
-    joined = owed.join(members.select("insz", "iban_status"), on="insz", how="left")
+    # the owed persons' statuses first (a hash of the few owed, not of 7M members), then joined to what is owed
+    statuses = members.select("insz", "iban_status").join(owed.select("insz").unique(), on="insz", how="semi")
+    joined = owed.join(statuses, on="insz", how="left")
     payable = joined.filter(pl.col("iban_status") == "VALID").drop("iban_status")
     withheld = joined.filter(pl.col("iban_status").fill_null("MISSING") != "VALID")
     return payable, withheld
