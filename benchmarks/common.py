@@ -69,8 +69,11 @@ def measure(code: str) -> dict:
     """Run `code` in a fresh process; it sets `result` (a dict). Adds its wall seconds and its own peak RSS."""
     wrapper = WRAPPER.format(root=str(ROOT), benchmarks=str(ROOT / "benchmarks"), code=code)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", wrapper], check=True, capture_output=True, text=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"the measured step failed (exit {out.returncode}):\n{out.stderr}")
+    last = out.stdout.strip().splitlines()[-1]
+    result = json.loads(last[last.index("{") :])  # (after a progress bar a library may have drawn on that line)
     result["process_seconds"] = round(time.perf_counter() - started, 2)  # its start and imports included
     return result
 
@@ -83,6 +86,7 @@ from pathlib import Path
 landing = Path({landing!r})
 deliveries = locate_deliveries(landing, dt.date.fromisoformat({as_of!r}), *{feeds!r})
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # its bar would share stdout with the result line
 rows = 0
 for d in deliveries.values():
     files = [str(f) for f in d.files]
