@@ -1,6 +1,9 @@
 """Shared by the benchmarks: a cached generated landing zone, and measuring a step in a fresh process.
 
-Each measured step runs in its own Python process, so that its peak RSS is its own.
+Each measured step runs in its own Python process and reports that process's own peak RSS: `VmHWM`
+of /proc/self/status, read at its end. (`ru_maxrss` would not do: it survives exec, so a child of a
+parent that grew to N GiB reports at least N GiB; STACK-NOTES "Measuring memory".) For the same
+reason a missing landing zone is generated in a process of its own, never in the benchmark's.
 """
 
 from __future__ import annotations
@@ -17,45 +20,73 @@ sys.path.insert(0, str(ROOT))  # the benchmarks import the engine's constants (e
 CACHE = ROOT / "benchmarks" / "cache"
 AS_OF_GENERATED = dt.date(2026, 11, 1)
 
+GENERATE_CODE = """
+import datetime as dt
+from pathlib import Path
+from flows.reference import REFERENCE_DIR
+from synthdata.landing import write_landing, zorgkas_codes
+write_landing(Path({folder!r}), {members}, {seed}, dt.date.fromisoformat({as_of!r}), zorgkas_codes(REFERENCE_DIR))
+result = {{}}
+"""
+
 
 def landing_for(members: int, seed: int = 1) -> Path:
-    """The generated landing zone for `members`, made once and kept in benchmarks/cache/."""
+    """The generated landing zone for `members`, made once (in a process of its own) and kept in
+    benchmarks/cache/."""
     folder = CACHE / f"landing-{members}-seed{seed}"
     done = folder / ".complete"
     if not done.exists():
-        from flows.reference import REFERENCE_DIR
-        from synthdata.landing import write_landing, zorgkas_codes
-
-        start = time.perf_counter()
         print(f"generating {members:,} members into {folder} …", flush=True)
-        write_landing(folder, members, seed, AS_OF_GENERATED, zorgkas_codes(REFERENCE_DIR))
-        done.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1)}))
+        code = GENERATE_CODE.format(folder=str(folder), members=members, seed=seed, as_of=AS_OF_GENERATED.isoformat())
+        made = measure(code)
+        done.write_text(json.dumps({"seconds": made["seconds"], "peak_rss_gib": made["peak_rss_gib"]}))
     return folder
 
 
+def vm_hwm_gib() -> float:
+    """This process's peak resident set size (VmHWM), in GiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+WRAPPER = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {benchmarks!r})
+from common import vm_hwm_gib
+_bench_started = time.perf_counter()  # (a name the measured code does not use)
+{code}
+result['seconds'] = round(time.perf_counter() - _bench_started, 2)
+result['peak_rss_gib'] = round(vm_hwm_gib(), 2)
+print(json.dumps(result))
+"""
+
+
 def measure(code: str) -> dict:
-    """Run `code` in a fresh process; it prints one JSON line. Adds the process's peak RSS."""
-    wrapper = (
-        "import json, resource, sys, time\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "start = time.perf_counter()\n"
-        f"{code}\n"
-        "result['seconds'] = round(time.perf_counter() - start, 2)\n"
-        "result['peak_rss_gib'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)\n"
-        "print(json.dumps(result))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", wrapper], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Run `code` in a fresh process; it sets `result` (a dict). Adds its wall seconds and its own peak RSS."""
+    wrapper = WRAPPER.format(root=str(ROOT), benchmarks=str(ROOT / "benchmarks"), code=code)
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"the measured step failed (exit {out.returncode}):\n{out.stderr}")
+    last = out.stdout.strip().splitlines()[-1]
+    result = json.loads(last[last.index("{") :])  # (after a progress bar a library may have drawn on that line)
+    result["process_seconds"] = round(time.perf_counter() - started, 2)  # its start and imports included
+    return result
 
 
 FLOOR_CODE = """
 import duckdb, glob, pyarrow.parquet as pq
-from flows.ingest import locate_deliveries
+from flows.context import locate_deliveries
 import datetime as dt
 from pathlib import Path
 landing = Path({landing!r})
 deliveries = locate_deliveries(landing, dt.date.fromisoformat({as_of!r}), *{feeds!r})
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # its bar would share stdout with the result line
 rows = 0
 for d in deliveries.values():
     files = [str(f) for f in d.files]

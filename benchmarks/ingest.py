@@ -19,10 +19,11 @@ from common import ROOT, floor, landing_for, measure
 INGEST_CODE = """
 import datetime as dt
 from pathlib import Path
-from flows.ingest import ingest
-from flows.reference import load_reference
+from flows.context import start
 from flows.decide import DECIDE_FEEDS
-got = ingest(Path({landing!r}), dt.date.fromisoformat({as_of!r}), load_reference(), keep=set(DECIDE_FEEDS))
+from flows.ingest import ingest
+ctx = start("nightly", dt.date.fromisoformat({as_of!r}), Path({landing!r}), Path("out"), Path("state"))
+got = ingest(ctx, keep=set(DECIDE_FEEDS))
 result = {{"rows": sum(s.rows_read for s in got.feeds.values()),
            "quarantined": sum(s.quarantine.height for s in got.feeds.values())}}
 """

@@ -30,11 +30,13 @@ from flows.premium import INVOICE_FEEDS
 RUN_CODE = """
 from pathlib import Path
 import datetime as dt
-from flows.premium import invoice_run
+from flows.context import Options
+from flows.premium import invoice_context, invoice_run
 from flows.progress import Steps
 steps = Steps(quiet=True)
-done = invoice_run({year}, dt.date.fromisoformat({as_of!r}), Path({landing!r}), Path({work!r}) / "out",
-                   Path({work!r}) / "vsb.duckdb", replace=True, steps=steps)
+ctx = invoice_context({year}, dt.date.fromisoformat({as_of!r}), Path({landing!r}), Path({work!r}) / "out",
+                      Path({work!r}) / "vsb.duckdb", Options(replace=True))
+done = invoice_run(ctx, steps)
 result = {{"status": done["status"], "issued": done["issued"], "steps": steps.timings}}
 """
 

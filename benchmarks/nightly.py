@@ -6,7 +6,9 @@ Runs `vsb nightly` in fresh processes (Prefect's local mode, its start included)
 the other on one state: the payment day of the month before on an empty state (go-live: it
 pays every entitled month of the window, 24 months of arrears); the payment day of D (a
 steady payment night: the month, a SEPA file per zorgkas); the night after (no payments).
-Next to the DuckDB floor. Target at 7M: a payment night <= 60 s and <= 4 GiB.
+Next to the DuckDB floor. Each run reports `seconds` (the command, from its first line),
+`process_seconds` (the whole process: Python's start and the imports too) and its own peak RSS.
+Targets at 7M (issue 12): steady payment night <= 20 s and <= 2 GiB; go-live <= 30 s and <= 2.5 GiB.
 """
 
 from __future__ import annotations

@@ -90,6 +90,11 @@ def ingest_feed(
     return staged
 
 
+def _none(valid: pl.DataFrame) -> pl.DataFrame:
+    """None of the valid rows (a feed the run only counts and quarantines)."""
+    return valid.clear()
+
+
 def ingest(
     ctx: RunContext,
     steps: Steps | None = None,
@@ -111,6 +116,8 @@ def ingest(
     numbers = None
     for feed in ctx.deliveries:  # members first: the other feeds are counted against it
         only = narrow[feed](staged["members"].valid) if narrow and feed in narrow else None
+        if keep is not None and feed not in keep and feed != "members":  # (members: the others are counted against it)
+            only = _none  # counted, then let go file by file: memory never holds all its valid rows
         with steps.step(f"ingest {feed}") as shown:
             one = ingest_one(ctx, feed, members=numbers, narrow=only)
             shown["rows read"] = one.rows_read

@@ -4,4 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check flows pipelines schemas tests benchmarks
-exec .venv/bin/python -m pytest -q "$@"
+# One pytest-xdist worker per logical CPU (VSB_TEST_WORKERS to choose; 0 runs in this process), each with its
+# own Prefect test server and PREFECT_HOME (tests/conftest.py); worksteal keeps both cores busy to the end.
+# The tests marked slow (a 35-day backfill, a real Prefect server) run only with VSB_ALL_TESTS=1: CI sets it.
+select=(-m "not slow")
+if [ "${VSB_ALL_TESTS:-}" = 1 ]; then
+  select=()
+fi
+exec .venv/bin/python -m pytest -q -n "${VSB_TEST_WORKERS:-logical}" --dist worksteal "${select[@]}" "$@"

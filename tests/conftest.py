@@ -15,7 +15,8 @@ configure_environment()
 
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory):
-    """A temporary Prefect server for the tests that run flows, with its own PREFECT_HOME."""
+    """A temporary Prefect server for the tests that run flows, with its own PREFECT_HOME: one per pytest-xdist
+    worker (each worker has its own tmp_path_factory), as a shared SQLite database breaks migrations."""
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
     from prefect.testing.utilities import prefect_test_harness
 

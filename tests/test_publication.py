@@ -145,6 +145,7 @@ def test_a_failed_run_leaves_the_state_as_it_was(tmp_path):
     assert not (tmp_path / "out" / "nightly" / "2026-11-26").exists()
 
 
+@pytest.mark.slow  # 70 nights: CI runs it (.ci/run), scripts/test.sh only with VSB_ALL_TESTS=1
 def test_backfill_gives_the_folders_of_the_nightly_runs(tmp_path):
     """Backfill D1..D2 from the same starting state = the nightly runs of those dates (35 days, a payment day)."""
     from flows.nightly import run_backfill

@@ -17,6 +17,7 @@ from flows.state.store import register
 from pipelines.settle.grants import GRANT_COLUMNS
 from pipelines.settle.payments import (
     LEDGER_COLUMNS,
+    MASK_MONTHS,
     OWED_COLUMNS,
     due_absences,
     entitled_periods,
@@ -24,6 +25,7 @@ from pipelines.settle.payments import (
     pay_recovery,
 )
 from pipelines.settle.settlement import Previous, Settlement
+from pipelines.timeline import add_months
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS grant_history (
@@ -105,11 +107,14 @@ def previous(
     of the run (the payment month).
     """
     first, through = window
+    if add_months(first, MASK_MONTHS - 1) < through:
+        raise ValueError(f"an evaluation window of more than {MASK_MONTHS} months is not supported (pay_month)")
     unseen = not_before(con, run_key)
     con.register("entitled_periods", entitled_periods(periods, through).to_arrow())
     con.register("due_absences", due_absences(absences).to_arrow())
     try:
-        unpaid = frame_of(con, pay_month(), {"unseen": unseen, "first": first}, OWED_COLUMNS)
+        owed = {"unseen": unseen, "first": first, "mask_months": MASK_MONTHS}
+        unpaid = frame_of(con, pay_month(), owed, OWED_COLUMNS)
         recoverable = pl.DataFrame(schema=RECOVERABLE_COLUMNS)
         if payment_run:
             query = {"unseen": unseen, "first": first, "through": through}

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_date DATE,
     seq BIGINT,                     -- commit order
     payment_run BOOLEAN DEFAULT FALSE,
-    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (flows/publication/protocol.py)
+    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (protocol.py)
     PRIMARY KEY (kind, run_key)
 );
 """

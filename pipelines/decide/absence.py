@@ -24,6 +24,73 @@ def absence_quantity(p: Params) -> pl.Expr:
     return pl.when(days > p.absence_two_days).then(2).when(days > p.absence_one_days).then(1).otherwise(0)
 
 
+def absence_records(vaph: pl.LazyFrame, p: Params) -> pl.LazyFrame:
+    """Per person and school year with absence budgets: the highest count of its records (not the sum), their
+    evidence and the day they fall on (`absence_date`, 31 August Y+1)."""
+    return (
+        vaph.filter(pl.col("support_kind").is_in(ABSENCE_KINDS) & pl.col("school_year").is_not_null())
+        .with_columns(absence_quantity(p).alias("quantity"))
+        .filter(pl.col("quantity") > 0)
+        .group_by("insz", "school_year")
+        .agg(
+            pl.col("quantity").max(),
+            pl.format("vaph_support:{}", pl.col("record_id")).sort().alias("evidence"),
+        )
+        .with_columns(pl.date(pl.col("school_year") + 1, 8, 31).alias("absence_date"))
+    )
+
+
+def _running_episode(with_member: pl.LazyFrame, episodes: pl.LazyFrame) -> pl.LazyFrame:
+    """(insz, school_year) whose absence day lies in a care-need episode whose right started on or before it."""
+    day = pl.col("absence_date")
+    return (
+        with_member.select("insz", "school_year", "absence_date")
+        .join(episodes, on="insz")
+        .filter(
+            (pl.col("episode_start") <= day)
+            & (pl.col("episode_end").is_null() | (day <= pl.col("episode_end")))
+            & (pl.col("right_from") <= day)
+        )
+        .select("insz", "school_year", pl.lit(True).alias("running_episode"))
+        .unique()
+    )
+
+
+def _judged(records: pl.LazyFrame, members: pl.LazyFrame, episodes: pl.LazyFrame, residence_years) -> pl.LazyFrame:
+    """The records of members with the conditions on their absence day: running_episode, affiliated, alive,
+    e_residence (as for the month of the day)."""
+    day = pl.col("absence_date")
+    member_columns = [
+        "insz",
+        "zorgkas",
+        "birth_date",
+        "death_date",
+        "affiliation_start",
+        "affiliation_end",
+        "eu_insured_since",
+    ]
+    with_member = records.join(members.select(member_columns), on="insz", how="inner").join(
+        residence_years, on="insz", how="left"
+    )
+    return (
+        with_member.join(_running_episode(with_member, episodes), on=["insz", "school_year"], how="left")
+        .with_columns(
+            pl.col("running_episode").fill_null(False),
+            active_on(pl.col("affiliation_start"), pl.col("affiliation_end"), day).alias("affiliated"),
+            (pl.col("death_date").is_null() | (day <= pl.col("death_date"))).alias("alive"),
+            # E-RESIDENCE is judged as for the month of 31 August Y+1
+            day.dt.truncate("1mo").alias("month"),
+        )
+        .with_columns(e_residence())
+    )
+
+
+def _codes(checks: dict[str, pl.Expr], holding: bool) -> pl.Expr:
+    """The codes of `checks` that hold (or fail), in their order, as a list."""
+    none = pl.lit([], pl.List(pl.String))
+    return pl.concat_list([pl.when(v if holding else ~v).then(pl.lit([k])).otherwise(none) for k, v in checks.items()])
+
+
 def g_absence(
     vaph: pl.LazyFrame,
     members: pl.LazyFrame,
@@ -44,62 +111,15 @@ def g_absence(
     or before it); E-RESIDENCE as for the month of 31 August Y+1. Amount per budget: the ZZB
     monthly amount in force on 31 August Y+1.
     """
-    records = (
-        vaph.filter(pl.col("support_kind").is_in(ABSENCE_KINDS) & pl.col("school_year").is_not_null())
-        .with_columns(absence_quantity(p).alias("quantity"))
-        .filter(pl.col("quantity") > 0)
-        .group_by("insz", "school_year")
-        .agg(
-            pl.col("quantity").max(),
-            pl.format("vaph_support:{}", pl.col("record_id")).sort().alias("evidence"),
-        )
-        .with_columns(pl.date(pl.col("school_year") + 1, 8, 31).alias("absence_date"))
-    )
+    judged = _judged(absence_records(vaph, p), members, episodes, residence_years)
     day = pl.col("absence_date")
-    with_member = records.join(
-        members.select(
-            "insz", "zorgkas", "birth_date", "death_date", "affiliation_start", "affiliation_end", "eu_insured_since"
-        ),
-        on="insz",
-        how="inner",
-    ).join(residence_years, on="insz", how="left")
-    running_episode = (
-        with_member.select("insz", "school_year", "absence_date")
-        .join(episodes, on="insz")
-        .filter(
-            (pl.col("episode_start") <= day)
-            & (pl.col("episode_end").is_null() | (day <= pl.col("episode_end")))
-            & (pl.col("right_from") <= day)
-        )
-        .select("insz", "school_year", pl.lit(True).alias("running_episode"))
-        .unique()
-    )
-    judged = (
-        with_member.join(running_episode, on=["insz", "school_year"], how="left")
-        .with_columns(
-            pl.col("running_episode").fill_null(False),
-            active_on(pl.col("affiliation_start"), pl.col("affiliation_end"), day).alias("affiliated"),
-            (pl.col("death_date").is_null() | (day <= pl.col("death_date"))).alias("alive"),
-            # E-RESIDENCE is judged as for the month of 31 August Y+1
-            day.dt.truncate("1mo").alias("month"),
-        )
-        .with_columns(e_residence())
-    )
-    in_window = (day < run_date) & (day >= window_first)
     checks = {
         "E-AFFILIATED": pl.col("affiliated"),
         "E-ALIVE": pl.col("alive"),
         "ZZB-START": pl.col("running_episode"),
         "E-RESIDENCE": pl.col("e_residence"),
     }
-    due = in_window & pl.all_horizontal(list(checks.values()))
-    holds = pl.concat_list(
-        [pl.lit(["G-ABSENCE"])]
-        + [pl.when(v).then(pl.lit([k])).otherwise(pl.lit([], pl.List(pl.String))) for k, v in checks.items()]
-    )
-    fails = pl.concat_list(
-        [pl.when(~v).then(pl.lit([k])).otherwise(pl.lit([], pl.List(pl.String))) for k, v in checks.items()]
-    )
+    due = (day < run_date) & (day >= window_first) & pl.all_horizontal(list(checks.values()))
     priced = judged.join_where(
         zzb_amounts.lazy(), pl.col("absence_date") >= pl.col("from_date"), pl.col("absence_date") <= pl.col("to_date")
     )
@@ -111,7 +131,7 @@ def g_absence(
         pl.col("quantity").cast(pl.Int64),
         (pl.col("amount") * pl.col("quantity")).cast(pl.Decimal(12, 2)).alias("amount"),
         due.alias("due"),
-        holds.alias("holds"),
-        fails.alias("fails"),
+        pl.concat_list(pl.lit(["G-ABSENCE"]), _codes(checks, True)).alias("holds"),
+        _codes(checks, False).alias("fails"),
         pl.col("evidence"),
     )

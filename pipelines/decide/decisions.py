@@ -271,6 +271,119 @@ def _segments(boundaries: pl.LazyFrame, first: dt.date, last: dt.date) -> pl.Laz
     )
 
 
+@dataclass(frozen=True)
+class _Persons:
+    """Who is decided month by month, with what every rule of theirs reads."""
+
+    persons: pl.LazyFrame  # insz
+    people: pl.LazyFrame  # their members rows (MEMBER_COLUMNS)
+    dates: pl.LazyFrame  # insz, residence_from_year, waiting_until
+
+
+def _persons(
+    feeds: Feeds,
+    members: pl.LazyFrame,
+    rights: list[pl.LazyFrame],
+    p: Params,
+    run_date: dt.date,
+    window: tuple[dt.date, dt.date],
+    full_window: bool,
+) -> _Persons:
+    """The members with a right (`rights`: ZZB episodes, BOB records) in the window, or every member
+    (full_window), with their members rows and the dates E-RESIDENCE and E-WAITING compare with."""
+    first, last = window
+    in_window = (pl.col("right_from") <= last) & (pl.col("right_until").is_null() | (pl.col("right_until") >= first))
+    persons = members.select("insz") if full_window else pl.concat([r.filter(in_window).select("insz") for r in rights])
+    persons = _materialised(persons.join(members.select("insz"), on="insz", how="semi").unique())
+    people = _materialised(members.join(persons, on="insz", how="semi"))  # only members are decided
+    residence = _materialised(feeds.residence_periods.join(persons, on="insz", how="semi"))
+    dates = _materialised(
+        persons.join(residence_from_year(residence, p, run_date), on="insz", how="left").join(
+            waiting_until(people, residence, p), on="insz", how="left"
+        )
+    )
+    return _Persons(persons, people, dates)
+
+
+def _rights(episodes: pl.LazyFrame, bob_records: pl.LazyFrame) -> pl.LazyFrame:
+    """Every right of a person: insz, right_from, right_until, budget and the records behind it (`_ev`)."""
+    return pl.concat(
+        [
+            episodes.select("insz", "right_from", "right_until", pl.lit("ZZB").alias("budget"), EMPTY.alias("_ev")),
+            bob_records.select(
+                "insz",
+                "right_from",
+                "right_until",
+                pl.lit("BOB").alias("budget"),
+                pl.concat_list("evidence").alias("_ev"),
+            ),
+        ]
+    )
+
+
+def _in_right(segments: pl.LazyFrame, rights: pl.LazyFrame, full_window: bool) -> pl.LazyFrame:
+    """The segments per budget with `in_right` and `right_evidence` (bulk: only the segments inside a right)."""
+    inside = (
+        segments.join(rights, on="insz")
+        .filter(
+            (pl.col("right_from") <= pl.col("month"))
+            & (pl.col("right_until").is_null() | (pl.col("month") <= pl.col("right_until")))
+        )
+        .group_by("insz", "budget", "month")
+        .agg(pl.col("_ev").list.explode(keep_nulls=False, empty_as_null=False).sort().alias("right_evidence"))
+        .with_columns(pl.lit(True).alias("in_right"))
+    )
+    budgets = pl.LazyFrame({"budget": ["ZZB", "BOB"]})
+    periods = segments.join(budgets, how="cross").join(inside, on=["insz", "budget", "month"], how="left")
+    periods = periods.with_columns(pl.col("in_right").fill_null(False), pl.col("right_evidence").fill_null(EMPTY))
+    return periods if full_window else periods.filter("in_right")
+
+
+def _flagged(
+    periods: pl.LazyFrame,
+    who: _Persons,
+    feeds: Feeds,
+    grounds: pl.LazyFrame,
+    amounts: Amounts,
+    p: Params,
+    window: tuple[dt.date, dt.date],
+) -> pl.LazyFrame:
+    """The periods with every flag of §2-§6 judged on their first month, and the amounts in force then."""
+    periods = _materialised(
+        periods.join(who.people, on="insz", how="inner")
+        .join(who.dates, on="insz", how="left")
+        .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
+        .with_columns(e_affiliated(), e_alive(), e_residence(), e_waiting())
+    )
+    keys = periods.select("insz", "month", "age").unique()
+    flags = exclusion_flags(keys, feeds.vaph_support, feeds.facility_stays, p)
+    ground_codes = _ground_codes_by_month(grounds, periods.filter(pl.col("budget") == "ZZB"))
+    return (
+        periods.join(flags, on=["insz", "month"], how="left")
+        .join(ground_codes, on=["insz", "budget", "month"], how="left")
+        .join(_amounts_by_month(amounts, *window), on="month", how="left")
+        .with_columns(
+            *[pl.col(flag_name(c)).fill_null(False) for c in GROUND_CODES],
+            pl.concat_list(pl.col("right_evidence"), pl.col("ground_evidence").fill_null(EMPTY)).alias(
+                "right_evidence"
+            ),
+        )
+    )
+
+
+def _worklist(feeds: Feeds, episodes: pl.LazyFrame, decided: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
+    """The work-list rows the decisions give (W-APPLY-SPECIAL, W-APPLY-FACILITY, W-NRTH-TRANSITION,
+    W-CHECK-RESIDENCE)."""
+    return pl.concat(
+        [
+            w_apply_special(feeds.facility_stays, feeds.members, run_date),
+            w_apply_facility(feeds.facility_stays, feeds.members, episodes, run_date),
+            w_nrth_transition(decided, run_date),
+            w_check_residence(decided, run_date),
+        ]
+    )
+
+
 def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_window: bool = False) -> Decisions:
     """D-DECISION: every run decides, for every member and budget, the months of the evaluation window
     (24 months ending with the month of D), and records for each month: entitled or not, the rule codes that
@@ -285,106 +398,35 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     member is not entitled for want of a ground. full_window: every month of the window for
     every member in `feeds`, both budgets. `Decisions.months` gives them month by month.
     """
-    first, last = window_months(run_date, p.evaluation_window_months)
+    first, last = window = window_months(run_date, p.evaluation_window_months)
     members = feeds.members.select(MEMBER_COLUMNS)
     grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
     episodes = _materialised(zzb_start(grounds, p))
     bob_records = _materialised(g_bob(feeds.vaph_support))
-    in_window = (pl.col("right_from") <= last) & (pl.col("right_until").is_null() | (pl.col("right_until") >= first))
-    if full_window:
-        persons = members.select("insz")
-    else:
-        persons = pl.concat([episodes.filter(in_window).select("insz"), bob_records.filter(in_window).select("insz")])
-    persons = _materialised(persons.join(members.select("insz"), on="insz", how="semi").unique())
-    people = _materialised(members.join(persons, on="insz", how="semi"))  # only members are decided
-    residence = _materialised(feeds.residence_periods.join(persons, on="insz", how="semi"))
-    person_dates = _materialised(
-        persons.join(residence_from_year(residence, p, run_date), on="insz", how="left").join(
-            waiting_until(people, residence, p), on="insz", how="left"
-        )
-    )
+    who = _persons(feeds, members, [episodes, bob_records], p, run_date, window, full_window)
     amount_months = [first] + [m for m in (_amount_change_months(amounts)) if first < m <= last]
+    special_stays = feeds.facility_stays.filter(x_special_stay())
     boundaries = _boundaries(
-        persons,
-        people,
+        who.persons,
+        who.people,
         grounds,
         episodes,
         bob_records,
         feeds.vaph_support,
-        feeds.facility_stays.filter(x_special_stay()),
-        person_dates,
+        special_stays,
+        who.dates,
         amount_months,
     )
     segments = _materialised(_segments(boundaries, first, last))
-    budgets = pl.LazyFrame({"budget": ["ZZB", "BOB"]})
-    rights = pl.concat(
-        [
-            episodes.select("insz", "right_from", "right_until", pl.lit("ZZB").alias("budget"), EMPTY.alias("_ev")),
-            bob_records.select(
-                "insz",
-                "right_from",
-                "right_until",
-                pl.lit("BOB").alias("budget"),
-                pl.concat_list("evidence").alias("_ev"),
-            ),
-        ]
-    )
-    in_right = (
-        segments.join(rights, on="insz")
-        .filter(
-            (pl.col("right_from") <= pl.col("month"))
-            & (pl.col("right_until").is_null() | (pl.col("month") <= pl.col("right_until")))
-        )
-        .group_by("insz", "budget", "month")
-        .agg(pl.col("_ev").list.explode(keep_nulls=False, empty_as_null=False).sort().alias("right_evidence"))
-        .with_columns(pl.lit(True).alias("in_right"))
-    )
-    periods = segments.join(budgets, how="cross").join(in_right, on=["insz", "budget", "month"], how="left")
-    periods = periods.with_columns(pl.col("in_right").fill_null(False), pl.col("right_evidence").fill_null(EMPTY))
-    if not full_window:
-        periods = periods.filter("in_right")
-    periods = _materialised(
-        periods.join(people, on="insz", how="inner")
-        .join(person_dates, on="insz", how="left")
-        .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
-        .with_columns(e_affiliated(), e_alive(), e_residence(), e_waiting())
-    )
-    keys = periods.select("insz", "month", "age").unique()
-    flags = exclusion_flags(keys, feeds.vaph_support, feeds.facility_stays, p)
-    ground_codes = _ground_codes_by_month(grounds, periods.filter(pl.col("budget") == "ZZB"))
-    periods = (
-        periods.join(flags, on=["insz", "month"], how="left")
-        .join(ground_codes, on=["insz", "budget", "month"], how="left")
-        .join(_amounts_by_month(amounts, first, last), on="month", how="left")
-        .with_columns(
-            *[pl.col(flag_name(c)).fill_null(False) for c in GROUND_CODES],
-            pl.concat_list(pl.col("right_evidence"), pl.col("ground_evidence").fill_null(EMPTY)).alias(
-                "right_evidence"
-            ),
-        )
-    )
+    periods = _in_right(segments, _rights(episodes, bob_records), full_window)
+    periods = _flagged(periods, who, feeds, grounds, amounts, p, window)
     decided = _materialised(_compose(periods, p).rename({"month": "first_month"}))
-    months = _months_of(decided)
     absence_persons = feeds.vaph_support.filter(pl.col("support_kind").is_in(ABSENCE_KINDS)).select("insz")
-    absences = g_absence(
-        feeds.vaph_support,
-        feeds.members,
-        episodes,
-        residence_from_year(feeds.residence_periods.join(absence_persons, on="insz", how="semi"), p, run_date),
-        amounts.zzb,
-        p,
-        run_date,
-        first,
+    residence_years = residence_from_year(
+        feeds.residence_periods.join(absence_persons, on="insz", how="semi"), p, run_date
     )
-    worklist = pl.concat(
-        [
-            w_apply_special(feeds.facility_stays, feeds.members, run_date),
-            w_apply_facility(feeds.facility_stays, feeds.members, episodes, run_date),
-            w_nrth_transition(decided, run_date),
-            w_check_residence(decided, run_date),
-        ]
-    )
-    return Decisions(decided, months, absences, worklist)
+    absences = g_absence(feeds.vaph_support, feeds.members, episodes, residence_years, amounts.zzb, p, run_date, first)
+    return Decisions(decided, _months_of(decided), absences, _worklist(feeds, episodes, decided, run_date))
 
 
 def _amount_change_months(amounts: Amounts) -> list[dt.date]:

@@ -271,6 +271,42 @@ _TRANSACTION = (
 )
 
 
+_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="{namespace}">
+  <CstmrCdtTrfInitn>
+    <GrpHdr>
+      <MsgId>{message_id}</MsgId>
+      <CreDtTm>{creation}</CreDtTm>
+      <NbOfTxs>{count}</NbOfTxs>
+      <CtrlSum>{control_sum}</CtrlSum>
+      <InitgPty><Nm>{debtor_name}</Nm></InitgPty>
+    </GrpHdr>
+    <PmtInf>
+      <PmtInfId>{message_id}{suffix}</PmtInfId>
+      <PmtMtd>TRF</PmtMtd>
+      <BtchBookg>true</BtchBookg>
+      <NbOfTxs>{count}</NbOfTxs>
+      <CtrlSum>{control_sum}</CtrlSum>
+      <PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>
+      <ReqdExctnDt><Dt>{execution_date}</Dt></ReqdExctnDt>
+      <Dbtr><Nm>{debtor_name}</Nm></Dbtr>
+      <DbtrAcct><Id><IBAN>{debtor_iban}</IBAN></Id></DbtrAcct>
+      <DbtrAgt><FinInstnId><BICFI>{debtor_bic}</BICFI></FinInstnId></DbtrAgt>
+      <ChrgBr>SLEV</ChrgBr>
+"""
+_TAIL = """
+    </PmtInf>
+  </CstmrCdtTrfInitn>
+</Document>
+"""
+
+
+def _transaction_lines(tx: pl.DataFrame) -> str:
+    """One CdtTrfTxInf line per transaction (`transactions`), in its order."""
+    line = pl.format(_TRANSACTION, "end_to_end_id", pl.col("amount").cast(pl.String), "name", "iban", "remittance")
+    return tx.select(line.str.join("\n")).item()
+
+
 def credit_transfer_xml(
     payments: pl.DataFrame,
     debtor: dict,
@@ -298,47 +334,19 @@ def credit_transfer_xml(
     debtor_name, debtor_iban, debtor_bic = _checked_debtor(debtor)
     message_id = _checked_message_id(message_id)
     tx = transactions(payments)
-    count = tx.height
-    control_sum = f"{tx['amount'].sum():.2f}"
-    body = tx.select(
-        pl.format(
-            _TRANSACTION,
-            "end_to_end_id",
-            pl.col("amount").cast(pl.String),
-            "name",
-            "iban",
-            "remittance",
-        ).str.join("\n")
-    ).item()
-    head = f"""<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="{NAMESPACE}">
-  <CstmrCdtTrfInitn>
-    <GrpHdr>
-      <MsgId>{message_id}</MsgId>
-      <CreDtTm>{creation.replace(microsecond=0).isoformat()}</CreDtTm>
-      <NbOfTxs>{count}</NbOfTxs>
-      <CtrlSum>{control_sum}</CtrlSum>
-      <InitgPty><Nm>{debtor_name}</Nm></InitgPty>
-    </GrpHdr>
-    <PmtInf>
-      <PmtInfId>{message_id}{PMT_INF_SUFFIX}</PmtInfId>
-      <PmtMtd>TRF</PmtMtd>
-      <BtchBookg>true</BtchBookg>
-      <NbOfTxs>{count}</NbOfTxs>
-      <CtrlSum>{control_sum}</CtrlSum>
-      <PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>
-      <ReqdExctnDt><Dt>{execution_date.isoformat()}</Dt></ReqdExctnDt>
-      <Dbtr><Nm>{debtor_name}</Nm></Dbtr>
-      <DbtrAcct><Id><IBAN>{debtor_iban}</IBAN></Id></DbtrAcct>
-      <DbtrAgt><FinInstnId><BICFI>{debtor_bic}</BICFI></FinInstnId></DbtrAgt>
-      <ChrgBr>SLEV</ChrgBr>
-"""
-    tail = """
-    </PmtInf>
-  </CstmrCdtTrfInitn>
-</Document>
-"""
-    return (head + body + tail).encode("utf-8")
+    head = _HEAD.format(
+        namespace=NAMESPACE,
+        message_id=message_id,
+        suffix=PMT_INF_SUFFIX,
+        creation=creation.replace(microsecond=0).isoformat(),
+        count=tx.height,
+        control_sum=f"{tx['amount'].sum():.2f}",
+        debtor_name=debtor_name,
+        debtor_iban=debtor_iban,
+        debtor_bic=debtor_bic,
+        execution_date=execution_date.isoformat(),
+    )
+    return (head + _transaction_lines(tx) + _TAIL).encode("utf-8")
 
 
 @cache

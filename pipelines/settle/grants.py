@@ -55,6 +55,62 @@ def _overlaps(a_first: str, a_last: str, b_first: str, b_last: str, far: dt.date
     return (pl.col(a_first) <= pl.col(b_last).fill_null(far)) & (pl.col(b_first) <= pl.col(a_last).fill_null(far))
 
 
+def _pairs(current: pl.DataFrame, prev: pl.DataFrame, far: dt.date) -> pl.DataFrame:
+    """Every (current grant `_cur`, previous grant `_prev`) of one person and budget that overlap."""
+    return (
+        current.with_row_index("_cur")
+        .join(prev.with_row_index("_prev"), on=["insz", "budget"], how="inner", suffix="_prev")
+        .filter(_overlaps("first_month", "last_month", "first_month_prev", "last_month_prev", far))
+    )
+
+
+def _carried_over(current: pl.DataFrame, pairs: pl.DataFrame, window_first: dt.date) -> pl.DataFrame:
+    """The current grants (with `_cur`), each cut by the start of the window keeping the first month of the
+    earlier grant it continues."""
+    carried = pairs.filter((pl.col("first_month") == window_first) & (pl.col("first_month_prev") < window_first))
+    carried = carried.group_by("_cur").agg(pl.col("first_month_prev").min().alias("_carried"))
+    return (
+        current.with_row_index("_cur")
+        .join(carried, on="_cur", how="left")
+        .with_columns(pl.coalesce("_carried", "first_month").alias("first_month"))
+        .drop("_carried")
+    )
+
+
+def _compared(current: pl.DataFrame, pairs: pl.DataFrame, far: dt.date) -> pl.DataFrame:
+    """The current grants with `_equal` (equal to a previous grant it overlaps; null: it overlaps none) and
+    `_was_open` (one of those previous grants was open)."""
+    same = (
+        (pl.col("first_month") == pl.col("first_month_prev"))
+        & (pl.col("last_month").is_null() == pl.col("last_month_prev").is_null())
+        & (pl.col("last_month").fill_null(far) == pl.col("last_month_prev").fill_null(far))
+        & (pl.col("grounds") == pl.col("grounds_prev"))
+        & (pl.col("monthly_amount") == pl.col("monthly_amount_prev"))
+    )
+    judged = pairs.with_columns(same.alias("_same"), pl.col("last_month_prev").is_null().alias("_prev_open"))
+    per_current = judged.group_by("_cur").agg(
+        pl.col("_same").any().alias("_equal"), pl.col("_prev_open").any().alias("_was_open")
+    )
+    return current.join(per_current, on="_cur", how="left")
+
+
+def _event() -> pl.Expr:
+    """The event of a compared current grant (`_compared`); null: a closed grant that did not change."""
+    is_open = pl.col("last_month").is_null()
+    return (
+        pl.when(pl.col("_equal").is_null())
+        .then(pl.lit("NEW"))
+        .when(is_open & pl.col("_equal"))
+        .then(pl.lit("CONTINUED"))
+        .when(is_open)
+        .then(pl.lit("CHANGED"))
+        .when(pl.col("_was_open"))
+        .then(pl.lit("STOPPED"))
+        .when(~pl.col("_equal"))
+        .then(pl.lit("CHANGED"))
+    )
+
+
 def grant_events(
     current: pl.DataFrame, previous: pl.DataFrame, run_date: dt.date, window_first: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -77,54 +133,20 @@ def grant_events(
     """
     far = dt.date(9999, 12, 1)
     prev = previous.filter(pl.col("last_month").is_null() | (pl.col("last_month") >= window_first))
-    pairs = (
-        current.with_row_index("_cur")
-        .join(prev.with_row_index("_prev"), on=["insz", "budget"], how="inner", suffix="_prev")
-        .filter(_overlaps("first_month", "last_month", "first_month_prev", "last_month_prev", far))
-    )
-    # a grant cut by the start of the window continues the earlier grant it overlaps
-    carried = pairs.filter((pl.col("first_month") == window_first) & (pl.col("first_month_prev") < window_first))
-    carried = carried.group_by("_cur").agg(pl.col("first_month_prev").min().alias("_carried"))
-    current = (
-        current.with_row_index("_cur")
-        .join(carried, on="_cur", how="left")
-        .with_columns(pl.coalesce("_carried", "first_month").alias("first_month"))
-        .drop("_carried")
-    )
+    pairs = _pairs(current, prev, far)
+    current = _carried_over(current, pairs, window_first)
     pairs = pairs.drop("first_month").join(current.select("_cur", "first_month"), on="_cur")
-    same = (
-        (pl.col("first_month") == pl.col("first_month_prev"))
-        & (pl.col("last_month").is_null() == pl.col("last_month_prev").is_null())
-        & (pl.col("last_month").fill_null(far) == pl.col("last_month_prev").fill_null(far))
-        & (pl.col("grounds") == pl.col("grounds_prev"))
-        & (pl.col("monthly_amount") == pl.col("monthly_amount_prev"))
-    )
-    judged = pairs.with_columns(same.alias("_same"), pl.col("last_month_prev").is_null().alias("_prev_open"))
-    per_current = judged.group_by("_cur").agg(
-        pl.col("_same").any().alias("_equal"), pl.col("_prev_open").any().alias("_was_open")
-    )
-    with_prev = current.join(per_current, on="_cur", how="left")
-    is_open = pl.col("last_month").is_null()
-    event = (
-        pl.when(pl.col("_equal").is_null())
-        .then(pl.lit("NEW"))
-        .when(is_open & pl.col("_equal"))
-        .then(pl.lit("CONTINUED"))
-        .when(is_open)
-        .then(pl.lit("CHANGED"))
-        .when(pl.col("_was_open"))
-        .then(pl.lit("STOPPED"))
-        .when(~pl.col("_equal"))
-        .then(pl.lit("CHANGED"))
-    )
-    from_current = with_prev.with_columns(event.alias("event")).filter(pl.col("event").is_not_null())
+    from_current = _compared(current, pairs, far).with_columns(_event().alias("event"))
     cancelled = (
         prev.with_row_index("_prev")
         .join(pairs.select("_prev").unique(), on="_prev", how="anti")
         .with_columns(pl.lit("CANCELLED").alias("event"))
     )
     events = pl.concat(
-        [from_current.select(list(GRANT_COLUMNS) + ["event"]), cancelled.select(list(GRANT_COLUMNS) + ["event"])]
+        [
+            from_current.filter(pl.col("event").is_not_null()).select(list(GRANT_COLUMNS) + ["event"]),
+            cancelled.select(list(GRANT_COLUMNS) + ["event"]),
+        ]
     ).with_columns(pl.lit(run_date).alias("decided_on"))
     return (
         events.select(EVENT_ORDER).sort("zorgkas", "insz", "budget", "first_month", "event"),

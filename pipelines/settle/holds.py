@@ -47,7 +47,9 @@ def hold_rows(worklist: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
 def w_member_missing(open_grants: pl.DataFrame, members: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
     """W-MEMBER-MISSING: a person with an active (open) grant is not in the members feed, and no affiliation
     end or death explains it: the grant is held, not stopped."""
-    gone = open_grants.join(members.select("insz"), on="insz", how="anti")
+    # the members among the grant holders first: a hash of the grant holders, not of 7M members
+    present = members.select("insz").join(open_grants.select("insz").unique(), on="insz", how="semi")
+    gone = open_grants.join(present, on="insz", how="anti")
     return (
         gone.group_by("insz")
         .agg(pl.col("zorgkas").first(), pl.col("first_month").min())
