@@ -38,6 +38,16 @@ class Steps:
     def __init__(self, quiet: bool = False):
         self.timings: dict[str, float] = {}
         self.quiet = quiet or not console.is_terminal
+        self.started = time.perf_counter()
+
+    def timed(self, function, label: str = "publish"):
+        """`function` run as the step `label` each time it is called."""
+
+        def run(*args, **kwargs):
+            with self.step(label):
+                return function(*args, **kwargs)
+
+        return run
 
     @contextmanager
     def step(self, label: str) -> Iterator[dict]:
@@ -50,6 +60,10 @@ class Steps:
             yield shown
         elapsed = time.perf_counter() - start
         self.timings[label] = round(elapsed, 3)
+        details = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in shown.items())
+        line = f"{label}: {details + ', ' if details else ''}{elapsed:.1f} s"
         if not self.quiet:
-            details = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in shown.items())
-            console.print(f"  {label}: {details + ', ' if details else ''}{elapsed:.1f} s")
+            console.print("  " + line)
+        from flows.report import run_logger  # the run's counts in Prefect's log (counts only)
+
+        run_logger().info(line)
