@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import gc
 import os
+import re
 import sys
 import traceback
 from contextlib import contextmanager, nullcontext
@@ -33,6 +34,13 @@ FOLDERS["state"] = ("VSB_STATE", "state/vsb.duckdb")
 
 class UsageError(Exception):
     """A command given without what it needs (a folder, an empty target): one line saying what to give."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error in one line on stderr (exit code 2), pointing at --help instead of printing the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help)\n")
 
 
 def _date(text: str) -> dt.date:
@@ -106,7 +114,7 @@ def _debug(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vsb", description="Flemish care budgets: the automatic grant engine")
+    parser = _Parser(prog="vsb", description="Flemish care budgets: the automatic grant engine")
     parser.add_argument("--version", action=_Version, help="the package version and the code version of the manifests")
     sub = parser.add_subparsers(dest="command", required=True)
     nightly = sub.add_parser("nightly", help="the nightly run for a date (default: today)")
@@ -237,11 +245,29 @@ def failed(args: argparse.Namespace, exc: BaseException) -> int:
     if args.debug:
         traceback.print_exc()
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    print(f"vsb {args.command}: error: {reason}", file=sys.stderr)
+    print(f"vsb {args.command}: error: {with_advice(exc, reason)}", file=sys.stderr)
     # drop the frames' locals (an open DuckDB handle, frames): else the bindings report leaks at exit
     release_frames(exc)
     gc.collect()
     return 1
+
+
+# a message that already says what to do ("...: pass --replace", "...; give the run its --landing")
+ADVICE = re.compile(r"[:;] (give|pass|run|rerun|add|check|choose|wait|free|close|ask|an operator)\b")
+
+
+def with_advice(exc: BaseException, reason: str) -> str:
+    """The failure's line: what failed (the message) and, when the message does not say it, what to do."""
+    if ADVICE.search(reason):
+        return reason
+    from flows.io.landing import FeedError
+    from pipelines.params import ParameterError
+
+    if isinstance(exc, FeedError):
+        return f"{reason}: ask the data provider for a corrected delivery (feeds.md), then run again"
+    if isinstance(exc, ParameterError):
+        return f"{reason}: add it to data/reference/parameters.yaml with its source, then run again"
+    return f"{reason}: run again with --debug for the details"
 
 
 @contextmanager
