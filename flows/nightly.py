@@ -45,12 +45,12 @@ def ingest_feed_task(ctx: RunContext, feed: str, members=None, narrow=None):
     return ingest_feed(ctx, feed, members=members, narrow=narrow)
 
 
-@task(name="decide", cache_policy=NO_CACHE)
+@task(name="decide", cache_policy=NO_CACHE, task_run_name="decide")
 def decide_task(ctx: RunContext, ingested: Ingested) -> Decided:
     return run_decisions(ctx, ingested)
 
 
-@task(name="settle", cache_policy=NO_CACHE)
+@task(name="settle", cache_policy=NO_CACHE, task_run_name="settle")
 def settle_task(ctx: RunContext, con, run_key: str, ingested: Ingested, decided: Decided, kept: ForSettlement):
     return settle_night(ctx, con, run_key, ingested, decided, kept)
 
@@ -60,12 +60,12 @@ def zorgkas_files_task(ctx: RunContext, files: FileLog, code: str, run_key: str,
     return zorgkas_night_files(ctx, files, code, run_key, mine, accounts, payment_run)
 
 
-@task(name="report", cache_policy=NO_CACHE)
+@task(name="report", cache_policy=NO_CACHE, task_run_name="report")
 def report_task(run: RunFolder, con, kind: str, run_key: str, timings: dict) -> dict:
     return write_report_page(run, con, kind, run_key, timings)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
+@task(name="publish", cache_policy=NO_CACHE, task_run_name="publish")
 def publish_task(con, run: RunFolder, name: str, manifest: dict, kind: str, run_key: str, *args) -> Path:
     """Seal the staging folder, commit the state change, rename (flows/publication/protocol.py)."""
     return commit_and_publish(con, run, name, manifest, kind, run_key, *args)
