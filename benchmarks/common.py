@@ -50,7 +50,7 @@ def measure(code: str) -> dict:
 
 FLOOR_CODE = """
 import duckdb, glob, pyarrow.parquet as pq
-from flows.ingest import locate_deliveries
+from flows.context import locate_deliveries
 import datetime as dt
 from pathlib import Path
 landing = Path({landing!r})

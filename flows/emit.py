@@ -15,6 +15,7 @@ in the order they were written (flows/io/overview.py).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import polars as pl
@@ -135,7 +136,9 @@ def emit_night(
     for code in ctx.reference.zorgkas_codes:
         mine = {name: slices[name][code] for name in ZORGKAS_FRAMES}
         totals[code] = emit_one(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
+    started = time.perf_counter()
     write_overviews(ctx, files, codes)
+    timings["overview.xlsx"] = round(time.perf_counter() - started, 3)  # inside "files": what the workbooks cost
     zorgkassen = {code: zorgkas_manifest(files, info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = night_report(info, ingested, decided, settlement, timings)
     report |= night_counts(ctx, settled, quarantined) | {"run": report_run(info, run_key)}
