@@ -15,19 +15,17 @@ in the order they were written (flows/io/overview.py).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import polars as pl
 import pyarrow.parquet as pq
 
-from flows.codes import load_codes
 from flows.context import RunContext
 from flows.decide import Decided
 from flows.ingest import Ingested
 from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
-from flows.io.overview import write_overviews
+from flows.io.overview import codes_frame, write_overview
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
 from pipelines.emit.files import canonical, member_quarantine, with_titles, zorgkas_slices
@@ -125,9 +123,8 @@ def emit_night(
         files.parquet(f"quarantine/{feed}.parquet", check(Quarantine, staged.quarantine))
     files.parquet("_decisions/periods.parquet", check(DecidedPeriods, decided.periods))
     files.parquet("_decisions/absences.parquet", decided.absences)
-    codes = load_codes().frame()
     quarantined = night_quarantine(ingested, settlement.worklist)
-    worklist = with_titles(settlement.worklist, codes)
+    worklist = with_titles(settlement.worklist, codes_frame())
     frames = (settlement.events, worklist, settlement.payments, settlement.recoveries, quarantined)
     slices = {
         name: zorgkas_slices(f, ctx.reference.zorgkas_codes) for name, f in zip(ZORGKAS_FRAMES, frames, strict=True)
@@ -136,9 +133,6 @@ def emit_night(
     for code in ctx.reference.zorgkas_codes:
         mine = {name: slices[name][code] for name in ZORGKAS_FRAMES}
         totals[code] = emit_one(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
-    started = time.perf_counter()
-    write_overviews(ctx, files, codes)
-    timings["overview.xlsx"] = round(time.perf_counter() - started, 3)  # inside "files": what the workbooks cost
     zorgkassen = {code: zorgkas_manifest(files, info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = night_report(info, ingested, decided, settlement, timings)
     report |= night_counts(ctx, settled, quarantined) | {"run": report_run(info, run_key)}
@@ -162,9 +156,11 @@ def zorgkas_night_files(
     accounts: pl.DataFrame,
     payment_run: bool,
 ) -> dict:
-    """One zorgkas's files of a night (`emit_zorgkas_night`) and its members' quarantined rows; its totals."""
+    """One zorgkas's files of a night (`emit_zorgkas_night`), its members' quarantined rows and, last, its
+    overview.xlsx; returns its totals."""
     totals = emit_zorgkas_night(ctx, files, code, run_key, mine, accounts, payment_run)
     member_files(files, code, mine["quarantine"])
+    write_overview(ctx, files, code)  # last: a sheet per file written before it
     return totals
 
 
@@ -327,7 +323,6 @@ def emit_premium(
     quarantined = zorgkas_slices(member_quarantine(quarantines, held), ctx.reference.zorgkas_codes)
     emit_one = emit_one or premium_zorgkas_files
     totals = {code: emit_one(ctx, files, code, slices[code], planned, quarantined[code]) for code in slices}
-    write_overviews(ctx, files, load_codes().frame())
     zorgkassen = {code: zorgkas_manifest(files, ctx.info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = {
         "run": report_run(ctx.info, run_key or "") if run_key else ctx.info,
@@ -344,13 +339,14 @@ def emit_premium(
 def premium_zorgkas_files(
     ctx: RunContext, files: FileLog, code: str, rows: pl.DataFrame, planned, quarantined: pl.DataFrame
 ) -> dict:
-    """One zorgkas's invoice or fine files (its rows in the plan's order, checked with the model) and its
-    members' quarantined rows; returns its totals."""
+    """One zorgkas's invoice or fine files (its rows in the plan's order, checked with the model), its
+    members' quarantined rows and its overview.xlsx; returns its totals."""
     name, model = ctx.kind, planned.model
     mine = check(model, canonical(rows.sort(planned.order_by).select(list(model.to_schema().columns))))
     files.parquet(f"{code}/{name}.parquet", mine)
     files.csv(f"{code}/{name}.csv", mine)
     member_files(files, code, quarantined)
+    write_overview(ctx, files, code)
     return planned.totals(mine)
 
 

@@ -8,10 +8,12 @@ letters once written), read back from the staging folder, then the `codes` sheet
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 
 import polars as pl
 
+from flows.codes import load_codes
 from flows.context import RunContext
 from flows.io.outbox import FileLog
 from pipelines.emit.overview import overview_xlsx
@@ -26,10 +28,15 @@ def sheets_of(files: FileLog, code: str) -> dict[str, pl.DataFrame]:
     return {PurePosixPath(name).stem: pl.read_parquet(files.run.staging / name) for name in names}
 
 
-def write_overviews(ctx: RunContext, files: FileLog, codes: pl.DataFrame) -> None:
-    """<zorgkas>/overview.xlsx of every zorgkas of the run."""
-    for code in ctx.reference.zorgkas_codes:
-        sheets = sheets_of(files, code)
-        title = f"vsb-engine {ctx.kind} {ctx.run_date.isoformat()} {code}"
-        data = overview_xlsx(sheets, codes, created=ctx.run_date, title=title)
-        files.bytes(f"{code}/{OVERVIEW}", data, sum(frame.height for frame in sheets.values()))
+def write_overview(ctx: RunContext, files: FileLog, code: str) -> None:
+    """<zorgkas>/overview.xlsx, from the zorgkas's files written so far (the last of its files but the manifest)."""
+    sheets = sheets_of(files, code)
+    title = f"vsb-engine {ctx.kind} {ctx.run_date.isoformat()} {code}"
+    data = overview_xlsx(sheets, codes_frame(), created=ctx.run_date, title=title)
+    files.bytes(f"{code}/{OVERVIEW}", data, sum(frame.height for frame in sheets.values()))
+
+
+@functools.cache
+def codes_frame() -> pl.DataFrame:
+    """The codes and their NL and FR texts (data/reference/codes.yaml), read once per process."""
+    return load_codes().frame()

@@ -627,7 +627,7 @@ def _trends(trends: pl.DataFrame | None, kind: str, run_date: str | None) -> str
         ("active_grants", "Active grants", "line", _n),
         ("payment_rows", "Payment rows", "bar", _n),
         ("payment_amount", "Amount paid (EUR)", "bar", _short),
-        ("quarantine_rate", "Quarantine rate", "line", lambda v: f"{v:.1%}"),
+        ("quarantine_rate", "Quarantine rate", "line", lambda v: f"{v:.2%}"),
         ("seconds", "Run time", "line", _seconds),
     ]
     figures = []
