@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,8 @@ TIMINGS_NOTE = (
 
 def run_logger() -> logging.Logger | logging.LoggerAdapter:
     """Prefect's run logger inside a flow or task run (its lines go to the Prefect API), else the module's."""
+    if "prefect" not in sys.modules:  # no run without Prefect: do not import it for a line (vsb generate)
+        return logging.getLogger("vsb")
     from prefect.context import FlowRunContext, TaskRunContext
 
     if FlowRunContext.get() is not None or TaskRunContext.get() is not None:

@@ -733,7 +733,7 @@ class _ChartFrame:
 
 def _ticks(low: float, high: float, intervals: int = 3) -> list[float]:
     """Round, evenly spaced values from at or below `low` to at or above `high` (about `intervals` steps)."""
-    if high == low:
+    if abs(high - low) <= abs(high) * 1e-3:  # flat, or as good as flat: a band around the value
         pad = abs(high) * 0.1 or 1.0
         low, high = (0.0 if low >= 0 and low - pad < 0 else low - pad), high + pad
     raw = (high - low) / intervals
