@@ -78,13 +78,15 @@ def runs(tmp_path_factory):
         vsb(env, tmp, "nightly", "--as-of", "2026-11-26")
         vsb(env, tmp, "invoices", "--year", "2026", "--as-of", "2026-01-02")
         vsb(env, tmp, "fines", "--year", "2026")
+        vsb(env, tmp, "backfill", "--from", "2026-11-27", "--to", "2026-11-28")
         scheduled = [sys.executable, "-c", "from flows.nightly import run_nightly; import sys; "
                      f"run_nightly(landing={str(tmp / 'landing')!r}, outbox={str(tmp / 'out')!r}, "
                      f"state={str(tmp / 's.duckdb')!r}, quiet=True)"]  # fmt: skip
         assert subprocess.run(scheduled, env=env, cwd=ROOT, capture_output=True, text=True).returncode == 0
         from flows.context import today
 
-        names = ["nightly-2026-11-26", "invoices-2026-2026-01-02", "fines-2026", f"nightly-{today().isoformat()}"]
+        names = ["nightly-2026-11-26", "invoices-2026-2026-01-02", "fines-2026", "backfill-2026-11-27..2026-11-28"]
+        names.append(f"nightly-{today().isoformat()}")
         yield tmp, {name: read_back(env, name) for name in names}
 
 
@@ -120,6 +122,13 @@ def test_each_run_publishes_a_summary_and_a_table_linking_to_its_report(runs):
         assert [row["zorgkas"] for row in _rows(table.data)] == CODES
     summary = found["nightly-2026-11-26"]["artifacts"]["vsb-nightly-summary"].data
     assert "| Grant events | NEW 2 |" in summary and "| Payment rows |" in summary
+
+
+def test_a_backfill_is_one_flow_run_named_after_its_dates_with_the_steps_of_each_night(runs):
+    _, found = runs
+    backfill = found["backfill-2026-11-27..2026-11-28"]
+    assert backfill["run"].state.type.value == "COMPLETED"
+    assert backfill["tasks"].count("decide") == 2 and backfill["tasks"].count("publish") == 2
 
 
 def test_a_run_started_without_a_date_is_named_after_today(runs):
