@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from pathlib import Path
 
 from common import ROOT, floor, landing_for, measure
 
@@ -36,12 +37,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, nargs="+", default=[7_000_000])
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 26))
+    parser.add_argument("--keep", type=Path, help="keep outbox and state here (for benchmarks/emit.py --night)")
     args = parser.parse_args()
     results = []
     for members in args.members:
         landing = landing_for(members)
         base = floor(landing, args.as_of)
-        work = tempfile.mkdtemp(prefix="vsb-bench-")
+        work = str(args.keep) if args.keep else tempfile.mkdtemp(prefix="vsb-bench-")
         try:
             runs = {}
             month_before = (args.as_of.replace(day=1) - dt.timedelta(days=1)).replace(day=args.as_of.day)
@@ -55,7 +57,8 @@ def main() -> None:
                     )
                 )
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
         row = {"members": members, "floor_seconds": base["seconds"], "runs": runs}
         results.append(row)
         print(json.dumps(row), flush=True)

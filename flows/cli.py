@@ -5,6 +5,9 @@ set) and exits non-zero with a one-line reason on failure: no Python or Prefect 
 the terminal unless `--debug` (Prefect's console shows only critical records; the run's
 records still go to the Prefect API). A run command takes the state's lock before anything
 else, so that a second run on the same state exits at once, naming the run that holds it.
+
+On a terminal a spinner runs from the first second (while Prefect starts) and each long step
+shows its counts (flows/progress.py); off a terminal (cron, a pipe) only the one result line.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import datetime as dt
 import gc
 import os
+import re
 import sys
 import traceback
 from contextlib import contextmanager, nullcontext
@@ -22,6 +26,21 @@ from flows.runtime import PrefectServer, configure_environment, prefect_configur
 
 # how a run's publication ends, for the one line printed
 STATUS_WORDS = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
+RUN_COMMANDS = ("nightly", "invoices", "fines", "backfill")
+# the sample landing zone: the default of the run commands (outputs.md), never of `vsb serve`
+FOLDERS = {"landing": ("VSB_LANDING", "data/sample/landing"), "outbox": ("VSB_OUTBOX", "out")}
+FOLDERS["state"] = ("VSB_STATE", "state/vsb.duckdb")
+
+
+class UsageError(Exception):
+    """A command given without what it needs (a folder, an empty target): one line saying what to give."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error in one line on stderr (exit code 2), pointing at --help instead of printing the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help)\n")
 
 
 def _date(text: str) -> dt.date:
@@ -31,30 +50,47 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--landing",
-        type=Path,
-        default=Path(os.environ.get("VSB_LANDING", "data/sample/landing")),
-        help="landing zone of the feeds (VSB_LANDING; default data/sample/landing)",
-    )
-    parser.add_argument(
-        "--outbox",
-        type=Path,
-        default=Path(os.environ.get("VSB_OUTBOX", "out")),
-        help="where runs are published (VSB_OUTBOX; default out)",
-    )
-    parser.add_argument(
-        "--state",
-        type=Path,
-        default=Path(os.environ.get("VSB_STATE", "state/vsb.duckdb")),
-        help="state database (VSB_STATE; default state/vsb.duckdb)",
-    )
-    parser.add_argument(
-        "--accept-mass-change",
-        action="store_true",
-        help="publish even when more grants stop or start than S-MASS-CHANGE allows",
-    )
+class _Version(argparse.Action):
+    """--version: the package version and the code version the run manifests carry (computed when asked)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib import metadata
+
+        from flows.runtime import code_version
+
+        try:
+            version = metadata.version("vsb-engine")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        parser.exit(message=f"vsb {version} (code version {code_version()})\n")
+
+
+def _folders(parser: argparse.ArgumentParser, sample_defaults: bool = True) -> None:
+    """--landing, --outbox, --state: from the option, else the environment, else (run commands) the sample."""
+    helps = {
+        "landing": "landing zone of the feeds",
+        "outbox": "where runs are published",
+        "state": "state database",
+    }
+    for name, (variable, sample) in FOLDERS.items():
+        default = os.environ.get(variable) or (sample if sample_defaults else None)
+        shown = f"{variable}; default {sample}" if sample_defaults else f"or {variable}; required"
+        parser.add_argument(
+            f"--{name}", type=Path, default=Path(default) if default else None, help=f"{helps[name]} ({shown})"
+        )
+
+
+def _common(parser: argparse.ArgumentParser, mass_change: bool = True) -> None:
+    _folders(parser)
+    if mass_change:
+        parser.add_argument(
+            "--accept-mass-change",
+            action="store_true",
+            help="publish even when more grants stop or start than S-MASS-CHANGE allows",
+        )
     parser.add_argument(
         "--accept-shrink",
         action="append",
@@ -67,7 +103,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish a date again as <D>.v2 when its result differs from the published one",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.add_argument("--quiet", action="store_true", help="no progress display (none either off a terminal)")
     _debug(parser)
 
 
@@ -78,7 +114,8 @@ def _debug(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vsb", description="Flemish care budgets: the automatic grant engine")
+    parser = _Parser(prog="vsb", description="Flemish care budgets: the automatic grant engine")
+    parser.add_argument("--version", action=_Version, help="the package version and the code version of the manifests")
     sub = parser.add_subparsers(dest="command", required=True)
     nightly = sub.add_parser("nightly", help="the nightly run for a date (default: today)")
     nightly.add_argument("--as-of", type=_date, default=None, help="run date D (default: today)")
@@ -88,26 +125,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoices.add_argument("--year", type=int, required=True, help="premium year Y")
     invoices.add_argument("--as-of", type=_date, default=None, help="invoice date D (default: today)")
-    _common(invoices)
+    _common(invoices, mass_change=False)
     fines = sub.add_parser("fines", help="the fine-candidate run on the fine reference date of a year")
     fines.add_argument("--year", type=int, required=True, help="fine year F (judged on 15 October F)")
-    _common(fines)
+    _common(fines, mass_change=False)
     backfill = sub.add_parser("backfill", help="the nightly runs for every date D1..D2, in order")
     backfill.add_argument("--from", dest="first", type=_date, required=True, help="first run date D1")
     backfill.add_argument("--to", dest="last", type=_date, required=True, help="last run date D2")
     _common(backfill)
-    served = sub.add_parser("serve", help="serve the flows with their schedules (needs a Prefect server)")
-    _common(served)
+    _serve_parser(sub)
+    _explain_parser(sub)
+    _generate_parser(sub)
+    return parser
+
+
+def _serve_parser(sub) -> None:
+    served = sub.add_parser(
+        "serve",
+        help="serve the flows with their schedules (needs a Prefect server)",
+        description="Serves the nightly, invoice and fine deployments with their schedules. The folders are "
+        "required (or VSB_LANDING, VSB_OUTBOX, VSB_STATE). A scheduled run accepts no shrink or mass change "
+        "and replaces nothing: run that one date by hand with vsb nightly --accept-... or trigger the "
+        "deployment with --param accept_mass_change=true.",
+    )
+    _folders(served, sample_defaults=False)
+    _debug(served)
+
+
+def _explain_parser(sub) -> None:
     explain = sub.add_parser("explain", help="the decision record of one person, month by month")
     explain.add_argument("insz", help="national or BIS number (11 digits)")
     explain.add_argument("--as-of", type=_date, required=True, help="run date D")
-    explain.add_argument("--json", action="store_true", help="print the record as JSON")
+    explain.add_argument(
+        "--lang",
+        type=str.upper,
+        choices=["NL", "FR"],
+        default="NL",
+        help="language of the record: NL (default) or FR",
+    )
+    explain.add_argument("--json", action="store_true", help="print the record as JSON (texts in --lang)")
     explain.add_argument(
         "--prefect",
         action="store_true",
         help="run as a Prefect flow even without a Prefect server (slower: starts a temporary one)",
     )
-    _common(explain)
+    _folders(explain)
+    _debug(explain)
+
+
+def _generate_parser(sub) -> None:
     generate = sub.add_parser("generate", help="write a synthetic landing zone")
     generate.add_argument("--members", type=int, required=True)
     generate.add_argument("--seed", type=int, default=1)
@@ -123,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the reviewed scenario persons of synthdata/scenarios.py (as in the sample)",
     )
+    generate.add_argument(
+        "--force", action="store_true", help="write into a folder that is not empty (its generated deliveries replaced)"
+    )
     _debug(generate)
-    return parser
 
 
 def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -149,32 +217,64 @@ def main(argv: list[str] | None = None) -> int:
         from flows.context import today
 
         args.as_of = args.as_of or today()
+    from flows import progress
+
     try:
         from flows.state.store import hold_state
 
         holder = state_holder(args)
         with hold_state(args.state, *holder) if holder else nullcontext(), prefect_server(args) as server:
-            run_command(args, server)
+            COMMANDS[args.command](args, server)
     except KeyboardInterrupt:
+        progress.stop_waiting()
         print(f"vsb {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one line for the operator; the details are in the Prefect logs
-        if args.debug:
-            traceback.print_exc()
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"vsb {args.command}: error: {reason}", file=sys.stderr)
-        # drop the frames' locals (an open DuckDB handle, frames): else the bindings report leaks at exit
-        release_frames(exc)
-        gc.collect()
-        return 1
+        progress.stop_waiting()
+        return failed(args, exc)
+    finally:
+        progress.stop_waiting()
     return 0
+
+
+def failed(args: argparse.Namespace, exc: BaseException) -> int:
+    """Print the failure in one line on stderr (and the traceback with --debug); returns the exit code."""
+    shown = getattr(exc, "shown", None)  # what the command still prints (explain: the rows in quarantine)
+    if shown:
+        print(shown)
+    if args.debug:
+        traceback.print_exc()
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"vsb {args.command}: error: {with_advice(exc, reason)}", file=sys.stderr)
+    # drop the frames' locals (an open DuckDB handle, frames): else the bindings report leaks at exit
+    release_frames(exc)
+    gc.collect()
+    return 1
+
+
+# a message that already says what to do ("...: pass --replace", "...; give the run its --landing")
+ADVICE = re.compile(r"[:;] (give|pass|run|rerun|add|check|choose|wait|free|close|ask|an operator)\b")
+
+
+def with_advice(exc: BaseException, reason: str) -> str:
+    """The failure's line: what failed (the message) and, when the message does not say it, what to do."""
+    if ADVICE.search(reason):
+        return reason
+    from flows.io.landing import FeedError
+    from pipelines.params import ParameterError
+
+    if isinstance(exc, FeedError):
+        return f"{reason}: ask the data provider for a corrected delivery (feeds.md), then run again"
+    if isinstance(exc, ParameterError):
+        return f"{reason}: add it to data/reference/parameters.yaml with its source, then run again"
+    return f"{reason}: run again with --debug for the details"
 
 
 @contextmanager
 def prefect_server(args: argparse.Namespace):
     """Prefect's temporary server, started now for a command that runs a flow when no server is configured
     (flows/runtime.py PrefectServer); None otherwise."""
-    wanted = args.command in ("nightly", "invoices", "fines", "backfill") or getattr(args, "prefect", False)
+    wanted = args.command in RUN_COMMANDS or getattr(args, "prefect", False)
     if not wanted or prefect_configured():
         yield None
         return
@@ -186,101 +286,116 @@ def prefect_server(args: argparse.Namespace):
         server.stop()
 
 
-def _ready(server: PrefectServer | None) -> None:
-    """Wait for the temporary server (if any) before the first flow call."""
+def _ready(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    """Show a spinner until the flow's first step, and wait for the temporary server (if any)."""
+    from flows import progress
+
+    if not getattr(args, "quiet", False):
+        progress.start_waiting("starting Prefect" if server is not None else "starting")
     if server is not None:
         server.wait(timeout=float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
 
 
+def _run_options(args: argparse.Namespace) -> dict:
+    """The folders and options every run flow takes."""
+    found = {
+        "landing": args.landing,
+        "outbox": args.outbox,
+        "state": args.state,
+        "accept_shrink": tuple(args.accept_shrink),
+        "replace": args.replace,
+        "quiet": args.quiet,
+    }
+    if hasattr(args, "accept_mass_change"):
+        found["accept_mass_change"] = args.accept_mass_change
+    return found
+
+
+def nightly_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    _ready(args, server)
+    from flows.nightly import run_nightly
+
+    result = run_nightly(as_of=args.as_of, **_run_options(args))
+    print(f"nightly {args.as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
+
+
+def invoices_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    _ready(args, server)
+    from flows.premium import run_invoices
+
+    result = run_invoices(year=args.year, as_of=args.as_of, **_run_options(args))
+    status = STATUS_WORDS[result["status"]]
+    print(f"invoices {args.year} on {args.as_of.isoformat()}: {result['issued']:,} issued, {status} {result['path']}")
+
+
+def fines_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    _ready(args, server)
+    from flows.premium import run_fines
+
+    result = run_fines(year=args.year, **_run_options(args))
+    print(f"fines {args.year}: {result['proposed']:,} proposed, {STATUS_WORDS[result['status']]} {result['path']}")
+
+
+def backfill_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    _ready(args, server)
+    from flows.nightly import run_backfill
+
+    results = run_backfill(first=args.first, last=args.last, **_run_options(args))
+    counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
+    print(
+        f"backfill {args.first.isoformat()}..{args.last.isoformat()}: {len(results)} runs, "
+        f"{counts['published']} published, {counts['replaced']} published again, "
+        f"{counts['identical']} unchanged"
+    )
+
+
+def serve_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    missing = [f"--{name} (or {FOLDERS[name][0]})" for name in FOLDERS if getattr(args, name) is None]
+    if missing:
+        raise UsageError(f"vsb serve needs its folders: give {', '.join(missing)}")
+    if not args.landing.is_dir():
+        raise UsageError(f"the landing zone {args.landing} does not exist: give vsb serve its --landing")
+    from flows.serve import serve_flows
+
+    serve_flows(args.landing, args.outbox, args.state)
+
+
+def explain_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    if server is not None:
+        _ready(args, server)
+    from flows.explain import explain
+
+    print(explain(args.insz, args.as_of, args.landing, args.json, prefect=args.prefect or None, lang=args.lang))
+
+
+def generate_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())) and not args.force:
+        raise UsageError(f"{args.out} is not empty: choose an empty folder, or pass --force to write into it")
+    from flows.progress import Steps
+    from flows.reference import REFERENCE_DIR
+    from synthdata.landing import write_landing, zorgkas_codes
+
+    with Steps().step("generate") as shown:
+        codes = zorgkas_codes(REFERENCE_DIR)
+        summary = write_landing(args.out, args.members, args.seed, args.as_of, codes, scenarios=args.scenarios)
+        shown["files"] = summary["files"]
+    print(f"generated {args.members:,} members in {args.out}: {summary}")
+
+
+COMMANDS = {
+    "nightly": nightly_command,
+    "invoices": invoices_command,
+    "fines": fines_command,
+    "backfill": backfill_command,
+    "serve": serve_command,
+    "explain": explain_command,
+    "generate": generate_command,
+}
+
+
 def run_command(args: argparse.Namespace, server: PrefectServer | None = None) -> None:
     """Run the subcommand and print its one-line result."""
-    if args.command == "nightly":
-        from flows.nightly import run_nightly
-
-        _ready(server)
-        as_of = args.as_of
-        result = run_nightly(
-            as_of=as_of,
-            landing=args.landing,
-            outbox=args.outbox,
-            state=args.state,
-            accept_shrink=tuple(args.accept_shrink),
-            accept_mass_change=args.accept_mass_change,
-            replace=args.replace,
-            quiet=args.quiet,
-        )
-        print(f"nightly {as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
-    elif args.command == "invoices":
-        from flows.premium import run_invoices
-
-        _ready(server)
-        as_of = args.as_of
-        result = run_invoices(
-            year=args.year,
-            as_of=as_of,
-            landing=args.landing,
-            outbox=args.outbox,
-            state=args.state,
-            accept_shrink=tuple(args.accept_shrink),
-            replace=args.replace,
-            quiet=args.quiet,
-        )
-        print(
-            f"invoices {args.year} on {as_of.isoformat()}: {result['issued']:,} issued, "
-            f"{STATUS_WORDS[result['status']]} {result['path']}"
-        )
-    elif args.command == "fines":
-        from flows.premium import run_fines
-
-        _ready(server)
-        result = run_fines(
-            year=args.year,
-            landing=args.landing,
-            outbox=args.outbox,
-            state=args.state,
-            accept_shrink=tuple(args.accept_shrink),
-            replace=args.replace,
-            quiet=args.quiet,
-        )
-        print(f"fines {args.year}: {result['proposed']:,} proposed, {STATUS_WORDS[result['status']]} {result['path']}")
-    elif args.command == "backfill":
-        from flows.nightly import run_backfill
-
-        _ready(server)
-        results = run_backfill(
-            first=args.first,
-            last=args.last,
-            landing=args.landing,
-            outbox=args.outbox,
-            state=args.state,
-            accept_shrink=tuple(args.accept_shrink),
-            accept_mass_change=args.accept_mass_change,
-            replace=args.replace,
-            quiet=args.quiet,
-        )
-        counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
-        print(
-            f"backfill {args.first.isoformat()}..{args.last.isoformat()}: {len(results)} runs, "
-            f"{counts['published']} published, {counts['replaced']} published again, "
-            f"{counts['identical']} unchanged"
-        )
-    elif args.command == "serve":
-        from flows.serve import serve_flows
-
-        serve_flows(args.landing, args.outbox, args.state)
-    elif args.command == "explain":
-        from flows.explain import explain
-
-        _ready(server)
-        print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
-    elif args.command == "generate":
-        from flows.reference import REFERENCE_DIR
-        from synthdata.landing import write_landing, zorgkas_codes
-
-        summary = write_landing(
-            args.out, args.members, args.seed, args.as_of, zorgkas_codes(REFERENCE_DIR), scenarios=args.scenarios
-        )
-        print(f"generated {args.members:,} members in {args.out}: {summary}")
+    COMMANDS[args.command](args, server)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,18 @@ class Codes:
     def explanation(self, code: str, lang: str) -> str:
         return self._text(code, lang, "explanation")
 
+    def frame(self):
+        """Every code with its texts: code, title_nl, explanation_nl, title_fr, explanation_fr (sorted by code),
+        as the work lists, overview.xlsx and the run report take them."""
+        import polars as pl
+
+        rows = [
+            (code, *(self._text(code, lang, field) for lang in LANGUAGES for field in ("title", "explanation")))
+            for code in sorted(self.codes)
+        ]
+        names = ["code", "title_nl", "explanation_nl", "title_fr", "explanation_fr"]
+        return pl.DataFrame(rows, schema={n: pl.String for n in names}, orient="row")
+
     def term(self, kind: str, value: str, lang: str) -> str:
         language = _lang(lang)
         if kind not in self.terms:

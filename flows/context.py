@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flows.io.landing import Delivery, FeedError, locate_delivery
+from flows.io.landing import Delivery, FeedError, NoDelivery, locate_delivery
 from flows.reference import Reference, load_reference
 from pipelines.decide.decisions import Amounts
 from pipelines.params import Params
@@ -107,15 +107,32 @@ def locate_deliveries(landing: Path, as_of: dt.date, feeds: tuple[str, ...] = tu
     """Each feed's delivery for `as_of` (default every feed); all missing feeds are named in one error."""
     if not landing.is_dir():
         raise FeedError(f"the landing zone {landing} does not exist: give the run its --landing (or VSB_LANDING)")
-    found, errors = {}, []
+    found, missing, errors = {}, [], []
     for feed in feeds:
         try:
             found[feed] = locate_delivery(landing, feed, as_of)
+        except NoDelivery as exc:
+            missing.append(exc)
         except FeedError as exc:
             errors.append(str(exc))
+    if missing:
+        errors.insert(0, no_delivery(landing, as_of, missing, len(feeds)))
     if errors:
         raise FeedError("; ".join(errors))
     return found
+
+
+def no_delivery(landing: Path, as_of: dt.date, missing: list[NoDelivery], feeds: int) -> str:
+    """One sentence for every feed without a delivery on or before D, and what to do."""
+    firsts = sorted(m.first for m in missing if m.first is not None)
+    if not firsts and len(missing) == feeds:
+        return (
+            f"the landing zone {landing} holds no delivery of any feed (<feed>/delivery_date=YYYY-MM-DD/*.parquet): "
+            "give the run its --landing (or VSB_LANDING)"
+        )
+    names = "every feed" if len(missing) == feeds else "feed " + ", ".join(m.feed for m in missing)
+    hint = f"the first is of {firsts[0].isoformat()}: run a later date, or " if firsts else ""
+    return f"no delivery on or before {as_of.isoformat()} in {landing} for {names}: {hint}add the missing deliveries"
 
 
 def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_shrink: frozenset[str]) -> tuple:

@@ -2,9 +2,14 @@
 against its model (schemas/outputs.py), the manifests last.
 
     nightly/<D>/quarantine/<feed>.parquet, _decisions/, <zorgkas>/grants, worklist, payments (+ SEPA),
-        recoveries, manifest.json; _report.json
-    invoices/<Y>/<D>/<zorgkas>/invoices.parquet, .csv, manifest.json; _report.json
-    fines/<F>/<zorgkas>/fines.parquet, .csv, manifest.json; _report.json
+        recoveries, quarantine, overview.xlsx, manifest.json; _report.json, _report.html
+    invoices/<Y>/<D>/<zorgkas>/invoices.parquet, .csv, quarantine.parquet, overview.xlsx, manifest.json;
+        _report.json, _report.html
+    fines/<F>/<zorgkas>/fines.parquet, .csv, quarantine.parquet, overview.xlsx, manifest.json; _report.json,
+        _report.html
+
+Each zorgkas's overview.xlsx is written after its other files: one sheet per Parquet file of its folder,
+in the order they were written (flows/io/overview.py).
 """
 
 from __future__ import annotations
@@ -20,14 +25,26 @@ from flows.decide import Decided
 from flows.ingest import Ingested
 from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
+from flows.io.overview import codes_frame, write_overview
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
-from pipelines.emit.files import canonical, zorgkas_slices
+from pipelines.emit.files import canonical, member_quarantine, with_titles, zorgkas_slices
+from pipelines.emit.report import mass_change_counts, per_zorgkas_counts
 from pipelines.emit.sepa import credit_transfer_xml, summary, validate_pain001
 from pipelines.settle.payments import payment_rows
-from schemas.outputs import DecidedPeriods, Grants, OutputError, Payments, Quarantine, Recoveries, Worklist, check
+from schemas.outputs import (
+    DecidedPeriods,
+    Grants,
+    MemberQuarantine,
+    OutputError,
+    Payments,
+    Quarantine,
+    Recoveries,
+    Worklist,
+    check,
+)
 
-ZORGKAS_FRAMES = ("grants", "worklist", "payments", "recoveries")
+ZORGKAS_FRAMES = ("grants", "worklist", "payments", "recoveries", "quarantine")
 
 
 def money_text(value) -> str:
@@ -93,25 +110,63 @@ def emit_night(
     kept: ForSettlement,
     settled: Settled,
     timings: dict,
+    emit_one=None,
 ) -> dict:
-    """Every file of a night in its staging folder; returns the run manifest (written last, on publication)."""
+    """Every file of a night in its staging folder; returns the run manifest (written last, on publication).
+
+    `emit_one`: how one zorgkas's files are written (default `zorgkas_night_files`; the flow passes the same
+    as a Prefect task)."""
+    emit_one = emit_one or zorgkas_night_files
     settlement = settled.settlement
     info = ctx.info | {"payment_run": settled.payment_run}
     for feed, staged in ingested.feeds.items():
         files.parquet(f"quarantine/{feed}.parquet", check(Quarantine, staged.quarantine))
     files.parquet("_decisions/periods.parquet", check(DecidedPeriods, decided.periods))
     files.parquet("_decisions/absences.parquet", decided.absences)
-    frames = (settlement.events, settlement.worklist, settlement.payments, settlement.recoveries)
+    quarantined = night_quarantine(ingested, settlement.worklist)
+    worklist = with_titles(settlement.worklist, codes_frame())
+    frames = (settlement.events, worklist, settlement.payments, settlement.recoveries, quarantined)
     slices = {
         name: zorgkas_slices(f, ctx.reference.zorgkas_codes) for name, f in zip(ZORGKAS_FRAMES, frames, strict=True)
     }
-    zorgkassen = {}
+    totals = {}
     for code in ctx.reference.zorgkas_codes:
         mine = {name: slices[name][code] for name in ZORGKAS_FRAMES}
-        totals = emit_zorgkas_night(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
-        zorgkassen[code] = zorgkas_manifest(files, info, code, totals)
-    files.run.write_json("_report.json", night_report(info, ingested, decided, settlement, timings))
+        totals[code] = emit_one(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
+    zorgkassen = {code: zorgkas_manifest(files, info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
+    report = night_report(info, ingested, decided, settlement, timings)
+    report |= night_counts(ctx, settled, quarantined) | {"run": report_run(info, run_key)}
+    files.run.write_json("_report.json", report)
     return run_manifest(ctx, info, files, zorgkassen)
+
+
+def night_quarantine(ingested: Ingested, worklist: pl.DataFrame) -> pl.DataFrame:
+    """The quarantined rows of the night's held members (their W-HELD rows say which zorgkas), per zorgkas."""
+    quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
+    held = worklist.filter(pl.col("code") == "W-HELD").select("insz", "zorgkas")
+    return member_quarantine(quarantines, held)
+
+
+def zorgkas_night_files(
+    ctx: RunContext,
+    files: FileLog,
+    code: str,
+    run_key: str,
+    mine: dict[str, pl.DataFrame],
+    accounts: pl.DataFrame,
+    payment_run: bool,
+) -> dict:
+    """One zorgkas's files of a night (`emit_zorgkas_night`), its members' quarantined rows and, last, its
+    overview.xlsx; returns its totals."""
+    totals = emit_zorgkas_night(ctx, files, code, run_key, mine, accounts, payment_run)
+    member_files(files, code, mine["quarantine"])
+    write_overview(ctx, files, code)  # last: a sheet per file written before it
+    return totals
+
+
+def member_files(files: FileLog, code: str, quarantined: pl.DataFrame) -> None:
+    """<zorgkas>/quarantine.parquet: its members' quarantined rows (the rows behind its W-HELD work)."""
+    files.parquet(f"{code}/quarantine.parquet", check(MemberQuarantine, quarantined.drop("zorgkas")))
 
 
 def emit_zorgkas_night(
@@ -174,6 +229,61 @@ def night_report(info: dict, ingested: Ingested, decided: Decided, settlement, t
     }
 
 
+def report_run(info: dict, run_key: str) -> dict:
+    """The report's `run`: the manifest's, with the folder it is published as (a .v2 replaces) and the code
+    version. The report is written before the publication: it is published only with its folder."""
+    folder = run_key.rsplit("/", 1)[-1]
+    status = "replaced" if ".v" in folder else "published"
+    return info | {"folder": folder, "status": status, "code_version": code_version()}
+
+
+def night_counts(ctx: RunContext, settled: Settled, quarantined: pl.DataFrame) -> dict:
+    """The report's `per_zorgkas` (events, payments, recoveries, work list per code, quarantined rows, and
+    letters once the run writes them) and `guards` (S-MASS-CHANGE figures, accepted shrinks)."""
+    settlement, p = settled.settlement, ctx.params
+    paid = settled.payment_run
+    per_zorgkas = per_zorgkas_counts(
+        settlement.events,
+        settlement.worklist,
+        payments=settlement.payments if paid else None,
+        recoveries=settlement.recoveries if paid else None,
+        letters=None,  # the run's letters.parquet rows (zorgkas), once the nightly run writes letters
+        quarantine=quarantined,
+        zorgkassen=ctx.reference.zorgkas_codes,
+    )
+    mass = mass_change_counts(
+        settlement.events,
+        settlement.active_before,
+        p.max_stop_fraction,
+        p.max_new_fraction,
+        accepted=ctx.options.accept_mass_change,
+    )
+    active_after = settlement.grants.filter(pl.col("last_month").is_null()).height
+    return {
+        "grants": {"active_before": settlement.active_before, "active_after": active_after},
+        "per_zorgkas": per_zorgkas,
+        "guards": {"mass_change": mass, "shrink": shrink_counts(ctx)},
+    }
+
+
+def shrink_counts(ctx: RunContext) -> list[dict]:
+    """The deliveries below min_rows_ratio of the previous one that the operator accepted (--accept-shrink):
+    a refused one stops the run before anything is written."""
+    ratio = ctx.params.min_rows_ratio
+    return [
+        {
+            "feed": feed,
+            "rows": d.rows,
+            "previous_rows": d.previous_rows,
+            "previous_date": d.previous_date.isoformat(),
+            "min_rows_ratio": ratio,
+            "accepted": feed in ctx.options.accept_shrink,
+        }
+        for feed, d in ctx.deliveries.items()
+        if d.previous_rows is not None and d.rows < ratio * d.previous_rows
+    ]
+
+
 def decision_counts(decided: Decided) -> dict:
     """Counts per budget and status, and per work-list code: no insz."""
     periods = decided.periods.group_by("budget", "status").len().sort("budget", "status")
@@ -189,30 +299,55 @@ def decision_counts(decided: Decided) -> dict:
 # --- the premium runs ---------------------------------------------------------------------------------
 
 
-def emit_premium(ctx: RunContext, files: FileLog, ingested: Ingested, planned, timings: dict) -> dict:
-    """<zorgkas>/<file>.parquet, .csv and manifest.json of an invoice or fine run (only each zorgkas's own
-    members, in the plan's order, checked with its model), and _report.json; returns the run manifest."""
-    name, rows, model = ctx.kind, planned.rows, planned.model  # invoices, fines
+def emit_premium(
+    ctx: RunContext,
+    files: FileLog,
+    ingested: Ingested,
+    planned,
+    timings: dict,
+    run_key: str | None = None,
+    held: pl.DataFrame | None = None,
+    emit_one=None,
+) -> dict:
+    """<zorgkas>/<file>.parquet, .csv, quarantine.parquet, overview.xlsx and manifest.json of an invoice or fine
+    run (only each zorgkas's own members, in the plan's order, checked with its model), and _report.json;
+    returns the run manifest. `held` (insz, zorgkas): the members held this run (S-HOLD: not invoiced or
+    fined), whose quarantined rows go to their zorgkas's quarantine.parquet. `emit_one`: how one zorgkas's
+    files are written (default `premium_zorgkas_files`; the flow passes the same as a Prefect task)."""
+    name, rows = ctx.kind, planned.rows  # invoices, fines
     slices = zorgkas_slices(rows, ctx.reference.zorgkas_codes)
     if sum(s.height for s in slices.values()) != rows.height:
         raise OutputError(f"{name}: rows of a zorgkas outside the reference list")
-    columns = list(model.to_schema().columns)
-    zorgkassen = {}
-    for code in ctx.reference.zorgkas_codes:
-        mine = check(model, canonical(slices[code].sort(planned.order_by).select(columns)))
-        files.parquet(f"{code}/{name}.parquet", mine)
-        files.csv(f"{code}/{name}.csv", mine)
-        zorgkassen[code] = zorgkas_manifest(files, ctx.info, code, planned.totals(mine))
-    per_zorgkas = {code: manifest["totals"] for code, manifest in zorgkassen.items()}
+    quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
+    held = held if held is not None else pl.DataFrame(schema={"insz": pl.String, "zorgkas": pl.String})
+    quarantined = zorgkas_slices(member_quarantine(quarantines, held), ctx.reference.zorgkas_codes)
+    emit_one = emit_one or premium_zorgkas_files
+    totals = {code: emit_one(ctx, files, code, slices[code], planned, quarantined[code]) for code in slices}
+    zorgkassen = {code: zorgkas_manifest(files, ctx.info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = {
-        "run": ctx.info,
+        "run": report_run(ctx.info, run_key or "") if run_key else ctx.info,
         "feeds": ingested.counts,
-        name: planned.counts | {"per_zorgkas": per_zorgkas},
+        name: planned.counts | {"per_zorgkas": totals},
         "warnings": ingested.warnings,
+        "guards": {"shrink": shrink_counts(ctx)},
         "timings_seconds": timings,
     }
     files.run.write_json("_report.json", report)
     return run_manifest(ctx, ctx.info, files, zorgkassen)
+
+
+def premium_zorgkas_files(
+    ctx: RunContext, files: FileLog, code: str, rows: pl.DataFrame, planned, quarantined: pl.DataFrame
+) -> dict:
+    """One zorgkas's invoice or fine files (its rows in the plan's order, checked with the model), its
+    members' quarantined rows and its overview.xlsx; returns its totals."""
+    name, model = ctx.kind, planned.model
+    mine = check(model, canonical(rows.sort(planned.order_by).select(list(model.to_schema().columns))))
+    files.parquet(f"{code}/{name}.parquet", mine)
+    files.csv(f"{code}/{name}.csv", mine)
+    member_files(files, code, quarantined)
+    write_overview(ctx, files, code)
+    return planned.totals(mine)
 
 
 def invoice_totals(rows: pl.DataFrame) -> dict:

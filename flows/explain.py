@@ -1,8 +1,15 @@
-"""`vsb explain INSZ --as-of D`: one person's decision record, month by month, with rule codes and records.
+"""`vsb explain INSZ --as-of D [--lang NL|FR]`: one person's decision record, month by month, with rule codes
+and records, in the zorgkas employee's language.
 
 The person's rows are read from the deliveries of D, put through the same row rules and the
 same decide pipeline as the nightly run (every month of the window), so the answer is the
 nightly run's decision for D, with the months outside any right explained too.
+
+Two steps that a comparison (a reform beside the baseline) can reuse: `person_record(ctx, insz)` builds
+the record, codes and data only (what --json prints, and what tests/golden/ holds); `render(record,
+lang)` writes it for a person, every label, status word, budget name and rule line from
+data/reference/codes.yaml in that language (Dutch by default: the language of most zorgkas staff;
+French with --lang FR). The work-list `detail` is machine text and stays in --json only.
 
 The insz never becomes a Prefect parameter (parameters are stored and shown by Prefect): the
 flow is built around it in a closure, with only the run date and folders as parameters.
@@ -11,41 +18,37 @@ flow is built around it in a closure, with only the run date and folders as para
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import os
-import re
 from pathlib import Path
 
 import polars as pl
 from prefect import flow
 
+from flows.codes import Codes, load_codes
 from flows.context import Options, RunContext, start
 from flows.decide import run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.landing import FeedError
-from pipelines.decide import absence, bob, conditions, exclusions, grounds, worklist
 from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import FEEDS
 
-BUDGET_NAMES = {
-    "ZZB": "care budget for severe care needs (zorgbudget zwaar zorgbehoevenden)",
-    "BOB": "care budget for persons with a disability (zorgbudget personen met een handicap)",
-}
-_CODE_LINE = re.compile(r"^([A-Z]{1,3}-[A-Z0-9-]+): (.*)$")
+DEFAULT_LANGUAGE = "NL"
+MEMBER_FIELDS = (
+    "zorgkas",
+    "birth_date",
+    "death_date",
+    "domicile_region",
+    "affiliation_basis",
+    "affiliation_start",
+    "affiliation_end",
+    "eu_insured_since",
+    "iban_status",
+)
 
 
-def rule_texts() -> dict[str, str]:
-    """Each rule code with the first line of the docstring of the function that implements it."""
-    texts = {}
-    for module in (grounds, conditions, exclusions, bob, absence, worklist):
-        for _, function in inspect.getmembers(module, inspect.isfunction):
-            first = (inspect.getdoc(function) or "").split("\n\n")[0].replace("\n", " ")
-            match = _CODE_LINE.match(first)
-            if match:
-                texts.setdefault(match.group(1), match.group(2))
-    texts.setdefault("ZZB-START", "inside the right of a care-need episode (from the 4th month after its start)")
-    return texts
+class NotAMember(FeedError):
+    """The person is not in the members delivery of D: nothing is decided (rules.md §0)."""
 
 
 def explain_context(landing: Path, as_of: dt.date) -> RunContext:
@@ -62,92 +65,149 @@ def load_person(ctx: RunContext, insz: str) -> Ingested:
     return ingest(ctx, ingest_one=one)
 
 
-def explain_person(insz: str, landing: Path, as_of: dt.date) -> dict:
-    """The decision record of one person as a plain structure (what --json prints)."""
+def check_insz(insz: str, as_of: dt.date) -> None:
+    """A clear error for a number that cannot be an insz (the number itself is not repeated: errors are logged)."""
     if not pl.select(r_id_valid(pl.lit(insz), as_of.year)).item():
-        raise FeedError(f"{insz!r} is not a valid national or BIS number (R-ID)")
-    ctx = explain_context(landing, as_of)
+        raise FeedError("the number given is not a valid national or BIS number (R-ID): check its 11 digits")
+
+
+def explain_person(insz: str, landing: Path, as_of: dt.date) -> dict:
+    """The decision record of one person on the deliveries of `as_of` in `landing` (codes and data only)."""
+    check_insz(insz, as_of)
+    return person_record(explain_context(landing, as_of), insz)
+
+
+def person_record(ctx: RunContext, insz: str) -> dict:
+    """The decision record of one person under the context's parameters, as a plain structure (--json).
+
+    `rules` lists every code the record names; `render` gives their texts."""
     person = load_person(ctx, insz)
-    quarantined = [
-        {
-            "feed": f,
-            "source_file": r["source_file"],
-            "row_number": r["row_number"],
-            "rule": r["rule"],
-            "column": r["column"],
-        }
-        for f, staged in person.feeds.items()
-        for r in staged.quarantine.iter_rows(named=True)
-    ]
-    members = person.valid("members")
     record = {
         "insz": insz,
-        "as_of": as_of.isoformat(),
+        "as_of": ctx.run_date.isoformat(),
         "deliveries": {f: d.delivery_date.isoformat() for f, d in person.deliveries.items()},
         "member": None,
-        "quarantined_rows": quarantined,
+        "quarantined_rows": quarantined_rows(person),
         "budgets": {},
         "absence_budgets": [],
         "worklist": [],
-        "rules": {},
+        "rules": [],
     }
+    members = person.valid("members")
     if members.height == 0:
         return record
-    m = members.row(0, named=True)
-    record["member"] = {
-        k: (v.isoformat() if isinstance(v, dt.date) else v)
-        for k, v in m.items()
-        if k
-        in (
-            "zorgkas",
-            "birth_date",
-            "death_date",
-            "domicile_region",
-            "affiliation_basis",
-            "affiliation_start",
-            "affiliation_end",
-            "eu_insured_since",
-            "iban_status",
-        )
-    }
+    member = members.row(0, named=True)
+    record["member"] = {k: _iso(member[k]) for k in MEMBER_FIELDS if k in member}
     decided = run_decisions(ctx, person, full_window=True)
-    for budget in ("ZZB", "BOB"):
-        rows = decided.months.filter(pl.col("budget") == budget)
-        record["budgets"][budget] = [
-            {
-                "month": r["month"].isoformat()[:7],
-                "status": r["status"],
-                "amount": str(r["monthly_amount"]) if r["entitled"] else None,
-                "holds": r["holds"],
-                "fails": r["fails"],
-                "evidence": r["evidence"],
-            }
-            for r in rows.iter_rows(named=True)
-        ]
-    record["absence_budgets"] = [
-        {
-            "school_year": r["school_year"],
-            "on": r["month"].isoformat(),
-            "quantity": r["quantity"],
-            "amount": str(r["amount"]),
-            "due": r["due"],
-            "holds": r["holds"],
-            "fails": r["fails"],
-            "evidence": r["evidence"],
-        }
-        for r in decided.absences.iter_rows(named=True)
-    ]
+    record["budgets"] = {budget: budget_months(decided.months, budget) for budget in ("ZZB", "BOB")}
+    record["absence_budgets"] = absence_budgets(decided.absences)
     record["worklist"] = [
         {"code": r["code"], "since": r["since"].isoformat(), "detail": r["detail"], "evidence": r["evidence"]}
         for r in decided.worklist.iter_rows(named=True)
     ]
-    used = {c for b in record["budgets"].values() for r in b for c in r["holds"] + r["fails"]}
-    used |= {w["code"] for w in record["worklist"]} | {
-        c for a in record["absence_budgets"] for c in a["holds"] + a["fails"]
-    }
-    texts = rule_texts()
-    record["rules"] = {c: texts.get(c, "") for c in sorted(used)}
+    record["rules"] = codes_named(record)
     return record
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def quarantined_rows(person: Ingested) -> list[dict]:
+    """The person's quarantined rows: feed, file, row number, first rule broken and its column."""
+    fields = ("source_file", "row_number", "rule", "column")
+    return [
+        {"feed": feed} | {k: r[k] for k in fields}
+        for feed, staged in person.feeds.items()
+        for r in staged.quarantine.iter_rows(named=True)
+    ]
+
+
+def budget_months(months: pl.DataFrame, budget: str) -> list[dict]:
+    """Every month of the window for one budget: its decision, amount when entitled, codes and records."""
+    return [
+        {
+            "month": r["month"].isoformat()[:7],
+            "status": r["status"],
+            "amount": str(r["monthly_amount"]) if r["entitled"] else None,
+            "holds": r["holds"],
+            "fails": r["fails"],
+            "evidence": r["evidence"],
+        }
+        for r in months.filter(pl.col("budget") == budget).iter_rows(named=True)
+    ]
+
+
+def absence_budgets(absences: pl.DataFrame) -> list[dict]:
+    keys = ("school_year", "quantity", "due", "holds", "fails", "evidence")
+    return [
+        {k: r[k] for k in keys} | {"on": r["month"].isoformat(), "amount": str(r["amount"])}
+        for r in absences.iter_rows(named=True)
+    ]
+
+
+def codes_named(record: dict) -> list[str]:
+    """Every rule code the record names (months, absence budgets, work list, quarantined rows), sorted."""
+    used = {c for months in record["budgets"].values() for r in months for c in r["holds"] + r["fails"]}
+    used |= {c for a in record["absence_budgets"] for c in a["holds"] + a["fails"]}
+    used |= {w["code"] for w in record["worklist"]} | {q["rule"] for q in record["quarantined_rows"]}
+    return sorted(used)
+
+
+# --- the record for a person -----------------------------------------------------------------------
+
+
+class _Words:
+    """The record's words in one language, from codes.yaml."""
+
+    def __init__(self, lang: str, codes: Codes):
+        self.lang, self.codes = lang, codes
+
+    def __call__(self, label: str, **values) -> str:
+        return self.codes.term("record", label, self.lang).format(**values)
+
+    def term(self, kind: str, value: str) -> str:
+        return self.codes.term(kind, value, self.lang)
+
+    def title(self, code: str) -> str:
+        return self.codes.title(code, self.lang)
+
+
+def render(record: dict, lang: str = DEFAULT_LANGUAGE, codes: Codes | None = None) -> str:
+    """The decision record as text for a zorgkas employee answering an appeal, in `lang` (NL or FR)."""
+    words = _Words(lang, codes or load_codes())
+    out = [words("heading", insz=record["insz"], as_of=record["as_of"])]
+    out.append(words("deliveries") + ": " + ", ".join(f"{f} {d}" for f, d in record["deliveries"].items()))
+    for q in record["quarantined_rows"]:
+        where = f"{q['feed']} {q['source_file']} {words('row')} {q['row_number']}"
+        out.append(f"! {words('quarantined')}: {where}: {q['rule']} ({words('column')} {q['column']})")
+    if record["member"] is None:
+        out.append(words("not_a_member"))
+    else:
+        out.append(_member_line(record["member"], words))
+        for budget, months in record["budgets"].items():
+            out += ["", f"{budget}: {words.term('budget', budget)}", *_month_lines(months, words)]
+        out += _absence_lines(record["absence_budgets"], words) + _worklist_lines(record["worklist"], words)
+    if record["rules"]:
+        out += ["", words("rules"), *(f"  {code}: {words.title(code)}" for code in record["rules"])]
+    return "\n".join(out)
+
+
+def _member_line(member: dict, words: _Words) -> str:
+    parts = [
+        words("member", zorgkas=member["zorgkas"]),
+        words("born", date=member["birth_date"]),
+        words(
+            "affiliated" if member["affiliation_end"] else "affiliated_open",
+            basis=member["affiliation_basis"],
+            start=member["affiliation_start"],
+            end=member["affiliation_end"],
+        ),
+    ]
+    if member.get("death_date"):
+        parts.append(words("died", date=member["death_date"]))
+    iban = words("iban", status=words.term("iban_status", member["iban_status"]))
+    return ", ".join(parts) + "; " + iban
 
 
 def _runs(months: list[dict]):
@@ -162,77 +222,81 @@ def _runs(months: list[dict]):
     return [tuple(run) for run in runs]
 
 
-def render(record: dict) -> str:
-    """The decision record as text for a zorgkas employee answering an appeal."""
-    out = [f"Decision record of {record['insz']} as of {record['as_of']}"]
-    out.append("Deliveries used: " + ", ".join(f"{f} {d}" for f, d in record["deliveries"].items()))
-    for q in record["quarantined_rows"]:
-        out.append(f"! quarantined: {q['feed']} {q['source_file']} row {q['row_number']}: {q['rule']} ({q['column']})")
-    member = record["member"]
-    if member is None:
-        out.append("Not a member in the members feed of this date: nothing is decided (rules.md §0).")
-        return "\n".join(out)
-    out.append(
-        f"Member of {member['zorgkas']}, born {member['birth_date']}, {member['affiliation_basis']} "
-        f"affiliated {member['affiliation_start']} to {member['affiliation_end'] or 'now'}"
-        + (f", died {member['death_date']}" if member["death_date"] else "")
-        + f"; IBAN {member['iban_status'].lower()}"
-    )
-    for budget, months in record["budgets"].items():
-        out.append("")
-        out.append(f"{budget}: {BUDGET_NAMES[budget]}")
-        out.append(f"  {'months':18} {'decision':15} {'amount':>7}  why")
-        for first, last, r in _runs(months):
-            why = []
-            if r["fails"]:
-                why.append("fails " + " ".join(r["fails"]))
-            if r["holds"]:
-                why.append("holds " + " ".join(r["holds"]))
-            status = {"ENTITLED": "entitled", "NOT_ENTITLED": "not entitled", "PENDING": "zorgkas decides"}[r["status"]]
-            span = first if first == last else f"{first} to {last}"
-            line = f"  {span:18} {status:15} {r['amount'] or '':>7}  {'; '.join(why)}"
-            if r["evidence"]:
-                line += f"  [{', '.join(r['evidence'])}]"
-            out.append(line)
-    if record["absence_budgets"]:
-        out.append("")
-        out.append("Absence budgets (G-ABSENCE)")
-        for a in record["absence_budgets"]:
-            state = "due" if a["due"] else "not due"
-            out.append(
-                f"  school year {a['school_year']}: {a['quantity']} x, {a['amount']} on {a['on']}, {state}"
-                + (f"; fails {' '.join(a['fails'])}" if a["fails"] else "")
-                + f"  [{', '.join(a['evidence'])}]"
-            )
-    if record["worklist"]:
-        out.append("")
-        out.append("Work list")
-        for w in record["worklist"]:
-            out.append(f"  {w['code']} since {w['since']}: {w['detail']}  [{', '.join(w['evidence'])}]")
-    out.append("")
-    out.append("Rules")
-    for code, text in record["rules"].items():
-        out.append(f"  {code}: {text}")
-    return "\n".join(out)
+def _month_lines(months: list[dict], words: _Words) -> list[str]:
+    lines = [f"  {words('months'):20} {words('decision'):26} {words('amount'):>7}  {words('why')}"]
+    for first, last, r in _runs(months):
+        why = [f"{words(key)} {' '.join(r[key])}" for key in ("fails", "holds") if r[key]]
+        span = first if first == last else words("span", first=first, last=last)
+        line = f"  {span:20} {words.term('status', r['status']):26} {r['amount'] or '':>7}  {'; '.join(why)}"
+        lines.append(line + (f"  [{', '.join(r['evidence'])}]" if r["evidence"] else ""))
+    return lines
 
 
-def explain(insz: str, as_of: dt.date, landing: Path, as_json: bool = False, prefect: bool | None = None) -> str:
-    """The decision record of one person as text (or JSON) to print.
+def _absence_lines(absences: list[dict], words: _Words) -> list[str]:
+    if not absences:
+        return []
+    lines = ["", words("absences")]
+    for a in absences:
+        line = words("school_year", year=a["school_year"], quantity=a["quantity"], amount=a["amount"], on=a["on"])
+        line += ", " + words("due" if a["due"] else "not_due")
+        line += f"; {words('fails')} {' '.join(a['fails'])}" if a["fails"] else ""
+        lines.append(f"  {line}  [{', '.join(a['evidence'])}]")
+    return lines
+
+
+def _worklist_lines(worklist: list[dict], words: _Words) -> list[str]:
+    if not worklist:
+        return []
+    lines = ["", words("worklist")]
+    for w in worklist:
+        evidence = f"  [{', '.join(w['evidence'])}]" if w["evidence"] else ""
+        lines.append(f"  {w['code']} {words('since', date=w['since'])}: {words.title(w['code'])}{evidence}")
+    return lines
+
+
+def as_json(record: dict, lang: str = DEFAULT_LANGUAGE, codes: Codes | None = None) -> str:
+    """The record as JSON, with the title and explanation of each code it names in `lang`."""
+    codes = codes or load_codes()
+    texts = {c: {"title": codes.title(c, lang), "explanation": codes.explanation(c, lang)} for c in record["rules"]}
+    return json.dumps(record | {"language": lang.upper(), "rules": texts}, indent=2, ensure_ascii=False)
+
+
+def explain(
+    insz: str,
+    as_of: dt.date,
+    landing: Path,
+    as_json_text: bool = False,
+    prefect: bool | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+) -> str:
+    """The decision record of one person as text (or JSON) to print; a NotAMember error (its record's text
+    attached as `shown`) when the person is not in the members delivery of D.
 
     With a Prefect server configured (PREFECT_API_URL) or `prefect=True`, it runs as the flow
     `vsb-explain`, so the lookup is recorded (without the insz). Without a server it answers
     directly: starting Prefect's temporary server alone takes about 5 s, and an employee
     answering an appeal must have the answer in under 5 s (benchmarks/decide.py: 0.9 s at 7M).
     """
+    load_codes().term("record", "heading", lang)  # an unknown language fails before any reading
     if prefect is None:
         prefect = bool(os.environ.get("PREFECT_API_URL"))
     if not prefect:
         record = explain_person(insz, landing, as_of)
     else:
 
-        @flow(name="vsb-explain", validate_parameters=False)
+        @flow(name="vsb-explain", flow_run_name="explain-{as_of}", validate_parameters=False)
         def run_explain(as_of: dt.date, landing: Path) -> dict:
             return explain_person(insz, landing, as_of)
 
         record = run_explain(as_of=as_of, landing=landing)
-    return json.dumps(record, indent=2, ensure_ascii=False) if as_json else render(record)
+    text = as_json(record, lang) if as_json_text else render(record, lang)
+    if record["member"] is None:
+        members = record["deliveries"].get("members", "?")
+        found = "; its quarantined rows are listed above" if record["quarantined_rows"] else ""
+        error = NotAMember(
+            f"not a member in the members delivery {members} used for {as_of.isoformat()}{found}: "
+            "check the number and the date"
+        )
+        error.shown = text if record["quarantined_rows"] else None
+        raise error
+    return text

@@ -14,19 +14,30 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows.context import Options, RunContext, start, today
 from flows.decide import DECIDE_FEEDS, Decided, run_decisions
-from flows.emit import emit_night
+from flows.emit import emit_night, zorgkas_night_files
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
 from flows.progress import Steps
 from flows.publication.folder import RunFolder
-from flows.publication.protocol import Built, Target, check_order, complete_unpublished, nightly_runs_of, publish_run
+from flows.publication.protocol import (
+    Built,
+    Target,
+    check_order,
+    commit_and_publish,
+    complete_unpublished,
+    nightly_runs_of,
+    publish_run,
+)
+from flows.report import announce, write_report_page
 from flows.runtime import release_frames
 from flows.settle import ForSettlement, for_settlement, premiums_of_voluntary_members, settle_night
 from flows.state.ledger import record_run
 from flows.state.store import hold_state, open_state
+from flows.state.trends import with_trend
 
 
 @task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
@@ -34,9 +45,30 @@ def ingest_feed_task(ctx: RunContext, feed: str, members=None, narrow=None):
     return ingest_feed(ctx, feed, members=members, narrow=narrow)
 
 
-@task(name="decide", cache_policy=NO_CACHE)
+@task(name="decide", cache_policy=NO_CACHE, task_run_name="decide")
 def decide_task(ctx: RunContext, ingested: Ingested) -> Decided:
     return run_decisions(ctx, ingested)
+
+
+@task(name="settle", cache_policy=NO_CACHE, task_run_name="settle")
+def settle_task(ctx: RunContext, con, run_key: str, ingested: Ingested, decided: Decided, kept: ForSettlement):
+    return settle_night(ctx, con, run_key, ingested, decided, kept)
+
+
+@task(name="zorgkas-files", cache_policy=NO_CACHE, task_run_name="files-{code}")
+def zorgkas_files_task(ctx: RunContext, files: FileLog, code: str, run_key: str, mine, accounts, payment_run: bool):
+    return zorgkas_night_files(ctx, files, code, run_key, mine, accounts, payment_run)
+
+
+@task(name="report", cache_policy=NO_CACHE, task_run_name="report")
+def report_task(run: RunFolder, con, kind: str, run_key: str, timings: dict) -> dict:
+    return write_report_page(run, con, kind, run_key, timings)
+
+
+@task(name="publish", cache_policy=NO_CACHE, task_run_name="publish")
+def publish_task(con, run: RunFolder, name: str, manifest: dict, kind: str, run_key: str, *args) -> Path:
+    """Seal the staging folder, commit the state change, rename (flows/publication/protocol.py)."""
+    return commit_and_publish(con, run, name, manifest, kind, run_key, *args)
 
 
 def releasing_frames_on_error(function):
@@ -88,30 +120,41 @@ def night(ctx: RunContext, completed: list[Path] = ()) -> dict:
         shown["persons with a right"] = decided.periods["insz"].n_unique()
         shown["months entitled"] = decided.months_entitled()
         kept = for_settlement(ctx, ingested, decided)
-    with steps.step("settle and publish") as shown, open_state(ctx.state) as con:
-        build = night_builder(ctx, ingested, decided, kept, steps.timings)
+    with open_state(ctx.state) as con:
+        build = night_builder(ctx, ingested, decided, kept, steps)
         target = Target("nightly", "nightly", ctx.run_date.isoformat(), ctx.run_date)
-        options = ctx.options
-        published, _ = publish_run(con, ctx.outbox, target, build, options.replace, options.accept_mass_change)
-        shown["folder"] = published.path.name
+        options, commit = ctx.options, steps.timed(publish_task)
+        published, _ = publish_run(
+            con, ctx.outbox, target, build, options.replace, options.accept_mass_change, commit=commit
+        )
     status = published.status
     if status == "identical" and published.path in completed:
         status = "published"  # this very run published its date's folder, left by a killed attempt
+    announce("nightly", published.path, status)
     return {"date": ctx.run_date.isoformat(), "path": str(published.path), "status": status}
 
 
-def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: ForSettlement, timings: dict):
+def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: ForSettlement, steps: Steps):
     """How the publication protocol builds the night as the run `run_key`: settle against the state before
-    it, emit every file, and the state change to commit with it."""
+    it, emit every file and the report, and the state change to commit with it (with the run's trends row)."""
 
     def build(con, run: RunFolder, run_key: str) -> Built:
-        settled = settle_night(ctx, con, run_key, ingested, decided, kept)
-        manifest = emit_night(ctx, FileLog(run), run_key, ingested, decided, kept, settled, timings)
+        with steps.step("settle") as shown:
+            settled = settle_task(ctx, con, run_key, ingested, decided, kept)
+            shown["events"] = settled.settlement.events.height
+        with steps.step("files") as shown:
+            manifest = emit_night(
+                ctx, FileLog(run), run_key, ingested, decided, kept, settled, steps.timings, zorgkas_files_task
+            )
+            shown["payment rows"] = settled.settlement.payments.height
+        with steps.step("report"):
+            trend = report_task(run, con, "nightly", run_key, steps.timings)
         settlement = settled.settlement
+        change = lambda con: record_run(con, run_key, ctx.run_date, settlement)  # noqa: E731
         return Built(
             run,
             manifest,
-            change=lambda con: record_run(con, run_key, ctx.run_date, settlement),
+            change=with_trend(change, "nightly", run_key, trend, steps.started),
             payment_run=settled.payment_run,
             refusal=settlement.mass_change,
         )
@@ -119,7 +162,18 @@ def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: F
     return build
 
 
-@flow(name="vsb-nightly")
+def night_name() -> str:
+    """The nightly flow run's name: `nightly-2026-11-26` (a scheduled run without as_of: today in Brussels)."""
+    as_of = flow_run.parameters.get("as_of")
+    return f"nightly-{as_of or today()}"
+
+
+def backfill_name() -> str:
+    parameters = flow_run.parameters
+    return f"backfill-{parameters['first']}..{parameters['last']}"
+
+
+@flow(name="vsb-nightly", flow_run_name=night_name)
 def run_nightly(
     as_of: dt.date | None = None,
     landing: Path = Path("data/sample/landing"),
@@ -138,7 +192,7 @@ def run_nightly(
         return night(night_context(day, landing, outbox, state, options), completed)
 
 
-@flow(name="vsb-backfill")
+@flow(name="vsb-backfill", flow_run_name=backfill_name)
 def run_backfill(
     first: dt.date,
     last: dt.date,

@@ -19,19 +19,22 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from flows.context import DEFAULTS, Options, RunContext, start
-from flows.emit import emit_premium, fine_totals, invoice_totals
+from flows.emit import emit_premium, fine_totals, invoice_totals, premium_zorgkas_files
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
-from flows.nightly import ingest_feed_task, releasing_frames_on_error
+from flows.nightly import ingest_feed_task, publish_task, releasing_frames_on_error, report_task
 from flows.progress import Steps
 from flows.publication.folder import RunFolder
 from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
 from flows.reference import Reference, load_reference
+from flows.report import announce, maybe_task
 from flows.state.premium_ledger import fines_of_year, insert_rows, invoices_of_year, last_reference_bases
 from flows.state.store import hold_state, open_state
+from flows.state.trends import with_trend
 from pipelines.premium.fines import fine_candidates, fine_reference_date, plan_fines
 from pipelines.premium.invoices import Amounts, plan_invoices, premium_due, published_invoices
 from pipelines.settle.holds import s_hold
@@ -88,6 +91,21 @@ class Planned:
     totals: Callable[[pl.DataFrame], dict]  # a zorgkas's totals for its manifest
 
 
+@task(name="plan", cache_policy=NO_CACHE, task_run_name="plan-{kind}")
+def plan_task(plan: Callable, con, ingested: Ingested, kind: str):
+    return plan(con, ingested)
+
+
+@task(name="zorgkas-files", cache_policy=NO_CACHE, task_run_name="files-{code}")
+def premium_files_task(ctx: RunContext, files: FileLog, code: str, rows, planned, quarantined):
+    return premium_zorgkas_files(ctx, files, code, rows, planned, quarantined)
+
+
+def held_members(ctx: RunContext, ingested: Ingested) -> pl.DataFrame:
+    """insz, zorgkas of the members held this run: their quarantined rows go to their zorgkas."""
+    return held_persons(ctx, ingested).join(ingested.valid("members").select("insz", "zorgkas"), on="insz")
+
+
 def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, ingest_one) -> dict:
     """An invoice or fine run, the state's lock held: complete an unpublished run, read the feeds, plan
     against the ledger (`plan(con, ingested) -> Planned`), emit, publish."""
@@ -95,20 +113,26 @@ def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, i
         completed = begin_premium_run(con, ctx, target.run_key(target.key))
         ingested = ingest(ctx, steps, ingest_one=ingest_one)
         with steps.step(f"plan {ctx.kind}") as shown:
-            planned = plan(con, ingested)
+            planned = maybe_task(plan_task)(plan, con, ingested, ctx.kind)
+            held = held_members(ctx, ingested)
             release_feeds(ingested)
             shown["new"] = planned.new.height
 
         def build(con, run: RunFolder, run_key: str) -> Built:
-            manifest = emit_premium(ctx, FileLog(run), ingested, planned, steps.timings)
-            return Built(run, manifest, change=insert_rows(planned.table, planned.new, run_key))
+            with steps.step("files"):
+                files_one = maybe_task(premium_files_task)
+                manifest = emit_premium(ctx, FileLog(run), ingested, planned, steps.timings, run_key, held, files_one)
+            with steps.step("report"):
+                trend = maybe_task(report_task)(run, con, ctx.kind, run_key, steps.timings)
+            change = insert_rows(planned.table, planned.new, run_key)
+            return Built(run, manifest, change=with_trend(change, ctx.kind, run_key, trend, steps.started))
 
-        with steps.step("publish") as shown:
-            published, _ = publish_run(con, ctx.outbox, target, build, ctx.options.replace)
-            shown["folder"] = published.path.name
+        commit = steps.timed(maybe_task(publish_task))
+        published, _ = publish_run(con, ctx.outbox, target, build, ctx.options.replace, commit=commit)
     status = published.status
     if status == "identical" and published.path in completed:
         status = "published"  # this very run published its folder, left by a killed attempt
+    announce(ctx.kind, published.path, status)
     return {"path": str(published.path), "status": status, "new": planned.new.height}
 
 
@@ -164,7 +188,7 @@ def fine_context(year: int, landing, outbox, state, options: Options = DEFAULTS)
     return start("fines", reference_date, landing, outbox, state, options, FINE_FEEDS, year, reference)
 
 
-@flow(name="vsb-invoices", validate_parameters=False)
+@flow(name="vsb-invoices", flow_run_name="invoices-{year}-{as_of}", validate_parameters=False)
 def run_invoices(
     year: int,
     as_of: dt.date,
@@ -183,7 +207,7 @@ def run_invoices(
         return invoice_run(ctx, Steps(quiet=quiet), ingest_one=ingest_feed_task)
 
 
-@flow(name="vsb-fines", validate_parameters=False)
+@flow(name="vsb-fines", flow_run_name="fines-{year}", validate_parameters=False)
 def run_fines(
     year: int,
     landing: Path,

@@ -1,6 +1,9 @@
 """Progress on the terminal for long steps, and their timings for the run report.
 
-Shows only counts and step names: never an insz, a name or an IBAN.
+On a terminal: a spinner from the command's first second (`start_waiting`, while Prefect starts), then
+one per step while it is busy, and a line with its counts when it ends. Off a terminal (cron, a pipe,
+a test) nothing is shown: the command prints only its one result line. Shows only counts and step
+names: never an insz, a name or an IBAN.
 """
 
 from __future__ import annotations
@@ -12,6 +15,21 @@ from contextlib import contextmanager, nullcontext
 from rich.console import Console
 
 console = Console(stderr=True, highlight=False)
+_waiting = []  # the spinner shown before the first step, if any
+
+
+def start_waiting(label: str) -> None:
+    """A spinner until the first step starts (or `stop_waiting`); nothing off a terminal."""
+    stop_waiting()
+    if console.is_terminal:
+        status = console.status(label + " …")
+        status.start()
+        _waiting.append(status)
+
+
+def stop_waiting() -> None:
+    while _waiting:
+        _waiting.pop().stop()
 
 
 class Steps:
@@ -19,18 +37,33 @@ class Steps:
 
     def __init__(self, quiet: bool = False):
         self.timings: dict[str, float] = {}
-        self.quiet = quiet
+        self.quiet = quiet or not console.is_terminal
+        self.started = time.perf_counter()
+
+    def timed(self, function, label: str = "publish"):
+        """`function` run as the step `label` each time it is called."""
+
+        def run(*args, **kwargs):
+            with self.step(label):
+                return function(*args, **kwargs)
+
+        return run
 
     @contextmanager
     def step(self, label: str) -> Iterator[dict]:
         """Run one step; put counts in the yielded dict to show them when it ends."""
         shown: dict = {}
+        stop_waiting()
         start = time.perf_counter()
-        busy = console.status(label + " …") if console.is_terminal and not self.quiet else nullcontext()
+        busy = console.status(label + " …") if not self.quiet else nullcontext()
         with busy:
             yield shown
         elapsed = time.perf_counter() - start
         self.timings[label] = round(elapsed, 3)
+        details = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in shown.items())
+        line = f"{label}: {details + ', ' if details else ''}{elapsed:.1f} s"
         if not self.quiet:
-            details = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in shown.items())
-            console.print(f"  {label}: {details + ', ' if details else ''}{elapsed:.1f} s")
+            console.print("  " + line)
+        from flows.report import run_logger  # the run's counts in Prefect's log (counts only)
+
+        run_logger().info(line)

@@ -8,10 +8,14 @@ The scheduled flows take their dates from the clock, in Brussels, when they star
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from pathlib import Path
 
-from prefect import flow, serve
+from prefect import flow
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from flows.context import TIMEZONE, today
@@ -64,11 +68,31 @@ def deployments(landing: Path, outbox: Path, state: Path) -> list:
     ]
 
 
+class _Runner(Runner):
+    """Prefect's runner, stopped by SIGTERM (systemd's stop) as by Ctrl-C: its own SIGTERM handler calls an
+    asynchronous stop without awaiting it (a RuntimeWarning on every stop) and exits from inside the loop."""
+
+    def handle_sigterm(self, *args, **kwargs) -> None:
+        raise TerminationSignal(signal.SIGTERM)
+
+
 def serve_flows(landing: Path, outbox: Path, state: Path, limit: int | None = None) -> None:
-    """Register the deployments with the Prefect server and run their scheduled runs (blocks)."""
+    """Register the deployments with the Prefect server and run their scheduled runs (blocks until Ctrl-C or
+    SIGTERM: then the deployments are paused and it returns)."""
     if not os.environ.get("PREFECT_API_URL"):
         raise RuntimeError(
             "vsb serve needs a Prefect server: start one with `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (README.md, Scheduling)"
         )
-    serve(*deployments(landing, outbox, state), limit=limit, print_starting_message=True)
+    runner = _Runner(pause_on_shutdown=True, limit=limit)
+    for deployment in deployments(landing, outbox, state):
+        runner.add_deployment(deployment)
+    print(
+        "vsb serve: serving vsb-nightly/nightly (every day 02:00), vsb-invoices-scheduled/invoices (2 January "
+        f"03:00), vsb-fines-scheduled/fines (16 October 03:00), {TIMEZONE}; stop with Ctrl-C or SIGTERM",
+        flush=True,
+    )
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        print("vsb serve: stopped", flush=True)

@@ -66,8 +66,8 @@ WORK_CODES = [
 ]
 
 
-class Worklist(pa.DataFrameModel):
-    """<zorgkas>/worklist.parquet: what the zorgkas must do by hand (rules.md §5)."""
+class WorkRows(pa.DataFrameModel):
+    """The work-list rows as the decide and settle stages build them (rules.md §5); the file adds the titles."""
 
     insz: str
     zorgkas: str
@@ -78,6 +78,33 @@ class Worklist(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class Worklist(WorkRows):
+    """<zorgkas>/worklist.parquet and .csv: what the zorgkas must do by hand (rules.md §5), each row with its
+    code's title in Dutch and French (data/reference/codes.yaml), for the staff who read it."""
+
+    title_nl: str
+    title_fr: str
+
+
+class MemberQuarantine(pa.DataFrameModel):
+    """<zorgkas>/quarantine.parquet: the quarantined rows (quarantine/<feed>.parquet) whose insz, read from the
+    row, is a member of this zorgkas: the rows behind its W-HELD work (outputs.md)."""
+
+    insz: str
+    feed: str
+    delivery_date: dt.date
+    source_file: str
+    row_number: int = pa.Field(ge=1)
+    rule: str = pa.Field(isin=RULES)
+    column: str
+    rules: pl.List(pl.String)
+    row: str
+
+    class Config:
+        strict = True
+        unique = ["feed", "source_file", "row_number"]
 
 
 class DecidedPeriods(pa.DataFrameModel):

@@ -36,11 +36,16 @@ def chromium() -> str | None:
 
 
 def run(page: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return run_url(Path(page).resolve().as_uri(), *args, timeout=timeout)
+
+
+def run_url(url: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Chromium on a page given by its address (a file, or a server on loopback such as the Prefect UI)."""
     executable = chromium()
     if executable is None:
         raise FileNotFoundError("chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="vsb-chromium-") as profile:
-        command = [executable, *FLAGS, f"--user-data-dir={profile}", *args, Path(page).resolve().as_uri()]
+        command = [executable, *FLAGS, f"--user-data-dir={profile}", *args, url]
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise RuntimeError(f"chromium exited with {done.returncode}: {done.stderr[-2000:]}")

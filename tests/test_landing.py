@@ -41,10 +41,17 @@ def test_newest_delivery_on_or_before_the_run_date(tmp_path):
     assert ingest_at(tmp_path, D(2026, 10, 31)).deliveries["members"].delivery_date == D(2026, 10, 1)
 
 
-def test_no_delivery_names_every_missing_feed(tmp_path):
+def test_no_delivery_names_every_missing_feed_in_one_sentence(tmp_path):
     write_landing(tmp_path, D(2026, 11, 1))
-    with pytest.raises(FeedError, match=r"feed members: no delivery on or before 2026-10-31.*feed vaph_support"):
+    with pytest.raises(FeedError, match=r"no delivery on or before 2026-10-31 in .* for every feed: the first is of "
+                       r"2026-11-01: run a later date, or add the missing deliveries$"):  # fmt: skip
         ingest_at(tmp_path, D(2026, 10, 31))
+    for folder in (tmp_path / "vaph_support").iterdir():
+        folder.rename(folder.with_name("delivery_date=2026-12-01"))
+    with pytest.raises(
+        FeedError, match=r"on or before 2026-11-20 in .* for feed vaph_support: the first is of 2026-12"
+    ):
+        ingest_at(tmp_path, D(2026, 11, 20))
 
 
 def test_missing_column_names_feed_file_and_column(tmp_path):

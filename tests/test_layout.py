@@ -65,5 +65,7 @@ def test_pipelines_are_pure(path):
 
 @pytest.mark.parametrize("path", sources("flows", "pipelines", "schemas"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_function_is_longer_than_sixty_lines(path):
-    long = [f"{n.name} ({n.end_lineno - n.lineno + 1})" for n in functions(path) if n.end_lineno - n.lineno >= MAX_LINES]
+    long = [
+        f"{n.name} ({n.end_lineno - n.lineno + 1})" for n in functions(path) if n.end_lineno - n.lineno >= MAX_LINES
+    ]
     assert long == []

@@ -151,4 +151,7 @@ def test_cli_fails_with_one_line_naming_the_feed(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
-    assert err[-1].startswith("vsb nightly: error: feed members: no delivery on or before 2026-10-31")
+    assert err == [
+        f"vsb nightly: error: no delivery on or before 2026-10-31 in {landing} for every feed: the first is of "
+        "2026-11-01: run a later date, or add the missing deliveries"
+    ]

@@ -101,12 +101,16 @@ def test_invoices_publish_per_zorgkas_privately_and_an_identical_rerun_is_a_no_o
     result = invoices(tmp_path, landing, 2026, D(2026, 1, 2))
     folder = tmp_path / "out" / "invoices" / "2026" / "2026-01-02"
     assert result == {"path": str(folder), "status": "published", "issued": 2}
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*CODES, "_manifest.json", "_report.json"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*CODES, "_manifest.json", "_report.html", "_report.json"]
+    )
     for code in CODES:
         assert sorted(p.name for p in (folder / code).iterdir()) == [
             "invoices.csv",
             "invoices.parquet",
             "manifest.json",
+            "overview.xlsx",
+            "quarantine.parquet",
         ]
         assert read(folder, code).columns == INVOICE_COLUMNS
         assert set(read(folder, code)["zorgkas"]) <= {code}  # a zorgkas folder holds only its members
@@ -176,7 +180,7 @@ def same_files(folder, clean_folder) -> None:
     names = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(clean_folder) for p in clean_folder.rglob("*") if p.is_file())
     for name in names:
-        if name.name != "_report.json":  # timings
+        if name.name not in ("_report.json", "_report.html"):  # timings
             assert (folder / name).read_bytes() == (clean_folder / name).read_bytes(), name
 
 
@@ -262,7 +266,15 @@ def test_fines_at_most_one_per_person_and_year_whatever_the_reruns(tmp_path):
     assert read(folder, "ZK200", "fines").height == 0
     assert (folder / "ZK100" / "fines.csv").read_text().splitlines()[1] == f"{INSZ_1985},ZK100,2026,100.00,2024;2025"
     report = (folder / "_report.json").read_text()
-    assert json.loads(report)["run"] == {"kind": "fines", "date": "2026-10-15", "fine_year": 2026}
+    run = json.loads(report)["run"]
+    assert run | {"code_version": "-"} == {
+        "kind": "fines",
+        "date": "2026-10-15",
+        "fine_year": 2026,
+        "folder": "2026",
+        "status": "published",
+        "code_version": "-",
+    }
     assert not [s for s in SECRETS if s in report]
     assert fines(tmp_path, landing, 2026)["status"] == "identical"
 

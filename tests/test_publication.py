@@ -71,11 +71,11 @@ def ledger(tmp: Path) -> list[tuple]:
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file of a published outbox except the timings of _report.json."""
+    """Every file of a published outbox except the reports (their timings)."""
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "_report.json"
+        if p.is_file() and p.name not in ("_report.json", "_report.html")
     }
 
 

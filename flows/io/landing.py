@@ -71,6 +71,14 @@ class FeedError(Exception):
     """A feed cannot be used: names the feed, and the file and column where there is one."""
 
 
+class NoDelivery(FeedError):
+    """A feed has no delivery on or before the run date; `first`: its first delivery, if any."""
+
+    def __init__(self, message: str, feed: str, first: dt.date | None):
+        super().__init__(message)
+        self.feed, self.first = feed, first
+
+
 @dataclass(frozen=True)
 class Delivery:
     feed: str
@@ -138,9 +146,11 @@ def _parquet_files(landing: Path, feed: str, folder: Path) -> tuple[Path, ...]:
 
 def locate_delivery(landing: Path, feed: str, as_of: dt.date) -> Delivery:
     """The newest delivery of `feed` on or before `as_of`, with the previous one's row count."""
-    usable = [(d, p) for d, p in deliveries_of(landing, feed) if d <= as_of]
+    found = deliveries_of(landing, feed)
+    usable = [(d, p) for d, p in found if d <= as_of]
     if not usable:
-        raise FeedError(f"feed {feed}: no delivery on or before {as_of.isoformat()} in {landing / feed}")
+        first = found[0][0] if found else None
+        raise NoDelivery(f"feed {feed}: no delivery on or before {as_of.isoformat()} in {landing / feed}", feed, first)
     delivery_date, folder = usable[-1]
     files = _parquet_files(landing, feed, folder)
     previous_date = previous_rows = None

@@ -149,6 +149,7 @@ def publish_run(
     build: Callable[[duckdb.DuckDBPyConnection, RunFolder, str], Built],
     replace: bool,
     accept_refusal: bool = False,
+    commit: Callable = commit_and_publish,
 ) -> tuple[Published, Built]:
     """The one publication protocol of every run (outputs.md, Guarantees): build, compare, commit, rename.
 
@@ -156,7 +157,8 @@ def publish_run(
     that a traceback's frames, once cleared, hold no DuckDB handle) as the latest published version of its key, if
     any: an identical manifest is a no-op; a different one is refused unless `replace`, and then built
     again as the next version (`<key>.v2`). A guard's refusal stops it unless accepted. Then
-    `commit_and_publish`: seal, one state transaction, one rename, published.
+    `commit_and_publish` (or `commit`, the same wrapped as a Prefect task): seal, one state transaction, one
+    rename, published.
     """
     versions = versions_of(outbox / target.parent, target.key)
     name = versions[-1].name if versions else target.key
@@ -175,7 +177,7 @@ def publish_run(
         built.run.discard()
         raise GuardError(built.refusal)
     try:
-        path = commit_and_publish(
+        path = commit(
             con,
             built.run,
             name,

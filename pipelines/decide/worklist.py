@@ -11,9 +11,9 @@ import polars as pl
 
 from pipelines.decide.exclusions import x_special_stay
 from pipelines.timeline import active_on
-from schemas.outputs import Worklist, columns
+from schemas.outputs import WorkRows, columns
 
-WORKLIST_COLUMNS = columns(Worklist)
+WORKLIST_COLUMNS = columns(WorkRows)
 
 
 def _rows(frame: pl.LazyFrame, code: str, since: pl.Expr, detail: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.outputs import MemberQuarantine, columns
+
 
 def zorgkas_slices(frame: pl.DataFrame, codes: list[str]) -> dict[str, pl.DataFrame]:
     """The rows of each zorgkas (every code present, possibly empty): never another's members.
@@ -40,3 +42,31 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
     the ledger): Parquet page splits follow the buffers, and a rerun must give byte-identical files."""
     lists = [pl.col(c).list.eval(pl.element()) for c, t in frame.schema.items() if isinstance(t, pl.List)]
     return frame.with_columns(lists).rechunk()
+
+
+def with_titles(worklist: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
+    """The work list with each code's title in Dutch and French (`codes`: code, title_nl, title_fr), in the
+    same row order; a code without a title fails (codes.yaml holds every W- code: tests/test_codes.py)."""
+    return worklist.with_columns(
+        pl.col("code").replace_strict(codes["code"], codes[title], return_dtype=pl.String).alias(title)
+        for title in ("title_nl", "title_fr")
+    )
+
+
+def member_quarantine(quarantines: dict[str, pl.DataFrame], zorgkas_of: pl.DataFrame) -> pl.DataFrame:
+    """The quarantined rows of the members of a zorgkas (outputs.md, quarantine.parquet per zorgkas): zorgkas,
+    insz (read from the row's JSON) and the quarantine columns, sorted by zorgkas, insz, feed, file and row.
+
+    `zorgkas_of` (insz, zorgkas): who belongs where (the nightly run: its W-HELD rows). A row whose insz is
+    no one's there (an invalid insz, a person unknown to every zorgkas) stays only in quarantine/<feed>.parquet.
+    """
+    mapping = zorgkas_of.select("insz", "zorgkas").unique("insz", keep="first")
+    rows = [
+        frame.with_columns(pl.col("row").str.json_path_match("$.insz").alias("insz")).join(mapping, on="insz")
+        for frame in quarantines.values()
+    ]
+    if not rows:
+        return pl.DataFrame(schema={"zorgkas": pl.String, **columns(MemberQuarantine)})
+    found = pl.concat(rows, how="vertical_relaxed")
+    order = ["zorgkas", "insz", "feed", "source_file", "row_number"]
+    return found.select("zorgkas", "insz", *(c for c in found.columns if c not in ("zorgkas", "insz"))).sort(order)

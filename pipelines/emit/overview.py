@@ -20,34 +20,28 @@ Parquet files). A go-live night of one million payment rows a zorgkas gives paym
 payments (2).
 
 Byte-identical for the same input: the document's creation date is the `created` argument (the run
-date; 2000-01-01 when not given), XlsxWriter's in-memory mode dates every zip entry 1980-01-01, and
-nothing else in the package depends on the clock or on the machine. A large workbook (more than
-LOW_MEMORY_CELLS cells) is written in XlsxWriter's constant_memory mode instead, also byte-identical
-for the same input (see `overview_xlsx`).
+date; 2000-01-01 when not given) and every zip entry is dated 1980-01-01.
 
-The cells are prepared column by column with polars (dates to Excel serial numbers, decimals to
-floats, lists to text, widths); XlsxWriter then writes one column at a time (in memory) or one row at
-a time (constant memory). Its own cost per cell dominates: about 13 s for 400,000 payment rows
-(benchmarks/emit.py).
+The cells are prepared column by column with polars (dates to Excel serial numbers, lists to text,
+widths) and written by pipelines/emit/xlsx.py, which makes each sheet's XML with polars a slice of rows
+at a time and deflates it with ISA-L: about 0.1 µs a cell where a cell-by-cell writer (XlsxWriter) takes
+3.5 µs (benchmarks/emit.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections.abc import Iterable, Mapping
 
 import polars as pl
-import xlsxwriter
+
+from pipelines.emit.xlsx import Sheet, workbook
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, the header included
 MAX_DATA_ROWS = EXCEL_MAX_ROWS - 1
 CELL_MAX_UNITS = 32_767  # UTF-16 code units in one cell
 MAX_SHEET_NAME = 31
-# above this many cells the workbook is written row by row (low_memory): in memory, XlsxWriter holds
-# about 240 bytes a cell until it closes (0.9 GB for 400,000 payment rows of 9 columns)
-LOW_MEMORY_CELLS = 2_000_000
 MAX_WIDTH = 60
 MIN_WIDTH = 6
 LIST_SEPARATOR = "; "
@@ -65,6 +59,7 @@ CODES_COLUMNS = {
     "title_fr": pl.String,
     "explanation_fr": pl.String,
 }
+WRAPPED = frozenset({"explanation_nl", "explanation_fr"})
 # columns whose every value is a code (or a list of codes)
 CODE_COLUMNS = ("code", "rule", "rules", "grounds", "reason", "fails", "holds", "kind")
 # free-text columns that may name codes ("held: R-ENUM in residence_periods"): only known codes are taken
@@ -81,7 +76,6 @@ def overview_xlsx(
     max_rows_per_sheet: int = MAX_DATA_ROWS,
     code_columns: Iterable[str] = CODE_COLUMNS,
     text_columns: Iterable[str] = TEXT_COLUMNS,
-    low_memory: bool | None = None,
 ) -> bytes:
     """The workbook's bytes: a typed sheet per frame of `sheets` (sheet name -> frame, in that
     order), then the `codes` sheet explaining every code found in them.
@@ -90,15 +84,6 @@ def overview_xlsx(
     explanation_fr); extra columns are ignored. A code that appears but is not in `codes` is listed
     with empty texts, so a missing text shows. `created` (the run date) is the document's creation
     date: the same input gives the same bytes.
-
-    `low_memory`: XlsxWriter's constant_memory mode, for large runs (None, the default: when the
-    sheets hold more than LOW_MEMORY_CELLS cells, about 220,000 payment rows): each row is written out
-    as soon as the next starts (peak 0.19 GB instead of 0.89 GB at 400,000 payment rows, 0.41 GB
-    instead of 2.77 GB at 1.2 million; 1.15 to 1.6 times slower: benchmarks/results/emit.json),
-    through temporary files that XlsxWriter makes and removes itself in the system's temporary
-    folder. Also byte-identical for the same input (zip entries dated 1980-01-31, files of mode
-    0600), but not the same bytes as the default mode (inline strings instead of a shared string
-    table).
     """
     if not 1 <= max_rows_per_sheet <= MAX_DATA_ROWS:
         raise ValueError(f"max_rows_per_sheet must be 1..{MAX_DATA_ROWS}, not {max_rows_per_sheet}")
@@ -106,36 +91,19 @@ def overview_xlsx(
         raise ValueError(f"the sheet name {CODES_SHEET!r} is kept for the codes")
     names = sheet_names(sheets, max_rows_per_sheet)
     explained = codes_sheet(sheets, codes, code_columns, text_columns)
+    parts = [
+        typed_sheet(part, frame.slice(start, length))
+        for name, frame in sheets.items()
+        for part, (start, length) in zip(names[name], _chunks(frame.height, max_rows_per_sheet), strict=True)
+    ]
+    parts.append(typed_sheet(CODES_SHEET, explained, WRAPPED))
+    return workbook(parts, title or "vsb-engine overview", _created(created))
 
-    output = io.BytesIO()
-    if low_memory is None:
-        low_memory = sum(frame.height * frame.width for frame in sheets.values()) > LOW_MEMORY_CELLS
-    mode = {"constant_memory": True} if low_memory else {"in_memory": True}  # in memory: zip entries of 1980-01-01
-    workbook = xlsxwriter.Workbook(
-        output,
-        {
-            **mode,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,  # a value "=..." stays text
-            "strings_to_urls": False,
-            "nan_inf_to_errors": True,
-        },
-    )
-    workbook.set_properties(
-        {
-            "title": title or "vsb-engine overview",
-            "author": "vsb-engine",
-            "created": _created(created),
-        }
-    )
-    formats = _Formats(workbook)
-    for name, frame in sheets.items():
-        for part, (start, length) in zip(names[name], _chunks(frame.height, max_rows_per_sheet), strict=True):
-            _write_sheet(workbook.add_worksheet(part), frame.slice(start, length), formats, low_memory)
-    wrap = {"explanation_nl", "explanation_fr"}
-    _write_sheet(workbook.add_worksheet(CODES_SHEET), explained, formats, low_memory, wrap)
-    workbook.close()
-    return output.getvalue()
+
+def typed_sheet(name: str, frame: pl.DataFrame, wrap: frozenset[str] = frozenset()) -> Sheet:
+    """A frame as a sheet: its cell values, their kinds and the column widths."""
+    cells, kinds = cell_columns(frame)
+    return Sheet(name, cells, kinds, column_widths(cells, kinds), wrap)
 
 
 def sheet_names(sheets: Mapping[str, pl.DataFrame], max_rows_per_sheet: int = MAX_DATA_ROWS) -> dict[str, list[str]]:
@@ -204,55 +172,16 @@ def codes_sheet(
     return present.join(texts, on="code", how="left", maintain_order="left").select(*CODES_COLUMNS, "sheets")
 
 
-class _Formats:
-    """The workbook's cell formats, made once."""
-
-    def __init__(self, workbook):
-        self.header = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "bottom": 1})
-        self.text = workbook.add_format({"num_format": "@"})
-        self.wrap = workbook.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
-        self.date = workbook.add_format({"num_format": DATE_FORMAT})
-        self.datetime = workbook.add_format({"num_format": DATETIME_FORMAT})
-        self.money = workbook.add_format({"num_format": MONEY_FORMAT})
-        self.integer = workbook.add_format({"num_format": "0"})
-        self.number = None  # General
-        self.boolean = None
-
-
-def _write_sheet(worksheet, frame: pl.DataFrame, formats: _Formats, row_by_row: bool, wrap: Iterable[str] = ()) -> None:
-    """Header, cells, widths, frozen header row and autofilter. Column by column (faster), or row by
-    row, as XlsxWriter's constant_memory mode needs: then the cells take their column's format."""
-    cells, kinds = cell_columns(frame)
-    widths = column_widths(cells, kinds)
-    column_formats = [formats.wrap if name in wrap else getattr(formats, kind) for name, kind in kinds.items()]
-    for col, name in enumerate(kinds):
-        worksheet.set_column(col, col, widths[name], column_formats[col])
-        worksheet.write_string(0, col, name, formats.header)
-    if row_by_row:
-        for row, values in enumerate(cells.iter_rows(), start=1):
-            _refused(worksheet.write_row(row, 0, values), f"row {row}")
-    elif cells.height:
-        for col, name in enumerate(kinds):
-            _refused(worksheet.write_column(1, col, cells.get_column(name).to_list(), column_formats[col]), name)
-    if kinds:
-        worksheet.freeze_panes(1, 0)
-        worksheet.autofilter(0, 0, cells.height, len(kinds) - 1)
-
-
-def _refused(error: int, where: str) -> None:
-    if error:  # cut text and bounds are handled before: a refusal is a bug here
-        raise ValueError(f"XlsxWriter refused a cell in {where} ({error})")
-
-
 def cell_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The frame as cell values (text, float serial dates, float money, ints, booleans) and the kind of
-    each column: text, date, datetime, money, integer, number or boolean (a `_Formats` attribute)."""
+    """The frame as cell values (text, integer serial dates, float serial datetimes, decimal money, ints,
+    floats, booleans) and the kind of each column: text, date, datetime, money, integer, number or boolean
+    (pipelines/emit/xlsx.py KINDS)."""
     exprs, kinds = [], {}
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if dtype == pl.Date:
             kinds[name] = "date"
-            exprs.append((column - pl.lit(EXCEL_EPOCH)).dt.total_days().cast(pl.Float64))
+            exprs.append((column - pl.lit(EXCEL_EPOCH)).dt.total_days().cast(pl.Int64))
         elif isinstance(dtype, pl.Datetime):
             kinds[name] = "datetime"
             naive = column.dt.replace_time_zone(None) if dtype.time_zone else column
@@ -260,7 +189,7 @@ def cell_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
             exprs.append(since.dt.total_microseconds().cast(pl.Float64) / 86_400_000_000)
         elif isinstance(dtype, pl.Decimal):
             kinds[name] = "money"
-            exprs.append(column.cast(pl.Float64))
+            exprs.append(column)  # written exactly as its digits
         elif dtype.is_integer():
             kinds[name] = "integer"
             exprs.append(column.cast(pl.Int64))
@@ -281,6 +210,8 @@ def cell_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
             exprs.append(column.cast(pl.String))
     cells = frame.select([e.alias(n) for e, n in zip(exprs, kinds, strict=True)])
     texts = [n for n, k in kinds.items() if k == "text"]
+    if texts and cells.height:  # an empty text (an empty list) is an empty cell, as a null
+        cells = cells.with_columns(pl.col(texts).replace("", None))
     if texts and cells.height:
         cells = cells.with_columns([_fits_a_cell(cells.get_column(n)) for n in texts])
     return cells, kinds
@@ -313,9 +244,12 @@ def column_widths(cells: pl.DataFrame, kinds: dict[str, str]) -> dict[str, float
             lengths[name] = fixed[kind]
     measured = [n for n in kinds if n not in lengths]
     if measured and cells.height:
+        texts = [n for n in measured if kinds[n] == "text"]
+        found = cells.select(pl.col(texts).str.contains("\n", literal=True).any()).row(0, named=True) if texts else {}
+        lines = {n for n, multiline in found.items() if multiline}
         longest = cells.select(
             [
-                _shown_length(pl.col(n), kinds[n]).max().fill_null(0).alias(n)  # all null: no width of its own
+                _shown_length(pl.col(n), kinds[n], n in lines).max().fill_null(0).alias(n)  # all null: no width
                 for n in measured
             ]
         ).row(0, named=True)
@@ -323,12 +257,14 @@ def column_widths(cells: pl.DataFrame, kinds: dict[str, str]) -> dict[str, float
     return {n: float(min(MAX_WIDTH, max(MIN_WIDTH, len(n) + 3, lengths.get(n, 0) + 2))) for n in kinds}
 
 
-def _shown_length(column: pl.Expr, kind: str) -> pl.Expr:
-    if kind == "text":
+def _shown_length(column: pl.Expr, kind: str, multiline: bool = False) -> pl.Expr:
+    if kind == "text" and multiline:
         # the longest line of a value: explanations wrap at their newlines
         return column.str.split("\n").list.eval(pl.element().str.len_chars()).list.max()
+    if kind == "text":
+        return column.str.len_chars()
     if kind == "money":
-        digits = column.abs().floor().cast(pl.Int64).cast(pl.String).str.len_chars()
+        digits = column.cast(pl.Float64).abs().floor().cast(pl.Int64).cast(pl.String).str.len_chars()
         return digits + (digits - 1) // 3 + 3 + (column < 0).cast(pl.Int64)  # thousands separators, ".00", sign
     return column.cast(pl.String).str.len_chars()
 

@@ -352,67 +352,67 @@ def _zorgkassen(report: Mapping, page: _Page) -> str:
     if not zorgkassen:
         return ""
     entries = list(zorgkassen.values())
-    events = [e for e in EVENTS if any(z.get("events", {}).get(e) for z in entries)] or ["NEW"]
-    paid = any("payments" in z for z in entries)
-    recovered = any("recoveries" in z for z in entries)
-    letters = any("letters" in z for z in entries)
-    quarantine = any("quarantine" in z for z in entries)
-    head = "<tr><th rowspan='2'>Zorgkas</th>" + f"<th colspan='{len(events)}'>Grant events</th>"
-    sub = "".join(f"<th>{_e(e)}</th>" for e in events)
-    if paid:
-        head += "<th colspan='3'>Payments</th>"
-        sub += "<th>Rows</th><th>Transactions</th><th>Amount</th>"
-    if recovered:
-        head += "<th colspan='2'>Recoveries</th>"
-        sub += "<th>Rows</th><th>Amount</th>"
-    head += "<th rowspan='2'>Work list</th>"
-    if letters:
-        head += "<th rowspan='2'>Letters</th>"
-    if quarantine:
-        head += "<th rowspan='2'>Quarantined rows</th>"
-    head += "</tr><tr>" + sub + "</tr>"
+    shown = _ZorgkasColumns(entries)
+    body = "".join(shown.row(name, z) for name, z in zorgkassen.items())
+    foot = shown.row("Total", _zorgkas_total(entries, shown), "th").replace("<tr>", "<tr class='total'>", 1)
+    table = f"<table>{shown.head()}{body}{foot}</table>"
+    return f"<section><h2>Per zorgkas</h2><div class='scroll'>{table}</div></section>"
 
-    def row(name: str, z: Mapping, tag: str = "td") -> str:
-        cells = [f"<{tag} class='num'>{_n(z.get('events', {}).get(e, 0))}</{tag}>" for e in events]
-        if paid:
+
+class _ZorgkasColumns:
+    """The columns of the per-zorgkas table: the events that occur, and payments, recoveries, letters and
+    quarantined rows when any zorgkas has them."""
+
+    def __init__(self, entries: list[Mapping]):
+        self.events = [e for e in EVENTS if any(z.get("events", {}).get(e) for z in entries)] or ["NEW"]
+        self.paid, self.recovered = (any(key in z for z in entries) for key in ("payments", "recoveries"))
+        self.counts = [key for key in ("letters", "quarantine") if any(key in z for z in entries)]
+
+    def head(self) -> str:
+        head = "<tr><th rowspan='2'>Zorgkas</th>" + f"<th colspan='{len(self.events)}'>Grant events</th>"
+        sub = "".join(f"<th>{_e(e)}</th>" for e in self.events)
+        if self.paid:
+            head += "<th colspan='3'>Payments</th>"
+            sub += "<th>Rows</th><th>Transactions</th><th>Amount</th>"
+        if self.recovered:
+            head += "<th colspan='2'>Recoveries</th>"
+            sub += "<th>Rows</th><th>Amount</th>"
+        head += "<th rowspan='2'>Work list</th>"
+        labels = {"letters": "Letters", "quarantine": "Quarantined rows"}
+        head += "".join(f"<th rowspan='2'>{labels[key]}</th>" for key in self.counts)
+        return head + "</tr><tr>" + sub + "</tr>"
+
+    def row(self, name: str, z: Mapping, tag: str = "td") -> str:
+        values = [_n(z.get("events", {}).get(e, 0)) for e in self.events]
+        if self.paid:
             p = z.get("payments", {"rows": 0, "transactions": 0, "amount": "0"})
-            cells += [
-                f"<{tag} class='num'>{_n(p['rows'])}</{tag}>",
-                f"<{tag} class='num'>{_n(p['transactions'])}</{tag}>",
-                f"<{tag} class='num'>{_money(p['amount'])}</{tag}>",
-            ]
-        if recovered:
+            values += [_n(p["rows"]), _n(p["transactions"]), _money(p["amount"])]
+        if self.recovered:
             r = z.get("recoveries", {"rows": 0, "amount": "0"})
-            cells += [
-                f"<{tag} class='num'>{_n(r['rows'])}</{tag}>",
-                f"<{tag} class='num'>{_money(r['amount'])}</{tag}>",
-            ]
-        cells.append(f"<{tag} class='num'>{_n(sum(z.get('worklist', {}).values()))}</{tag}>")
-        if letters:
-            cells.append(f"<{tag} class='num'>{_n(z.get('letters', 0))}</{tag}>")
-        if quarantine:
-            cells.append(f"<{tag} class='num'>{_n(z.get('quarantine', 0))}</{tag}>")
-        return f"<tr><th>{_e(name)}</th>{''.join(cells)}</tr>"
+            values += [_n(r["rows"]), _money(r["amount"])]
+        values.append(_n(sum(z.get("worklist", {}).values())))
+        values += [_n(z.get(key, 0)) for key in self.counts]
+        cells = "".join(f"<{tag} class='num'>{v}</{tag}>" for v in values)
+        return f"<tr><th>{_e(name)}</th>{cells}</tr>"
 
+
+def _zorgkas_total(entries: list[Mapping], shown: _ZorgkasColumns) -> dict:
     total = {
-        "events": {e: sum(z.get("events", {}).get(e, 0) for z in entries) for e in events},
+        "events": {e: sum(z.get("events", {}).get(e, 0) for z in entries) for e in shown.events},
         "worklist": {"all": sum(sum(z.get("worklist", {}).values()) for z in entries)},
-        "letters": sum(z.get("letters", 0) for z in entries),
-        "quarantine": sum(z.get("quarantine", 0) for z in entries),
+        **{key: sum(z.get(key, 0) for z in entries) for key in shown.counts},
     }
-    if paid:
+    if shown.paid:
         ps = [z["payments"] for z in entries if "payments" in z]
         total["payments"] = {
             "rows": sum(p["rows"] for p in ps),
             "transactions": sum(p["transactions"] for p in ps),
             "amount": sum(Decimal(p["amount"]) for p in ps),
         }
-    if recovered:
+    if shown.recovered:
         rs = [z["recoveries"] for z in entries if "recoveries" in z]
         total["recoveries"] = {"rows": sum(r["rows"] for r in rs), "amount": sum(Decimal(r["amount"]) for r in rs)}
-    body = "".join(row(name, z) for name, z in zorgkassen.items())
-    foot = row("Total", total, "th").replace("<tr>", "<tr class='total'>", 1)
-    return f"<section><h2>Per zorgkas</h2><div class='scroll'><table>{head}{body}{foot}</table></div></section>"
+    return total
 
 
 def _worklist(report: Mapping, page: _Page) -> str:
@@ -604,7 +604,8 @@ def _timings(report: Mapping) -> str:
         for step, s in timings.items()
     )
     total = f"<tr class='total'><th>Total</th><th class='num'>{_seconds(sum(timings.values()))}</th><th></th></tr>"
-    return f"<section><h2>Timings per step</h2><table class='narrow'>{rows}{total}</table></section>"
+    note = f"<p class='muted note'>{_e(report['timings_note'])}</p>" if report.get("timings_note") else ""
+    return f"<section><h2>Timings per step</h2><table class='narrow'>{rows}{total}</table>{note}</section>"
 
 
 # --- trends: small hand-written SVG charts -----------------------------------------------------------
@@ -626,7 +627,7 @@ def _trends(trends: pl.DataFrame | None, kind: str, run_date: str | None) -> str
         ("active_grants", "Active grants", "line", _n),
         ("payment_rows", "Payment rows", "bar", _n),
         ("payment_amount", "Amount paid (EUR)", "bar", _short),
-        ("quarantine_rate", "Quarantine rate", "line", lambda v: f"{v:.1%}"),
+        ("quarantine_rate", "Quarantine rate", "line", lambda v: f"{v:.2%}"),
         ("seconds", "Run time", "line", _seconds),
     ]
     figures = []
@@ -659,62 +660,80 @@ def chart_svg(
     or from the data (lines) with a few labelled grid lines, the first and last date of `domain` (default:
     of the points) under the x axis, and the point of `current` marked. Each point has a tooltip.
     Deterministic: coordinates are rounded to 0.1."""
-    width, height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [float(v) for _, v in points]
     low, high = (0.0, max(values)) if shape == "bar" else (min(values), max(values))
     ticks = _ticks(min(low, 0.0) if shape == "bar" else low, high)
-    low, high = ticks[0], ticks[-1]
-    first, last = domain or (points[0][0], points[-1][0])
-    span = (last - first).days or 1
-
-    def x(day: dt.date) -> float:
-        if first == last:
-            return LEFT + width / 2
-        return LEFT + width * (day - first).days / span
-
-    def y(value: float) -> float:
-        return TOP + height * (1 - (value - low) / ((high - low) or 1))
-
+    frame = _ChartFrame(domain or (points[0][0], points[-1][0]), ticks[0], ticks[-1])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{_e(label)}"><title>{_e(label)}</title>'
+        f'role="img" aria-label="{_e(label)}"><title>{_e(label)}</title>',
+        *frame.axes(ticks, fmt),
+        *(frame.bars(points, fmt, current) if shape == "bar" else frame.line(points, fmt, current)),
+        "</svg>",
     ]
-    for tick in ticks:
-        parts.append(
-            f'<line x1="{LEFT}" x2="{LEFT + width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>'
-            f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" class="tick">{_e(fmt(tick))}</text>'
-        )
-    dates = [(first, "start")] if first == last else [(first, "start"), (last, "end")]
-    for day, anchor in dates:
-        parts.append(
-            f'<text x="{x(day):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" class="tick">{day.isoformat()}</text>'
-        )
-    if shape == "bar":
-        slot = width / max(len(points), span + 1)
+    return "".join(parts)
+
+
+class _ChartFrame:
+    """Where a chart's dates and values go in its WIDTH x HEIGHT box."""
+
+    def __init__(self, domain: tuple[dt.date, dt.date], low: float, high: float):
+        self.first, self.last = domain
+        self.low, self.high = low, high
+        self.width, self.height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+        self.span = (self.last - self.first).days or 1
+
+    def x(self, day: dt.date) -> float:
+        if self.first == self.last:
+            return LEFT + self.width / 2
+        return LEFT + self.width * (day - self.first).days / self.span
+
+    def y(self, value: float) -> float:
+        return TOP + self.height * (1 - (value - self.low) / ((self.high - self.low) or 1))
+
+    def axes(self, ticks: list[float], fmt) -> list[str]:
+        parts = [
+            f'<line x1="{LEFT}" x2="{LEFT + self.width}" y1="{self.y(tick):.1f}" y2="{self.y(tick):.1f}" '
+            f'stroke="{GRID}"/><text x="{LEFT - 6}" y="{self.y(tick) + 4:.1f}" text-anchor="end" class="tick">'
+            f"{_e(fmt(tick))}</text>"
+            for tick in ticks
+        ]
+        dates = [(self.first, "start")] if self.first == self.last else [(self.first, "start"), (self.last, "end")]
+        parts += [
+            f'<text x="{self.x(day):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" class="tick">{day.isoformat()}</text>'
+            for day, anchor in dates
+        ]
+        return parts
+
+    def bars(self, points: list[tuple[dt.date, float]], fmt, current: dt.date | None) -> list[str]:
+        slot = self.width / max(len(points), self.span + 1)
         bar = max(2.0, min(24.0, slot * 0.8))
+        parts = []
         for day, value in points:
-            top = y(float(value))
+            top = self.y(float(value))
             colour = MARK if day == current else ACCENT
             parts.append(
-                f'<rect x="{x(day) - bar / 2:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{y(low) - top:.1f}" '
-                f'fill="{colour}"><title>{day.isoformat()}: {_e(fmt(float(value)))}</title></rect>'
+                f'<rect x="{self.x(day) - bar / 2:.1f}" y="{top:.1f}" width="{bar:.1f}" '
+                f'height="{self.y(self.low) - top:.1f}" fill="{colour}">'
+                f"<title>{day.isoformat()}: {_e(fmt(float(value)))}</title></rect>"
             )
-    else:
-        line = " ".join(f"{x(d):.1f},{y(float(v)):.1f}" for d, v in points)
-        parts.append(f'<polyline points="{line}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
+        return parts
+
+    def line(self, points: list[tuple[dt.date, float]], fmt, current: dt.date | None) -> list[str]:
+        line = " ".join(f"{self.x(d):.1f},{self.y(float(v)):.1f}" for d, v in points)
+        parts = [f'<polyline points="{line}" fill="none" stroke="{ACCENT}" stroke-width="2"/>']
         for day, value in points:
             colour, radius = (MARK, 4) if day == current else (ACCENT, 2.5)
             parts.append(
-                f'<circle cx="{x(day):.1f}" cy="{y(float(value)):.1f}" r="{radius}" fill="{colour}">'
+                f'<circle cx="{self.x(day):.1f}" cy="{self.y(float(value)):.1f}" r="{radius}" fill="{colour}">'
                 f"<title>{day.isoformat()}: {_e(fmt(float(value)))}</title></circle>"
             )
-    parts.append("</svg>")
-    return "".join(parts)
+        return parts
 
 
 def _ticks(low: float, high: float, intervals: int = 3) -> list[float]:
     """Round, evenly spaced values from at or below `low` to at or above `high` (about `intervals` steps)."""
-    if high == low:
+    if abs(high - low) <= abs(high) * 1e-3:  # flat, or as good as flat: a band around the value
         pad = abs(high) * 0.1 or 1.0
         low, high = (0.0 if low >= 0 and low - pad < 0 else low - pad), high + pad
     raw = (high - low) / intervals
@@ -809,6 +828,7 @@ code, abbr { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font
 figure { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; padding: 6px 8px; }
 figcaption { font-weight: 600; font-size: 13px; }
 svg .tick { font-size: 10px; fill: #57606a; font-family: system-ui, "DejaVu Sans", sans-serif; }
+.note { max-width: 380px; font-size: 12px; }
 footer { margin-top: 28px; font-size: 12px; color: #57606a; }
 @media print { body { padding: 0; } section { break-inside: avoid; } }
 """

@@ -48,6 +48,7 @@ class Settlement:
     worklist: pl.DataFrame  # WORKLIST_COLUMNS: the whole work list of the run, sorted
     held: pl.DataFrame  # insz, feed, rule
     mass_change: str | None  # the S-MASS-CHANGE refusal, or None
+    active_before: int = 0  # the grants open before the run (S-MASS-CHANGE judges against them)
 
 
 def settle(
@@ -90,7 +91,8 @@ def settle(
     # detail and evidence break the ties: one person's W-CHECK-RESIDENCE of ZZB and of BOB share a since
     work = work.sort("zorgkas", "insz", "code", "since", "detail", pl.col("evidence").list.join(" "))
     mass = s_mass_change(events, open_before.height, p.max_stop_fraction, p.max_new_fraction)
-    return Settlement(events, grants.select(list(GRANT_COLUMNS)), payments, recoveries, work, held, mass)
+    grants = grants.select(list(GRANT_COLUMNS))
+    return Settlement(events, grants, payments, recoveries, work, held, mass, open_before.height)
 
 
 def zorgkas_of(persons: pl.DataFrame, members: pl.DataFrame, grants: pl.DataFrame) -> pl.DataFrame:

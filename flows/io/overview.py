@@ -1,0 +1,42 @@
+"""Each zorgkas's overview.xlsx (outputs.md): its run's files as one workbook for its staff.
+
+Written after the zorgkas's other files and before its manifest: one typed sheet per Parquet file of
+its folder, in the order they were written (grants, worklist, payments, recoveries, quarantine, and
+letters once written), read back from the staging folder, then the `codes` sheet in Dutch and French
+(pipelines/emit/overview.py). Byte-identical for the same run: the document's date is the run date.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import PurePosixPath
+
+import polars as pl
+
+from flows.codes import load_codes
+from flows.context import RunContext
+from flows.io.outbox import FileLog
+from pipelines.emit.overview import overview_xlsx
+
+OVERVIEW = "overview.xlsx"
+
+
+def sheets_of(files: FileLog, code: str) -> dict[str, pl.DataFrame]:
+    """The zorgkas's Parquet files written so far, by sheet name (the file's stem), in the order written."""
+    prefix = f"{code}/"
+    names = [name for name in files.entries if name.startswith(prefix) and name.endswith(".parquet")]
+    return {PurePosixPath(name).stem: pl.read_parquet(files.run.staging / name) for name in names}
+
+
+def write_overview(ctx: RunContext, files: FileLog, code: str) -> None:
+    """<zorgkas>/overview.xlsx, from the zorgkas's files written so far (the last of its files but the manifest)."""
+    sheets = sheets_of(files, code)
+    title = f"vsb-engine {ctx.kind} {ctx.run_date.isoformat()} {code}"
+    data = overview_xlsx(sheets, codes_frame(), created=ctx.run_date, title=title)
+    files.bytes(f"{code}/{OVERVIEW}", data, sum(frame.height for frame in sheets.values()))
+
+
+@functools.cache
+def codes_frame() -> pl.DataFrame:
+    """The codes and their NL and FR texts (data/reference/codes.yaml), read once per process."""
+    return load_codes().frame()

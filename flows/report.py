@@ -1,0 +1,93 @@
+"""What operators see of a run: `_report.html` beside `_report.json`, the run's log lines through Prefect's run
+logger, and the Prefect artifacts `vsb-<kind>-summary` (Markdown) and `vsb-<kind>-zorgkassen` (a table), both
+linking to `_report.html` (outputs.md, "Run report and Prefect"). Counts and codes only.
+
+The report is written inside the staging folder, before the publication: its timings stop at the files
+(`TIMINGS_NOTE`); the trends row the state keeps for the run (flows/state/trends.py) is written with the
+run's commit and counts the time up to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.codes import load_codes
+from flows.publication.folder import RunFolder
+from flows.state.trends import earlier_trends
+from pipelines.emit.report import TRENDS_COLUMNS, report_html, trend_row
+from pipelines.emit.summary import key_figures, summary_markdown, zorgkas_table
+
+REPORT_JSON, REPORT_HTML = "_report.json", "_report.html"
+TIMINGS_NOTE = (
+    "Written before the publication: the seal, the state commit and the rename are not timed here; "
+    "the run's time up to its commit is in the next runs' trends."
+)
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """Prefect's run logger inside a flow or task run (its lines go to the Prefect API), else the module's."""
+    if "prefect" not in sys.modules:  # no run without Prefect: do not import it for a line (vsb generate)
+        return logging.getLogger("vsb")
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    if FlowRunContext.get() is not None or TaskRunContext.get() is not None:
+        from prefect.logging import get_run_logger
+
+        return get_run_logger()
+    return logging.getLogger("vsb")
+
+
+def in_flow_run() -> bool:
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def maybe_task(prefect_task):
+    """A step's Prefect task inside a flow run; its plain function outside one (a benchmark or a test calling
+    the run directly: no Prefect API to record it in)."""
+    return prefect_task if in_flow_run() else prefect_task.fn
+
+
+def write_report_page(run: RunFolder, con: duckdb.DuckDBPyConnection, kind: str, run_key: str, timings: dict) -> dict:
+    """Complete `_report.json` with the timings known now and write `_report.html` beside it (with the trends
+    of the earlier runs of its kind in the state, this run's point marked); returns this run's trends row."""
+    report = json.loads((run.staging / REPORT_JSON).read_text())
+    report["timings_seconds"] = dict(timings)
+    report["timings_note"] = TIMINGS_NOTE
+    run.write_json(REPORT_JSON, report)
+    row = trend_row(report, active_grants=report.get("grants", {}).get("active_after"))
+    date = row["run_date"]
+    trends = pl.concat([earlier_trends(con, kind, run_key, date), pl.DataFrame([row], schema=TRENDS_COLUMNS)])
+    run.write_bytes(REPORT_HTML, report_html(report, trends, load_codes().frame()).encode())
+    return row
+
+
+def announce(kind: str, folder: Path, status: str) -> None:
+    """The run's last log line and its two Prefect artifacts, from the published folder's report (inside a
+    flow run only: a benchmark or a test calling the run directly has no run to attach them to)."""
+    report = json.loads((Path(folder) / REPORT_JSON).read_text())
+    link = (Path(folder) / REPORT_HTML).resolve().as_uri()
+    run = report["run"]
+    run_logger().info(
+        "%s %s %s: %s", kind, run.get("date"), status, "; ".join(f"{k} {v}" for k, v in key_figures(report))
+    )
+    if not in_flow_run():
+        return
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    what = f"{kind} {run.get('date')}"
+    create_markdown_artifact(
+        key=f"vsb-{kind}-summary", markdown=summary_markdown(report, status, link), description=f"Summary of {what}"
+    )
+    create_table_artifact(
+        key=f"vsb-{kind}-zorgkassen",
+        table=zorgkas_table(report),
+        description=f"Per zorgkas, {what}: the full report is {link}",
+    )

@@ -1,0 +1,111 @@
+"""The run's summary for Prefect (outputs.md, "Run report and Prefect"): the Markdown of the artifact
+`vsb-<kind>-summary` and the rows of the table artifact `vsb-<kind>-zorgkassen`, from the run's report dict
+(pipelines/emit/report.py describes it). Counts and codes only, as the report: never an insz, a name or an
+IBAN. Pure: the link to `_report.html` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from pipelines.emit.report import EVENTS, KINDS, personal_data
+
+STATUS = {"published": "published", "replaced": "published again", "identical": "unchanged (already published)"}
+
+
+def summary_markdown(report: Mapping, status: str, link: str) -> str:
+    """The Markdown summary of a run: what ran, how it ended, its main counts, and a link to its report."""
+    run = report["run"]
+    kind = run.get("kind", "nightly")
+    lines = [
+        f"# {KINDS.get(kind, kind)} {run.get('date', '')}: {STATUS.get(status, status)}",
+        "",
+        f"Report: [{link.rsplit('/', 1)[-1]}]({link}) (folder `{run.get('folder', '')}`)",
+        "",
+        "| | |",
+        "|---|---:|",
+        *(f"| {label} | {value} |" for label, value in key_figures(report)),
+    ]
+    warnings = report.get("warnings", [])
+    if warnings:
+        lines += ["", f"**Warnings ({len(warnings)})**", "", *(f"- {w}" for w in warnings)]
+    text = "\n".join(lines) + "\n"
+    _refuse_personal_data(text)
+    return text
+
+
+def key_figures(report: Mapping) -> list[tuple[str, str]]:
+    """(label, value) of the run's main counts, those its report holds."""
+    figures = []
+    decisions = report.get("decisions", {})
+    if "persons_with_a_right" in decisions:
+        figures.append(("Persons with a right", _n(decisions["persons_with_a_right"])))
+    if "events" in report:
+        events = report["events"]
+        figures.append(("Grant events", ", ".join(f"{e} {_n(n)}" for e, n in events.items()) or "none"))
+    zorgkassen = report.get("per_zorgkas", {})
+    paid = [z["payments"] for z in zorgkassen.values() if "payments" in z]
+    if paid:
+        figures.append(("Payment rows", _n(sum(p["rows"] for p in paid))))
+        figures.append(("Amount paid", _money(sum(Decimal(p["amount"]) for p in paid))))
+    recovered = [z["recoveries"] for z in zorgkassen.values() if "recoveries" in z]
+    if recovered:
+        figures.append(("Recoveries", _n(sum(r["rows"] for r in recovered))))
+    if zorgkassen:
+        figures.append(("Work-list rows", _n(sum(sum(z.get("worklist", {}).values()) for z in zorgkassen.values()))))
+    for key, label in (("invoices", "Invoices issued"), ("fines", "Fines proposed")):
+        if key in report:
+            counts = report[key]
+            figures.append((label, _n(counts.get("issued", counts.get("proposed", 0)))))
+    feeds = report.get("feeds", {})
+    if feeds:
+        read = sum(f.get("rows_read", 0) for f in feeds.values())
+        quarantined = sum(f.get("rows_quarantined", 0) for f in feeds.values())
+        rate = f" ({quarantined / read:.1%})" if read else ""
+        figures.append(("Rows read", _n(read)))
+        figures.append(("Rows quarantined", _n(quarantined) + rate))
+    if "holds" in report:
+        figures.append(("Persons held (S-HOLD)", _n(report["holds"].get("persons", 0))))
+    mass = report.get("guards", {}).get("mass_change")
+    if mass:
+        figures.append(("S-MASS-CHANGE", f"{mass['outcome']}: {_n(mass['stopped'])} stopped, {_n(mass['new'])} new"))
+    return figures
+
+
+def zorgkas_table(report: Mapping) -> list[dict]:
+    """One row per zorgkas for the table artifact: its counts (nightly: events, payments, recoveries, work
+    list, quarantined rows, letters; invoice and fine runs: their totals)."""
+    kind = report["run"].get("kind", "nightly")
+    if kind in ("invoices", "fines"):
+        per_zorgkas = report.get(kind, {}).get("per_zorgkas", {})
+        return [{"zorgkas": code} | dict(totals) for code, totals in per_zorgkas.items()]
+    zorgkassen = report.get("per_zorgkas", {})
+    events = [e for e in EVENTS if any(e in z.get("events", {}) for z in zorgkassen.values())]
+    rows = []
+    for code, z in zorgkassen.items():
+        row = {"zorgkas": code, **{e: z.get("events", {}).get(e, 0) for e in events}}
+        if "payments" in z:
+            row |= {"payment rows": z["payments"]["rows"], "transactions": z["payments"]["transactions"]}
+            row["amount"] = z["payments"]["amount"]
+        if "recoveries" in z:
+            row |= {"recoveries": z["recoveries"]["rows"], "recovered amount": z["recoveries"]["amount"]}
+        row["work list"] = sum(z.get("worklist", {}).values())
+        row |= {name: z[name] for name in ("quarantine", "letters") if name in z}
+        rows.append(row)
+    _refuse_personal_data(repr(rows))
+    return rows
+
+
+def _refuse_personal_data(text: str) -> None:
+    found = personal_data(text)
+    if found:
+        raise ValueError(f"the summary would show {len(found)} insz or IBAN values: it carries counts only")
+
+
+def _n(value) -> str:
+    return f"{int(value):,}"
+
+
+def _money(value) -> str:
+    return f"€{Decimal(str(value)):,.2f}"
