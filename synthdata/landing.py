@@ -48,7 +48,7 @@ def write_landing(
     extra = scenario_rows() if scenarios else {}
     for feed, delivery, frame in iter_landing(n_members, seed, as_of, zorgkas_codes):
         if feed in extra:  # the reviewed scenario persons of synthdata/scenarios.py
-            added = pl.DataFrame(extra[feed], schema=FEEDS[feed].mandatory_columns, orient="row")
+            added = pl.DataFrame(extra[feed], schema=FEEDS[feed].columns, orient="row")
             if feed == "members" and frame["insz"].is_in(added["insz"].implode()).any():
                 raise ValueError("a generated member has the insz of a scenario person: choose another seed")
             frame = pl.concat([frame, added])

@@ -24,20 +24,31 @@ def insz_of(birth: dt.date, counter: int) -> str:
     return f"{base}{97 - prefixed % 97:02d}"
 
 
+# the letters' language and postal address (members' optional columns): a Flemish address in Dutch unless
+# the scenario says otherwise
+ADDRESS = {"language": "NL", "postal_code": "3000", "city": "Leuven", "country": "BE"}
+BRUSSELS_FR = {"language": "FR", "postal_code": "1050", "city": "Ixelles", "country": "BE"}
+
+
 def _person(code: str, birth: dt.date, zorgkas: str, **member) -> dict:
-    return {
-        "insz": insz_of(birth, 990 + int(code[1:]) % 9),
-        "zorgkas": zorgkas,
-        "name": f"Scenario {code}",
-        "birth_date": birth,
-        "death_date": None,
-        "domicile_region": "VL",
-        "affiliation_basis": "RESIDENT_VL",
-        "affiliation_start": max(D(birth.year + 18, 1, 1), birth) if birth.year < 2000 else birth,
-        "affiliation_end": None,
-        "eu_insured_since": None,
-        "iban": IBAN,
-    } | member
+    address = ADDRESS | {"street": f"Bondgenotenlaan {int(code[1:])}"}
+    return (
+        {
+            "insz": insz_of(birth, 990 + int(code[1:]) % 9),
+            "zorgkas": zorgkas,
+            "name": f"Scenario {code}",
+            "birth_date": birth,
+            "death_date": None,
+            "domicile_region": "VL",
+            "affiliation_basis": "RESIDENT_VL",
+            "affiliation_start": max(D(birth.year + 18, 1, 1), birth) if birth.year < 2000 else birth,
+            "affiliation_end": None,
+            "eu_insured_since": None,
+            "iban": IBAN,
+        }
+        | address
+        | member
+    )
 
 
 # code: (what it shows, the person, rows of the other feeds without insz)
@@ -181,6 +192,8 @@ SCENARIOS: dict[str, dict] = {
             domicile_region="BXL",
             affiliation_basis="RESIDENT_BXL",
             affiliation_start=D(2022, 5, 1),
+            **BRUSSELS_FR,
+            street="Rue du Trône 7",
         ),
         "residence_periods": [
             dict(region="VL", start_date=D(1960, 6, 6), end_date=D(1989, 12, 31)),
@@ -336,7 +349,7 @@ SCENARIOS: dict[str, dict] = {
     },
     "S13": {
         "shows": "W-APPLY-FACILITY: a WZC in Brussels and no automatic ground: not entitled, must apply",
-        "member": _person("S13", D(1936, 3, 3), "ZK100"),
+        "member": _person("S13", D(1936, 3, 3), "ZK100", **BRUSSELS_FR, street="Avenue Louise 113"),
         "facility_stays": [
             dict(
                 stay_id="SC-FS-13",
