@@ -782,16 +782,17 @@ def _addresses(pop: _Population, rng: np.random.Generator) -> Callable[[np.ndarr
     u_language, u_address = rng.random(P), rng.random(P)
     place, street = rng.integers(0, 1 << 30, size=P), rng.integers(0, 1 << 30, size=P)
     number = rng.integers(1, 250, size=P)
-    # one table of places: (postal code, city in Dutch, city in French, street abroad, country)
+    # one table of places (postal code, city in Dutch, city in French, country), VL, BXL, WAL, abroad in turn
     places = (
-        [(p, c, c, None, "BE") for p, c in _PLACES_VL]
-        + [(p, nl, fr, None, "BE") for p, nl, fr in _PLACES_BXL]
-        + [(p, c, c, None, "BE") for p, c in _PLACES_WAL]
-        + [(p, c, c, s, country) for country, p, c, s in _PLACES_ABROAD]
+        [(p, c, c, "BE") for p, c in _PLACES_VL]
+        + [(p, nl, fr, "BE") for p, nl, fr in _PLACES_BXL]
+        + [(p, c, c, "BE") for p, c in _PLACES_WAL]
+        + [(p, c, c, country) for country, p, c, _ in _PLACES_ABROAD]
     )
     sizes = np.array([len(_PLACES_VL), len(_PLACES_BXL), len(_PLACES_WAL), len(_PLACES_ABROAD)])
     offsets = np.r_[0, np.cumsum(sizes)[:-1]]
-    table = {k: [p[i] for p in places] for i, k in enumerate(("postal", "city_nl", "city_fr", "abroad", "country"))}
+    cities = [p[1] for p in places] + [p[2] for p in places]  # Dutch names, then French
+    streets = _STREETS_NL + _STREETS_FR + [s for *_, s in _PLACES_ABROAD]
     p_french = np.array([_P_FRENCH[r] for r in range(len(REGIONS))])
 
     def address(idx: np.ndarray, region: np.ndarray) -> dict[str, pl.Series]:
@@ -799,31 +800,21 @@ def _addresses(pop: _Population, rng: np.random.Generator) -> Callable[[np.ndarr
         row = offsets[region] + place[idx] % sizes[region]
         s = street[idx]
         street_row = np.where(french, len(_STREETS_NL) + s % len(_STREETS_FR), s % len(_STREETS_NL))
-        none = u_address[idx] < _P_NO_ADDRESS
-        no_street = none | (u_address[idx] > 1 - _P_NO_STREET)
-        frame = pl.DataFrame(
-            {
-                "french": french,
-                "postal": _strs(table["postal"], row),
-                "city_nl": _strs(table["city_nl"], row),
-                "city_fr": _strs(table["city_fr"], row),
-                "abroad": _strs(table["abroad"], row),
-                "country": _strs(table["country"], row),
-                "street": _strs(_STREETS_NL + _STREETS_FR, street_row),
-                "number": number[idx],
-                "none": none,
-                "no_street": no_street,
-            }
-        )
-        missing = lambda mask, value: pl.when(mask).then(None).otherwise(value)  # noqa: E731
-        street_name = pl.coalesce("abroad", "street")
-        return frame.select(
-            pl.when("french").then(pl.lit("FR")).otherwise(pl.lit("NL")).alias("language"),
-            missing(pl.col("no_street"), pl.format("{} {}", street_name, "number")).alias("street"),
-            missing(pl.col("none"), pl.col("postal")).alias("postal_code"),
-            missing(pl.col("none"), pl.when("french").then("city_fr").otherwise("city_nl")).alias("city"),
-            missing(pl.col("none"), pl.col("country")).alias("country"),
-        ).to_dict()
+        street_row = np.where(region == ABROAD, len(_STREETS_NL) + len(_STREETS_FR) + row - offsets[ABROAD], street_row)
+        none = pl.Series(u_address[idx] < _P_NO_ADDRESS)
+        no_street = none | pl.Series(u_address[idx] > 1 - _P_NO_STREET)
+
+        def kept(values: pl.Series, missing: pl.Series) -> pl.Series:
+            return values.zip_with(~missing, pl.Series([None], dtype=pl.String))
+
+        street_text = _strs(streets, street_row) + " " + pl.Series(number[idx]).cast(pl.String)
+        return {
+            "language": _strs(["NL", "FR"], french.astype(np.int8)),
+            "street": kept(street_text, no_street),
+            "postal_code": kept(_strs([p[0] for p in places], row), none),
+            "city": kept(_strs(cities, row + np.where(french, len(places), 0)), none),
+            "country": kept(_strs([p[3] for p in places], row), none),
+        }
 
     return address
 
