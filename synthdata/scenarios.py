@@ -370,7 +370,7 @@ SCENARIOS: dict[str, dict] = {
         "2026 (E-ALIVE) and September and October 2026 are recovered on the payment night of November",
         "member": _person(
             "S14",
-            D(1999, 4, 14),
+            D(1999, 12, 28),
             "ZK300",
             language="FR",
             street="Rue de l'Église 12",
