@@ -2,7 +2,7 @@
 against its model (schemas/outputs.py), the manifests last.
 
     nightly/<D>/quarantine/<feed>.parquet, _decisions/, <zorgkas>/grants, worklist, payments (+ SEPA),
-        recoveries, manifest.json; _report.json
+        recoveries, letters/NNNN.pdf and letters.parquet, manifest.json; _report.json
     invoices/<Y>/<D>/<zorgkas>/invoices.parquet, .csv, manifest.json; _report.json
     fines/<F>/<zorgkas>/fines.parquet, .csv, manifest.json; _report.json
 """
@@ -10,6 +10,7 @@ against its model (schemas/outputs.py), the manifests last.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import polars as pl
@@ -20,6 +21,7 @@ from flows.decide import Decided
 from flows.ingest import Ingested
 from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
+from flows.letters import emit_letters, night_letters_of
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
 from pipelines.emit.files import canonical, zorgkas_slices
@@ -28,6 +30,7 @@ from pipelines.settle.payments import payment_rows
 from schemas.outputs import DecidedPeriods, Grants, OutputError, Payments, Quarantine, Recoveries, Worklist, check
 
 ZORGKAS_FRAMES = ("grants", "worklist", "payments", "recoveries")
+NO_LETTERS = {"letters": 0, "by_kind": {}}
 
 
 def money_text(value) -> str:
@@ -105,12 +108,18 @@ def emit_night(
     slices = {
         name: zorgkas_slices(f, ctx.reference.zorgkas_codes) for name, f in zip(ZORGKAS_FRAMES, frames, strict=True)
     }
+    started = time.perf_counter()
+    letters = emit_letters(ctx, files, night_letters_of(ctx, settled.letters.letters))  # rendered in parallel
+    timings["letters render"] = round(time.perf_counter() - started, 3)
+    timings["letters"] = round(settled.letters.seconds + timings["letters render"], 3)
     zorgkassen = {}
     for code in ctx.reference.zorgkas_codes:
         mine = {name: slices[name][code] for name in ZORGKAS_FRAMES}
         totals = emit_zorgkas_night(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
+        totals["letters"] = letters.get(code, NO_LETTERS)
         zorgkassen[code] = zorgkas_manifest(files, info, code, totals)
-    files.run.write_json("_report.json", night_report(info, ingested, decided, settlement, timings))
+    report = night_report(info, ingested, decided, settlement, timings)
+    files.run.write_json("_report.json", report | {"letters": letter_counts(letters)})
     return run_manifest(ctx, info, files, zorgkassen)
 
 
@@ -174,6 +183,16 @@ def night_report(info: dict, ingested: Ingested, decided: Decided, settlement, t
     }
 
 
+def letter_counts(letters: dict[str, dict]) -> dict:
+    """The run's letters per kind and per zorgkas (counts only: _report.json)."""
+    by_kind: dict[str, int] = {}
+    for totals in letters.values():
+        for kind, n in totals["by_kind"].items():
+            by_kind[kind] = by_kind.get(kind, 0) + n
+    per_zorgkas = {code: totals["letters"] for code, totals in sorted(letters.items())}
+    return {"total": sum(per_zorgkas.values()), "by_kind": dict(sorted(by_kind.items())), "per_zorgkas": per_zorgkas}
+
+
 def decision_counts(decided: Decided) -> dict:
     """Counts per budget and status, and per work-list code: no insz."""
     periods = decided.periods.group_by("budget", "status").len().sort("budget", "status")
@@ -197,17 +216,23 @@ def emit_premium(ctx: RunContext, files: FileLog, ingested: Ingested, planned, t
     if sum(s.height for s in slices.values()) != rows.height:
         raise OutputError(f"{name}: rows of a zorgkas outside the reference list")
     columns = list(model.to_schema().columns)
+    started = time.perf_counter()
+    letters = emit_letters(ctx, files, planned.letters_of) if planned.letters_of else {}  # L-INVOICE
+    if planned.letters_of:
+        timings["letters"] = round(time.perf_counter() - started, 3)
     zorgkassen = {}
     for code in ctx.reference.zorgkas_codes:
         mine = check(model, canonical(slices[code].sort(planned.order_by).select(columns)))
         files.parquet(f"{code}/{name}.parquet", mine)
         files.csv(f"{code}/{name}.csv", mine)
-        zorgkassen[code] = zorgkas_manifest(files, ctx.info, code, planned.totals(mine))
+        totals = planned.totals(mine) | ({"letters": letters.get(code, NO_LETTERS)} if planned.letters_of else {})
+        zorgkassen[code] = zorgkas_manifest(files, ctx.info, code, totals)
     per_zorgkas = {code: manifest["totals"] for code, manifest in zorgkassen.items()}
     report = {
         "run": ctx.info,
         "feeds": ingested.counts,
         name: planned.counts | {"per_zorgkas": per_zorgkas},
+        **({"letters": letter_counts(letters)} if planned.letters_of else {}),
         "warnings": ingested.warnings,
         "timings_seconds": timings,
     }

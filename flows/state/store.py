@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS runs (
     run_date DATE,
     seq BIGINT,                     -- commit order
     payment_run BOOLEAN DEFAULT FALSE,
-    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (flows/publication/protocol.py)
+    -- false between the state commit and the rename (flows/publication/protocol.py)
+    published BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (kind, run_key)
 );
 """
