@@ -1700,7 +1700,9 @@ def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     if changed:
         idx = np.concatenate([i for i, _ in changed])
         new = pl.concat([f for _, f in changed])
-        frame = frame.with_columns([frame[c].scatter(idx, new[c]) for c in frame.columns])
+        # only the columns whose values change are copied (scatter copies its column)
+        touched = [c for c in frame.columns if not new[c].equals(frame[c].gather(idx), check_names=False)]
+        frame = frame.with_columns([frame[c].scatter(idx, new[c]) for c in touched])
     if appended:
         frame = pl.concat([frame, *appended])
     return frame
