@@ -21,7 +21,7 @@ from flows.decide import Decided
 from flows.ingest import Ingested
 from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
-from flows.letters import emit_letters, night_letters_of
+from flows.letters import emit_letters
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
 from pipelines.emit.files import canonical, zorgkas_slices
@@ -109,7 +109,7 @@ def emit_night(
         name: zorgkas_slices(f, ctx.reference.zorgkas_codes) for name, f in zip(ZORGKAS_FRAMES, frames, strict=True)
     }
     started = time.perf_counter()
-    letters = emit_letters(ctx, files, night_letters_of(ctx, settled.letters.letters))  # rendered in parallel
+    letters = emit_letters(ctx, files, settled.letters.letters_of)  # every zorgkas's letters, in parallel
     timings["letters render"] = round(time.perf_counter() - started, 3)
     timings["letters"] = round(settled.letters.seconds + timings["letters render"], 3)
     zorgkassen = {}

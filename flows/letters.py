@@ -38,6 +38,7 @@ from flows.state.store import open_state
 from pipelines.emit.files import zorgkas_slices
 from pipelines.emit.letters.appeal import AppealTerms, appeal_terms
 from pipelines.emit.letters.content import (
+    DECISION_EVENTS,
     REQUEST_CODES,
     decision_letters,
     empty_letters,
@@ -69,9 +70,29 @@ class LetterInputs:
 
 @dataclass(frozen=True)
 class NightLetters:
-    letters: pl.DataFrame  # content.LETTER_COLUMNS of every zorgkas
-    requests: pl.DataFrame  # the request letters sent: insz, code, since, letter_id (the letters ledger)
-    seconds: float = 0.0  # taking the inputs and building the letters (the run report's timings)
+    """What a night's letters are made of; a zorgkas's letters are built when its files are written (`letters_of`):
+    a go-live night has a letter for every grant, and the letters of every zorgkas are never held at once."""
+
+    events: pl.DataFrame  # grants.EVENT_COLUMNS of the persons not held
+    payments: pl.DataFrame  # payments.PAID_COLUMNS of this run, of the persons not held
+    motivation: pl.DataFrame  # content.MOTIVATION_COLUMNS of the decision events
+    recoveries: pl.DataFrame  # payments.RECOVERY_COLUMNS of the persons not held
+    request_letters: pl.DataFrame  # content.LETTER_COLUMNS of the request letters due (few: built at once)
+    requests: pl.DataFrame  # their rows of the letters ledger: insz, code, since, letter_id
+    inputs: LetterInputs
+    terms: AppealTerms
+    payment_run: bool
+    seconds: float = 0.0  # taking the inputs and the letters' parts (the run report's timings)
+
+    def letters_of(self, code: str) -> pl.DataFrame:
+        """content.LETTER_COLUMNS of the zorgkas `code`: its decision, recovery and request letters."""
+        members, allowance, terms = self.inputs.members, self.inputs.allowance, self.terms
+        events, paid, recovered = (
+            f.filter(pl.col("zorgkas") == code) for f in (self.events, self.payments, self.recoveries)
+        )
+        decisions = decision_letters(events, paid, self.motivation, members, terms, allowance, self.payment_run)
+        recoveries = recovery_letters(recovered, members, terms, allowance)
+        return pl.concat([decisions, recoveries, self.request_letters.filter(pl.col("zorgkas") == code)])
 
 
 def allowance_active_on(day: dt.date):
@@ -141,18 +162,16 @@ def night_letters(
     """The letters of a night: a decision letter per event, a recovery letter per person with recoveries, a request
     letter per request row not sent by an earlier run; none for a held person (S-HOLD)."""
     started, held = time.perf_counter(), settlement.held.select("insz").unique()
-    terms = appeal_of(ctx)
-    events = settlement.events.join(held, on="insz", how="anti")
+    events = settlement.events.filter(pl.col("event").is_in(DECISION_EVENTS)).join(held, on="insz", how="anti")
     reasons = motivation(events, periods, inputs.records, ctx.run_date.replace(day=1))
     paid = settlement.payments.join(held, on="insz", how="anti")
-    decisions = decision_letters(events, paid, reasons, inputs.members, terms, inputs.allowance, payment_run)
     recovered = settlement.recoveries.join(held, on="insz", how="anti")
-    recoveries = recovery_letters(recovered, inputs.members, terms, inputs.allowance)
     asked = settlement.worklist.filter(pl.col("code").is_in(REQUEST_CODES)).join(held, on="insz", how="anti")
     due = asked.join(requests_sent(con, run_key, asked), on=["insz", "code", "since"], how="anti")
     requests = request_letters(due, inputs.members, ctx.run_date)
     seconds = inputs.seconds + time.perf_counter() - started
-    return NightLetters(pl.concat([decisions, recoveries, requests]), requests_of(requests), seconds)
+    parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)
+    return NightLetters(*parts, seconds)
 
 
 @cache
@@ -197,12 +216,6 @@ def log_letters(files: FileLog, where: str, rows: pl.DataFrame) -> dict:
         files.existing(f"{where}/{name}", count)
     files.parquet(f"{where}/letters.parquet", rows)
     return {"letters": rows.height, "by_kind": dict(sorted(rows.group_by("kind").len().iter_rows()))}
-
-
-def night_letters_of(ctx: RunContext, letters: pl.DataFrame) -> Callable[[str], pl.DataFrame]:
-    """`emit_letters`'s letters of each zorgkas from the night's letters."""
-    slices = zorgkas_slices(letters.sort("zorgkas"), ctx.reference.zorgkas_codes)
-    return lambda code: slices[code]
 
 
 def invoice_letters_of(ctx: RunContext, invoices: pl.DataFrame, members: pl.DataFrame) -> Callable[[str], pl.DataFrame]:
