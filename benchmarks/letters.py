@@ -308,15 +308,15 @@ def night(root: Path, landing: Path, work: Path, as_of: str, state: Path) -> dic
     return measure(code) | {"load_average_before": round(os.getloadavg()[0], 2)}
 
 
-def nights(members: int, baseline: Path, repeats: int) -> dict:
+def nights(members: int, baseline: Path, repeats: int, keep: Path | None = None) -> dict:
     """The go-live payment night on an empty state, then the steady payment night of the month after, with
     letters (this checkout) and without (`baseline`: the code before letters, e.g. `git archive` of it): the
     go-live night once each, the steady night `repeats` times each, in turn, each from a copy of the state
-    its go-live night left."""
+    its go-live night left. `keep`: a folder to work in and keep (the go-live states, for other measurements)."""
     from common import landing_for
 
     landing = landing_for(members)
-    work = Path(tempfile.mkdtemp(prefix="vsb-bench-letters-nights-"))
+    work = keep or Path(tempfile.mkdtemp(prefix="vsb-bench-letters-nights-"))
     variants = {"with_letters": ROOT, "without_letters": baseline}
     found: dict = {"members": members, "cpus": os.cpu_count(), "go_live": {}, "steady": {v: [] for v in variants}}
     try:
@@ -331,7 +331,8 @@ def nights(members: int, baseline: Path, repeats: int) -> dict:
                 found["steady"][name].append(night(root, landing, work / name, STEADY, state))
                 print(json.dumps({name: found["steady"][name][-1]}), flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     median = {v: sorted(r["seconds"] for r in runs)[len(runs) // 2] for v, runs in found["steady"].items()}
     found["steady_median_seconds"] = median
     found["letters_add_seconds"] = round(median["with_letters"] - median["without_letters"], 2)
@@ -352,9 +353,10 @@ def main() -> None:
     parser.add_argument("--nights", type=int, metavar="MEMBERS", help="measure nights with and without letters")
     parser.add_argument("--baseline", type=Path, help="--nights: a checkout of the code without letters")
     parser.add_argument("--repeats", type=int, default=3, help="--nights: steady nights of each variant")
+    parser.add_argument("--keep", type=Path, help="--nights: work in this folder and keep it")
     args = parser.parse_args()
     if args.nights:
-        found = nights(args.nights, args.baseline, args.repeats)
+        found = nights(args.nights, args.baseline, args.repeats, args.keep)
         (ROOT / "benchmarks" / "results" / "letters_nights.json").write_text(json.dumps(found, indent=2) + "\n")
         return
     if args.step == "build":

@@ -167,7 +167,8 @@ def night_letters(
     paid = settlement.payments.join(held, on="insz", how="anti")
     recovered = settlement.recoveries.join(held, on="insz", how="anti")
     asked = settlement.worklist.filter(pl.col("code").is_in(REQUEST_CODES)).join(held, on="insz", how="anti")
-    due = asked.join(requests_sent(con, run_key, asked), on=["insz", "code", "since"], how="anti")
+    sent = requests_sent(con, run_key, asked, ctx.window[0])
+    due = asked.join(sent, on=["insz", "code", "since"], how="anti")
     requests = request_letters(due, inputs.members, ctx.run_date)
     seconds = inputs.seconds + time.perf_counter() - started
     parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)

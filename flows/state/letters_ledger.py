@@ -2,7 +2,7 @@
 
 letters_ledger: one row per (insz, code, since) whose request letter a nightly run sent: a request for
 W-IBAN-MISSING, W-CHECK-RESIDENCE, W-APPLY-SPECIAL or W-APPLY-FACILITY goes out in the run in which its
-work-list row first appears, and not again while the row stays (its `since` unchanged). The rows are
+work-list row first appears, and not again while the row stays (`requests_sent`). The rows are
 written in the transaction that commits the run (`record_requests`, flows/publication/protocol.py
 `Built.change`), like the payment ledger; a run reads the ledger as it was before the run itself
 (flows/state/ledger.py `not_before`), so a rerun of the same run key sends the same letters again.
@@ -38,16 +38,25 @@ def ensure_letters_ledger(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TABLE)
 
 
-def requests_sent(con: duckdb.DuckDBPyConnection, run_key: str, wanted: pl.DataFrame) -> pl.DataFrame:
+def requests_sent(
+    con: duckdb.DuckDBPyConnection, run_key: str, wanted: pl.DataFrame, window_first: dt.date
+) -> pl.DataFrame:
     """The (insz, code, since) of `wanted` whose request letter an earlier run sent (REQUEST_KEY): the ledger
-    without the rows of the run `run_key` itself and of the nightly runs committed after it."""
+    without the rows of the run `run_key` itself and of the nightly runs committed after it.
+
+    A work-list row whose since is the first month of the evaluation window began before the window (the
+    decisions see no further back: W-IBAN-MISSING's first unpaid month, W-CHECK-RESIDENCE's first month), so
+    its since moves with the window every month while the row stays: it is the request already sent with a
+    since on or before that month. A row that came back after a break starts inside the window: a new since.
+    """
     con.register("wanted_requests", wanted.select(list(REQUEST_KEY)).unique().to_arrow())
     try:
         sql = (
-            "SELECT w.insz, w.code, w.since FROM wanted_requests w JOIN letters_ledger l "
-            "ON l.insz = w.insz AND l.code = w.code AND l.since = w.since WHERE NOT list_contains(?, l.run_key)"
+            "SELECT DISTINCT w.insz, w.code, w.since FROM wanted_requests w JOIN letters_ledger l "
+            "ON l.insz = w.insz AND l.code = w.code AND (l.since = w.since OR (w.since = ? AND l.since <= ?)) "
+            "WHERE NOT list_contains(?, l.run_key)"
         )
-        return frame_of(con, sql, [not_before(con, run_key)], REQUEST_KEY)
+        return frame_of(con, sql, [window_first, window_first, not_before(con, run_key)], REQUEST_KEY)
     finally:
         con.unregister("wanted_requests")
 
