@@ -16,6 +16,16 @@ seconds to build the letter rows, the peak RSS (VmHWM) of the parent and of the 
 peak of everything at once (parent + workers x largest worker: an upper bound), the PDF size, and
 the time extrapolated to 4.6M invoices (an invoice run at 7M members issues about 4.65M).
 Target of the issue: >= 400 letters/s per core with both cores busy, <= 2 GiB, on >= 500,000 invoices.
+
+The nights with and without letters (results in benchmarks/results/letters_nights.json):
+
+    git archive <commit before letters> | tar -x -C /tmp/vsb-base
+    .venv/bin/python benchmarks/letters.py --nights 7000000 --baseline /tmp/vsb-base --repeats 3
+
+`vsb nightly` in fresh processes on the generated landing (benchmarks/cache, generated with the members'
+language and address columns): the go-live payment night on an empty state (every grant NEW: a letter each),
+then the steady payment night of the month after, each variant from a copy of its own go-live state, in
+turn; reported: seconds, peak RSS, letters per kind, the letters' own timings, the load average.
 """
 
 from __future__ import annotations
@@ -37,11 +47,12 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from flows.io.letters import LETTERS_PER_FILE, RenderedFile, render_letters  # noqa: E402
 from flows.reference import load_reference  # noqa: E402
 from pipelines.emit.letters import content  # noqa: E402
 from pipelines.emit.letters.appeal import appeal_terms  # noqa: E402
-from pipelines.premium.invoices import INVOICE_COLUMNS, p_reference  # noqa: E402
+from pipelines.premium.invoices import INVOICE_COLUMNS, structured_reference  # noqa: E402
 from pipelines.settle.grants import EVENT_COLUMNS, EVENT_ORDER  # noqa: E402
 
 FIRST = ["Jan", "Marie", "Pieter", "Sophie", "Luc", "Anne", "Ahmed", "Fatima", "Wim", "Isabelle", "Koen", "Nathalie"]
@@ -97,7 +108,7 @@ def invoices_frame(members: pl.DataFrame, invoice_date: dt.date) -> pl.DataFrame
         .then(pl.lit(["P-LIABLE", "P-REDUCED"], pl.List(pl.String)))
         .otherwise(pl.lit(["P-LIABLE"], pl.List(pl.String)))
         .alias("grounds"),
-        p_reference(),
+        structured_reference(),
         pl.lit(dt.date(2027, 4, 30)).alias("due_date"),
         pl.lit(invoice_date).alias("invoice_date"),
     ).select([pl.col(c).cast(t) for c, t in INVOICE_COLUMNS.items()])
@@ -266,6 +277,68 @@ def measure(kind: str, n: int, workers: int, letters_per_file: int) -> dict:
     return row
 
 
+# --- the nights with and without letters ----------------------------------------------------------------
+
+NIGHT_CODE = """
+import sys
+sys.path.insert(0, {root!r})  # the code to measure: this checkout, or the baseline without letters
+from flows.cli import main
+code = main(["nightly", "--as-of", {as_of!r}, "--landing", {landing!r}, "--outbox", {outbox!r},
+             "--state", {state!r}, "--quiet", "--accept-mass-change"])
+assert code == 0
+import json, os, pathlib
+report = json.loads((pathlib.Path({outbox!r}) / "nightly" / {as_of!r} / "_report.json").read_text())
+timings = report["timings_seconds"]
+letters = report.get("letters", {{}})
+result = {{"events": report["events"], "payments": report["payments"]["rows"],
+           "letters": letters.get("total", 0), "letters_by_kind": letters.get("by_kind", {{}}),
+           "letters_seconds": timings.get("letters"), "letters_render_seconds": timings.get("letters render"),
+           "load_average_after": round(os.getloadavg()[0], 2)}}
+"""
+GO_LIVE, STEADY = "2026-10-26", "2026-11-26"
+
+
+def night(root: Path, landing: Path, work: Path, as_of: str, state: Path) -> dict:
+    """One `vsb nightly` of the code at `root`, in a fresh process (common.measure: seconds and peak RSS)."""
+    from common import measure
+
+    code = NIGHT_CODE.format(
+        root=str(root), as_of=as_of, landing=str(landing), outbox=str(work / "out"), state=str(state)
+    )
+    return measure(code) | {"load_average_before": round(os.getloadavg()[0], 2)}
+
+
+def nights(members: int, baseline: Path, repeats: int, keep: Path | None = None) -> dict:
+    """The go-live payment night on an empty state, then the steady payment night of the month after, with
+    letters (this checkout) and without (`baseline`: the code before letters, e.g. `git archive` of it): the
+    go-live night once each, the steady night `repeats` times each, in turn, each from a copy of the state
+    its go-live night left. `keep`: a folder to work in and keep (the go-live states, for other measurements)."""
+    from common import landing_for
+
+    landing = landing_for(members)
+    work = keep or Path(tempfile.mkdtemp(prefix="vsb-bench-letters-nights-"))
+    variants = {"with_letters": ROOT, "without_letters": baseline}
+    found: dict = {"members": members, "cpus": os.cpu_count(), "go_live": {}, "steady": {v: [] for v in variants}}
+    try:
+        for name, root in variants.items():
+            found["go_live"][name] = night(root, landing, work / name, GO_LIVE, work / name / "go-live.duckdb")
+            print(json.dumps({name: found["go_live"][name]}), flush=True)
+        for _ in range(repeats):
+            for name, root in variants.items():
+                state = work / name / "steady.duckdb"
+                shutil.copyfile(work / name / "go-live.duckdb", state)
+                shutil.rmtree(work / name / "out" / "nightly" / STEADY, ignore_errors=True)
+                found["steady"][name].append(night(root, landing, work / name, STEADY, state))
+                print(json.dumps({name: found["steady"][name][-1]}), flush=True)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    median = {v: sorted(r["seconds"] for r in runs)[len(runs) // 2] for v, runs in found["steady"].items()}
+    found["steady_median_seconds"] = median
+    found["letters_add_seconds"] = round(median["with_letters"] - median["without_letters"], 2)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invoices", type=int, default=500_000)
@@ -277,7 +350,15 @@ def main() -> None:
     parser.add_argument("--kind", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--nights", type=int, metavar="MEMBERS", help="measure nights with and without letters")
+    parser.add_argument("--baseline", type=Path, help="--nights: a checkout of the code without letters")
+    parser.add_argument("--repeats", type=int, default=3, help="--nights: steady nights of each variant")
+    parser.add_argument("--keep", type=Path, help="--nights: work in this folder and keep it")
     args = parser.parse_args()
+    if args.nights:
+        found = nights(args.nights, args.baseline, args.repeats, args.keep)
+        (ROOT / "benchmarks" / "results" / "letters_nights.json").write_text(json.dumps(found, indent=2) + "\n")
+        return
     if args.step == "build":
         print(json.dumps(build_step(args.kind, args.n, args.rows)))
         return

@@ -2,9 +2,10 @@
 against its model (schemas/outputs.py), the manifests last.
 
     nightly/<D>/quarantine/<feed>.parquet, _decisions/, <zorgkas>/grants, worklist, payments (+ SEPA),
-        recoveries, quarantine, overview.xlsx, manifest.json; _report.json, _report.html
-    invoices/<Y>/<D>/<zorgkas>/invoices.parquet, .csv, quarantine.parquet, overview.xlsx, manifest.json;
+        recoveries, quarantine, letters/NNNN.pdf and letters.parquet, overview.xlsx, manifest.json;
         _report.json, _report.html
+    invoices/<Y>/<D>/<zorgkas>/invoices.parquet, .csv, quarantine.parquet, letters/ and letters.parquet,
+        overview.xlsx, manifest.json; _report.json, _report.html
     fines/<F>/<zorgkas>/fines.parquet, .csv, quarantine.parquet, overview.xlsx, manifest.json; _report.json,
         _report.html
 
@@ -15,6 +16,7 @@ in the order they were written (flows/io/overview.py).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import polars as pl
@@ -26,6 +28,7 @@ from flows.ingest import Ingested
 from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
 from flows.io.overview import codes_frame, write_overview
+from flows.letters import emit_letters
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
 from pipelines.emit.files import canonical, member_quarantine, with_titles, zorgkas_slices
@@ -45,6 +48,7 @@ from schemas.outputs import (
 )
 
 ZORGKAS_FRAMES = ("grants", "worklist", "payments", "recoveries", "quarantine")
+NO_LETTERS = {"letters": 0, "by_kind": {}}
 
 
 def money_text(value) -> str:
@@ -129,14 +133,19 @@ def emit_night(
     slices = {
         name: zorgkas_slices(f, ctx.reference.zorgkas_codes) for name, f in zip(ZORGKAS_FRAMES, frames, strict=True)
     }
+    started = time.perf_counter()
+    letters = emit_letters(ctx, files, settled.letters.letters_of)  # every zorgkas's letters, in parallel
+    timings["letters render"] = round(time.perf_counter() - started, 3)
+    timings["letters"] = round(settled.letters.seconds + timings["letters render"], 3)
     totals = {}
     for code in ctx.reference.zorgkas_codes:
         mine = {name: slices[name][code] for name in ZORGKAS_FRAMES}
         totals[code] = emit_one(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
+        totals[code]["letters"] = letters.get(code, NO_LETTERS)
     zorgkassen = {code: zorgkas_manifest(files, info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = night_report(info, ingested, decided, settlement, timings)
-    report |= night_counts(ctx, settled, quarantined) | {"run": report_run(info, run_key)}
-    files.run.write_json("_report.json", report)
+    report |= night_counts(ctx, settled, quarantined, letters) | {"run": report_run(info, run_key)}
+    files.run.write_json("_report.json", report | {"letters": letter_counts(letters)})
     return run_manifest(ctx, info, files, zorgkassen)
 
 
@@ -237,9 +246,9 @@ def report_run(info: dict, run_key: str) -> dict:
     return info | {"folder": folder, "status": status, "code_version": code_version()}
 
 
-def night_counts(ctx: RunContext, settled: Settled, quarantined: pl.DataFrame) -> dict:
-    """The report's `per_zorgkas` (events, payments, recoveries, work list per code, quarantined rows, and
-    letters once the run writes them) and `guards` (S-MASS-CHANGE figures, accepted shrinks)."""
+def night_counts(ctx: RunContext, settled: Settled, quarantined: pl.DataFrame, letters: dict[str, dict]) -> dict:
+    """The report's `per_zorgkas` (events, payments, recoveries, work list per code, quarantined rows,
+    letters: `letters` as emit_letters counts them) and `guards` (S-MASS-CHANGE figures, accepted shrinks)."""
     settlement, p = settled.settlement, ctx.params
     paid = settled.payment_run
     per_zorgkas = per_zorgkas_counts(
@@ -247,7 +256,6 @@ def night_counts(ctx: RunContext, settled: Settled, quarantined: pl.DataFrame) -
         settlement.worklist,
         payments=settlement.payments if paid else None,
         recoveries=settlement.recoveries if paid else None,
-        letters=None,  # the run's letters.parquet rows (zorgkas), once the nightly run writes letters
         quarantine=quarantined,
         zorgkassen=ctx.reference.zorgkas_codes,
     )
@@ -258,6 +266,8 @@ def night_counts(ctx: RunContext, settled: Settled, quarantined: pl.DataFrame) -
         p.max_new_fraction,
         accepted=ctx.options.accept_mass_change,
     )
+    for code, entry in per_zorgkas.items():
+        entry["letters"] = letters.get(code, NO_LETTERS)["letters"]
     active_after = settlement.grants.filter(pl.col("last_month").is_null()).height
     return {
         "grants": {"active_before": settlement.active_before, "active_after": active_after},
@@ -282,6 +292,16 @@ def shrink_counts(ctx: RunContext) -> list[dict]:
         for feed, d in ctx.deliveries.items()
         if d.previous_rows is not None and d.rows < ratio * d.previous_rows
     ]
+
+
+def letter_counts(letters: dict[str, dict]) -> dict:
+    """The run's letters per kind and per zorgkas (counts only: _report.json)."""
+    by_kind: dict[str, int] = {}
+    for totals in letters.values():
+        for kind, n in totals["by_kind"].items():
+            by_kind[kind] = by_kind.get(kind, 0) + n
+    per_zorgkas = {code: totals["letters"] for code, totals in sorted(letters.items())}
+    return {"total": sum(per_zorgkas.values()), "by_kind": dict(sorted(by_kind.items())), "per_zorgkas": per_zorgkas}
 
 
 def decision_counts(decided: Decided) -> dict:
@@ -321,13 +341,20 @@ def emit_premium(
     quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
     held = held if held is not None else pl.DataFrame(schema={"insz": pl.String, "zorgkas": pl.String})
     quarantined = zorgkas_slices(member_quarantine(quarantines, held), ctx.reference.zorgkas_codes)
+    started = time.perf_counter()
+    letters = emit_letters(ctx, files, planned.letters_of) if planned.letters_of else {}  # L-INVOICE
+    if planned.letters_of:
+        timings["letters"] = round(time.perf_counter() - started, 3)
     emit_one = emit_one or premium_zorgkas_files
     totals = {code: emit_one(ctx, files, code, slices[code], planned, quarantined[code]) for code in slices}
+    if planned.letters_of:
+        totals = {code: t | {"letters": letters.get(code, NO_LETTERS)} for code, t in totals.items()}
     zorgkassen = {code: zorgkas_manifest(files, ctx.info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = {
         "run": report_run(ctx.info, run_key or "") if run_key else ctx.info,
         "feeds": ingested.counts,
         name: planned.counts | {"per_zorgkas": totals},
+        **({"letters": letter_counts(letters)} if planned.letters_of else {}),
         "warnings": ingested.warnings,
         "guards": {"shrink": shrink_counts(ctx)},
         "timings_seconds": timings,

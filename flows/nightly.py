@@ -21,6 +21,7 @@ from flows.decide import DECIDE_FEEDS, Decided, run_decisions
 from flows.emit import emit_night, zorgkas_night_files
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
+from flows.letters import allowance_active_on
 from flows.progress import Steps
 from flows.publication.folder import RunFolder
 from flows.publication.protocol import (
@@ -34,8 +35,7 @@ from flows.publication.protocol import (
 )
 from flows.report import announce, write_report_page
 from flows.runtime import release_frames
-from flows.settle import ForSettlement, for_settlement, premiums_of_voluntary_members, settle_night
-from flows.state.ledger import record_run
+from flows.settle import ForSettlement, for_settlement, premiums_of_voluntary_members, record_night, settle_night
 from flows.state.store import hold_state, open_state
 from flows.state.trends import with_trend
 
@@ -112,8 +112,11 @@ def night(ctx: RunContext, completed: list[Path] = ()) -> dict:
         ctx,
         steps,
         ingest_one=ingest_feed_task,
-        keep={*DECIDE_FEEDS, "premium_payments"},
-        narrow={"premium_payments": premiums_of_voluntary_members},  # W-VOLUNTARY-ARREARS needs only these
+        keep={*DECIDE_FEEDS, "premium_payments", "increased_allowance"},
+        narrow={
+            "premium_payments": premiums_of_voluntary_members,  # W-VOLUNTARY-ARREARS needs only these
+            "increased_allowance": allowance_active_on(ctx.run_date),  # the letters' appeal fee (L-APPEAL)
+        },
     )
     with steps.step("decide") as shown:
         decided = decide_task(ctx, ingested)
@@ -150,7 +153,7 @@ def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: F
         with steps.step("report"):
             trend = report_task(run, con, "nightly", run_key, steps.timings)
         settlement = settled.settlement
-        change = lambda con: record_run(con, run_key, ctx.run_date, settlement)  # noqa: E731
+        change = lambda con: record_night(con, run_key, ctx.run_date, settled)  # noqa: E731
         return Built(
             run,
             manifest,

@@ -26,6 +26,7 @@ from flows.context import DEFAULTS, Options, RunContext, start
 from flows.emit import emit_premium, fine_totals, invoice_totals, premium_zorgkas_files
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
+from flows.letters import invoice_letters_of, member_letter_columns
 from flows.nightly import ingest_feed_task, publish_task, releasing_frames_on_error, report_task
 from flows.progress import Steps
 from flows.publication.folder import RunFolder
@@ -89,6 +90,7 @@ class Planned:
     model: type  # the files' model (schemas/outputs.py)
     order_by: str  # each zorgkas's file order
     totals: Callable[[pl.DataFrame], dict]  # a zorgkas's totals for its manifest
+    letters_of: Callable[[str], pl.DataFrame] | None = None  # each zorgkas's letters (invoices: L-INVOICE)
 
 
 @task(name="plan", cache_policy=NO_CACHE, task_run_name="plan-{kind}")
@@ -150,7 +152,10 @@ def invoice_run(ctx: RunContext, steps: Steps | None = None, ingest_one=ingest_f
         planned = plan_invoices(due, members, held_persons(ctx, ingested), ledger, last_bases, year, invoice_date)
         rows = published_invoices(planned.rows.lazy()).collect()
         counts, order = planned.counts, "reference_base"
-        return Planned(rows, planned.new, counts, "premium_invoices", Invoices, order, invoice_totals)
+        letters = invoice_letters_of(
+            ctx, rows, member_letter_columns(members.collect().join(rows, on="insz", how="semi"))
+        )
+        return Planned(rows, planned.new, counts, "premium_invoices", Invoices, order, invoice_totals, letters)
 
     target = Target("invoices", f"invoices/{year}", invoice_date.isoformat(), invoice_date)
     result = premium_run(ctx, target, plan, steps or Steps(quiet=True), ingest_one)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
@@ -10,7 +11,9 @@ import polars as pl
 from flows.context import RunContext
 from flows.decide import Decided
 from flows.ingest import Ingested
-from flows.state.ledger import earlier_payment_run, previous
+from flows.letters import LetterInputs, NightLetters, night_letters, take_letter_inputs
+from flows.state.ledger import earlier_payment_run, previous, record_run
+from flows.state.letters_ledger import record_requests
 from pipelines.decide.conditions import VOLUNTARY_BASES
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.premium.fines import w_voluntary_arrears
@@ -32,6 +35,7 @@ class ForSettlement:
     members: pl.DataFrame  # insz, zorgkas, iban_status of every valid member
     accounts: pl.DataFrame  # ACCOUNT_COLUMNS of the members something may be paid to (a right, an absence budget)
     arrears: pl.DataFrame  # W-VOLUNTARY-ARREARS work-list rows (WORKLIST_COLUMNS)
+    letters: LetterInputs  # names, addresses and records of the persons who may get a letter (flows/letters.py)
 
 
 def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided) -> ForSettlement:
@@ -46,6 +50,7 @@ def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided) -> For
         members.select("insz", "zorgkas", "iban_status"),
         accounts_of(members, payees),
         arrears.select(list(WORKLIST_COLUMNS)),
+        take_letter_inputs(ctx, ingested, decided),
     )
     for staged in ingested.feeds.values():
         staged.valid = staged.valid.clear()
@@ -56,6 +61,7 @@ def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided) -> For
 class Settled:
     settlement: Settlement
     payment_run: bool
+    letters: NightLetters | None = None  # the night's letters (flows/letters.py `night_letters`)
 
 
 def settle_night(
@@ -75,4 +81,11 @@ def settle_night(
     settlement = settle(
         decided.periods, decided.absences, kept.members, quarantines, worklist, before, p, run_date, payment_run
     )
-    return Settled(settlement, payment_run)
+    letters = night_letters(ctx, con, run_key, kept.letters, decided.periods, settlement, payment_run)
+    return Settled(settlement, payment_run, letters)
+
+
+def record_night(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date, settled: Settled) -> None:
+    """The night's state change, in the transaction that commits it: grants, ledgers, and the request letters sent."""
+    record_run(con, run_key, run_date, settled.settlement)
+    record_requests(con, run_key, run_date, settled.letters.requests)

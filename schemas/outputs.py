@@ -204,7 +204,9 @@ class Absences(pa.DataFrameModel):
 
 
 class Letters(pa.DataFrameModel):
-    """<zorgkas>/letters.parquet: one row per letter of the run (rules.md section 9)."""
+    """<zorgkas>/letters.parquet: one row per letter of the run (rules.md section 9), in print order (language,
+    postal code, letter id); `file` is the PDF beside it that holds the letter (letters/NNNN.pdf), `first_page`
+    and `pages` where in that file."""
 
     letter_id: str
     insz: str
@@ -212,7 +214,7 @@ class Letters(pa.DataFrameModel):
     kind: str = pa.Field(isin=["L-DECISION", "L-RECOVERY", "L-REQUEST", "L-INVOICE"])
     subject: str
     language: str = pa.Field(isin=["NL", "FR"])
-    file: str
+    file: str = pa.Field(str_matches=r"^letters/\d{4}\.pdf$")
     first_page: pl.Int32 = pa.Field(ge=1)
     pages: pl.Int32 = pa.Field(ge=1)
     address_missing: bool

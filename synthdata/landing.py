@@ -45,10 +45,10 @@ def write_landing(
     rows: dict[str, dict[str, int]] = {}
     files = 0
     size = 0
-    extra = scenario_rows() if scenarios else {}
     for feed, delivery, frame in iter_landing(n_members, seed, as_of, zorgkas_codes):
+        extra = scenario_rows(delivery) if scenarios else {}
         if feed in extra:  # the reviewed scenario persons of synthdata/scenarios.py
-            added = pl.DataFrame(extra[feed], schema=FEEDS[feed].mandatory_columns, orient="row")
+            added = pl.DataFrame(extra[feed], schema=FEEDS[feed].columns, orient="row")
             if feed == "members" and frame["insz"].is_in(added["insz"].implode()).any():
                 raise ValueError("a generated member has the insz of a scenario person: choose another seed")
             frame = pl.concat([frame, added])

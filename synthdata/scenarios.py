@@ -6,7 +6,8 @@ shows every rule family and tests/test_golden.py can compare their decision reco
 reviewed golden files. Each scenario says what the rules must give for a run in November 2026
 (window 2024-12 to 2026-11); the golden files were checked against these statements.
 
-Pure data: rows per feed, the same in every delivery on or after 2026-10-01.
+Pure data: rows per feed, the same in every delivery on or after 2026-10-01, but a member row that a scenario
+changes from a later delivery on (`member_from`: news that comes late).
 """
 
 from __future__ import annotations
@@ -24,20 +25,31 @@ def insz_of(birth: dt.date, counter: int) -> str:
     return f"{base}{97 - prefixed % 97:02d}"
 
 
+# the letters' language and postal address (members' optional columns): a Flemish address in Dutch unless
+# the scenario says otherwise
+ADDRESS = {"language": "NL", "postal_code": "3000", "city": "Leuven", "country": "BE"}
+BRUSSELS_FR = {"language": "FR", "postal_code": "1050", "city": "Ixelles", "country": "BE"}
+
+
 def _person(code: str, birth: dt.date, zorgkas: str, **member) -> dict:
-    return {
-        "insz": insz_of(birth, 990 + int(code[1:]) % 9),
-        "zorgkas": zorgkas,
-        "name": f"Scenario {code}",
-        "birth_date": birth,
-        "death_date": None,
-        "domicile_region": "VL",
-        "affiliation_basis": "RESIDENT_VL",
-        "affiliation_start": max(D(birth.year + 18, 1, 1), birth) if birth.year < 2000 else birth,
-        "affiliation_end": None,
-        "eu_insured_since": None,
-        "iban": IBAN,
-    } | member
+    address = ADDRESS | {"street": f"Bondgenotenlaan {int(code[1:])}"}
+    return (
+        {
+            "insz": insz_of(birth, 990 + int(code[1:]) % 9),
+            "zorgkas": zorgkas,
+            "name": f"Scenario {code}",
+            "birth_date": birth,
+            "death_date": None,
+            "domicile_region": "VL",
+            "affiliation_basis": "RESIDENT_VL",
+            "affiliation_start": max(D(birth.year + 18, 1, 1), birth) if birth.year < 2000 else birth,
+            "affiliation_end": None,
+            "eu_insured_since": None,
+            "iban": IBAN,
+        }
+        | address
+        | member
+    )
 
 
 # code: (what it shows, the person, rows of the other feeds without insz)
@@ -181,6 +193,8 @@ SCENARIOS: dict[str, dict] = {
             domicile_region="BXL",
             affiliation_basis="RESIDENT_BXL",
             affiliation_start=D(2022, 5, 1),
+            **BRUSSELS_FR,
+            street="Rue du Trône 7",
         ),
         "residence_periods": [
             dict(region="VL", start_date=D(1960, 6, 6), end_date=D(1989, 12, 31)),
@@ -336,7 +350,7 @@ SCENARIOS: dict[str, dict] = {
     },
     "S13": {
         "shows": "W-APPLY-FACILITY: a WZC in Brussels and no automatic ground: not entitled, must apply",
-        "member": _person("S13", D(1936, 3, 3), "ZK100"),
+        "member": _person("S13", D(1936, 3, 3), "ZK100", **BRUSSELS_FR, street="Avenue Louise 113"),
         "facility_stays": [
             dict(
                 stay_id="SC-FS-13",
@@ -350,20 +364,51 @@ SCENARIOS: dict[str, dict] = {
             )
         ],
     },
+    "S14": {
+        "shows": "PAY-RECOVERY, letters in French: a screener right from 2025-07 paid on the payment night of "
+        "October 2026; the death on 2026-08-20 comes in the delivery of 2026-11-01: the grant stops after August "
+        "2026 (E-ALIVE) and September and October 2026 are recovered on the payment night of November",
+        "member": _person(
+            "S14",
+            D(1999, 12, 28),
+            "ZK300",
+            language="FR",
+            street="Rue de l'Église 12",
+            postal_code="1970",
+            city="Wezembeek-Oppem",
+        ),
+        "member_from": {D(2026, 11, 1): {"death_date": D(2026, 8, 20)}},
+        "belrai_screeners": [
+            dict(
+                assessment_id="SC-BR-14",
+                assessment_date=D(2025, 3, 3),
+                service_kind="AANVULLENDE_THUISZORG",
+                service_recognised=True,
+                total_score=15.0,
+                adl_score=3.0,
+                iadl_score=2.5,
+                valid_until=None,
+            )
+        ],
+    },
 }
 
 
-def scenario_rows() -> dict[str, list[dict]]:
-    """Rows per feed for every scenario person (a VL residence since birth unless the scenario says otherwise)."""
+def scenario_rows(delivery: dt.date = dt.date.max) -> dict[str, list[dict]]:
+    """Rows per feed for every scenario person in the delivery of `delivery` (a VL residence since birth unless
+    the scenario says otherwise; a scenario's `member_from` changes its member row from a delivery date on)."""
     feeds: dict[str, list[dict]] = {}
     for scenario in SCENARIOS.values():
         member = scenario["member"]
+        for since, changes in scenario.get("member_from", {}).items():
+            if delivery >= since:
+                member = member | changes
         feeds.setdefault("members", []).append(member)
         residence = scenario.get(
             "residence_periods", [dict(region="VL", start_date=member["birth_date"], end_date=None)]
         )
         for feed, rows in {**scenario, "residence_periods": residence}.items():
-            if feed in ("shows", "member"):
+            if feed in ("shows", "member", "member_from"):
                 continue
             feeds.setdefault(feed, []).extend({"insz": member["insz"]} | row for row in rows)
     return feeds

@@ -3,8 +3,8 @@
 `iter_landing(n_members, seed, as_of, zorgkas_codes)` yields `(feed, delivery_date, frame)` for
 every feed of shared/spec/feeds.md and two deliveries: `as_of` minus one month (same day of the
 month, clamped to the month's end) and `as_of`. Frames have exactly the columns, Polars dtypes
-and column order of the pandera models in `schemas/feeds.py`, but the optional columns a delivery
-may lack (`FeedContract.mandatory_columns`: members' language and address are not generated).
+and column order of the pandera models in `schemas/feeds.py`, members' optional columns included
+(language and postal address, for the letters: `_addresses`).
 
 How it works. A *population* of persons is drawn once (numpy arrays, one slot per person):
 birth, death, national number, residence history (one to three periods), affiliation,
@@ -721,7 +721,107 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
 Snapshot = Callable[[int], pl.DataFrame]
 
 
+# ---------------------------------------------------------------------------------------------
+# letters: language and postal address (the optional columns of members, feeds.md)
+
+# (postal code, municipality) by region; Brussels municipalities in Dutch and in French
+_PLACES_VL = [
+    ("2000", "Antwerpen"), ("2060", "Antwerpen"), ("2100", "Deurne"), ("2300", "Turnhout"), ("2400", "Mol"),
+    ("2500", "Lier"), ("2800", "Mechelen"), ("2900", "Schoten"), ("3000", "Leuven"), ("3010", "Kessel-Lo"),
+    ("3200", "Aarschot"), ("3300", "Tienen"), ("3500", "Hasselt"), ("3600", "Genk"), ("3700", "Tongeren"),
+    ("3800", "Sint-Truiden"), ("8000", "Brugge"), ("8400", "Oostende"), ("8500", "Kortrijk"),
+    ("8800", "Roeselare"), ("8900", "Ieper"), ("9000", "Gent"), ("9100", "Sint-Niklaas"),
+    ("9200", "Dendermonde"), ("9300", "Aalst"), ("9400", "Ninove"), ("9700", "Oudenaarde"), ("1500", "Halle"),
+    ("1700", "Dilbeek"), ("1800", "Vilvoorde"), ("1930", "Zaventem"), ("3080", "Tervuren"),
+]  # fmt: skip
+_PLACES_BXL = [
+    ("1000", "Brussel", "Bruxelles"), ("1020", "Laken", "Laeken"), ("1030", "Schaarbeek", "Schaerbeek"),
+    ("1040", "Etterbeek", "Etterbeek"), ("1050", "Elsene", "Ixelles"), ("1060", "Sint-Gillis", "Saint-Gilles"),
+    ("1070", "Anderlecht", "Anderlecht"), ("1080", "Sint-Jans-Molenbeek", "Molenbeek-Saint-Jean"),
+    ("1090", "Jette", "Jette"), ("1140", "Evere", "Evere"), ("1150", "Sint-Pieters-Woluwe", "Woluwe-Saint-Pierre"),
+    ("1160", "Oudergem", "Auderghem"), ("1180", "Ukkel", "Uccle"), ("1190", "Vorst", "Forest"),
+    ("1200", "Sint-Lambrechts-Woluwe", "Woluwe-Saint-Lambert"),
+    ("1210", "Sint-Joost-ten-Node", "Saint-Josse-ten-Noode"),
+]  # fmt: skip
+_PLACES_WAL = [
+    ("1300", "Wavre"), ("1340", "Ottignies-Louvain-la-Neuve"), ("1400", "Nivelles"), ("1410", "Waterloo"),
+    ("1480", "Tubize"), ("4000", "Liège"), ("4100", "Seraing"), ("4500", "Huy"), ("4800", "Verviers"),
+    ("5000", "Namur"), ("5100", "Jambes"), ("5500", "Dinant"), ("6000", "Charleroi"), ("6200", "Châtelet"),
+    ("6700", "Arlon"), ("6900", "Marche-en-Famenne"), ("7000", "Mons"), ("7100", "La Louvière"),
+    ("7500", "Tournai"), ("7700", "Mouscron"),
+]  # fmt: skip
+_PLACES_ABROAD = [  # (country, postal code, city, street)
+    ("NL", "4811 AB", "Breda", "Dorpsstraat"), ("NL", "5611 AB", "Eindhoven", "Stationsweg"),
+    ("FR", "59000", "Lille", "Rue de la République"), ("FR", "75011", "Paris", "Rue Oberkampf"),
+    ("DE", "52062", "Aachen", "Hauptstraße"), ("LU", "L-1009", "Luxembourg", "Rue de la Gare"),
+]  # fmt: skip
+_STREETS_NL = [
+    "Kerkstraat", "Stationsstraat", "Dorpsstraat", "Molenstraat", "Schoolstraat", "Nieuwstraat", "Kapelstraat",
+    "Beekstraat", "Hoogstraat", "Lindenlaan", "Veldstraat", "Kasteelstraat",
+]  # fmt: skip
+_STREETS_FR = [
+    "Rue de la Station", "Rue de l'Église", "Chaussée de Louvain", "Rue du Moulin", "Rue Haute", "Place communale",
+    "Rue des Écoles", "Avenue des Tilleuls", "Rue du Château", "Rue de la Gare",
+]  # fmt: skip
+# share of French-speaking members by the region they live in (a Flemish zorgkas: few in Flanders)
+_P_FRENCH = {VL: 0.01, BXL: 0.40, WAL: 0.40, ABROAD: 0.15}
+_P_NO_ADDRESS = 0.012  # no address at all
+_P_NO_STREET = 0.003  # an address without its street: incomplete as well
+
+
+def _addresses(pop: _Population, rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray], dict]:
+    """Per person, the draws of their language and address; `address(idx, region)` gives the optional
+    columns of members for the persons `idx` living in `region` (one per person) on a delivery date.
+
+    The language follows the region (`_P_FRENCH`); the postal code lies in the region (Brussels 1000-1299,
+    Wallonia 1300-1499 and 4000-7999, Flanders the rest; abroad a foreign code and its country), so a
+    person who moves gets a new address. About 1.5% have no complete address (feeds.md: address_missing).
+    Drawn from the members feed's own generator: the other columns and feeds do not change.
+    """
+    P = pop.size
+    u_language, u_address = rng.random(P), rng.random(P)
+    place, street = rng.integers(0, 1 << 30, size=P), rng.integers(0, 1 << 30, size=P)
+    number = rng.integers(1, 250, size=P)
+    # one table of places (postal code, city in Dutch, city in French, country), VL, BXL, WAL, abroad in turn
+    places = (
+        [(p, c, c, "BE") for p, c in _PLACES_VL]
+        + [(p, nl, fr, "BE") for p, nl, fr in _PLACES_BXL]
+        + [(p, c, c, "BE") for p, c in _PLACES_WAL]
+        + [(p, c, c, country) for country, p, c, _ in _PLACES_ABROAD]
+    )
+    sizes = np.array([len(_PLACES_VL), len(_PLACES_BXL), len(_PLACES_WAL), len(_PLACES_ABROAD)])
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    cities = [p[1] for p in places] + [p[2] for p in places]  # Dutch names, then French
+    streets = _STREETS_NL + _STREETS_FR + [s for *_, s in _PLACES_ABROAD]
+    p_french = np.array([_P_FRENCH[r] for r in range(len(REGIONS))])
+
+    def address(idx: np.ndarray, region: np.ndarray) -> dict[str, pl.Series]:
+        french = u_language[idx] < p_french[region]
+        row = offsets[region] + place[idx] % sizes[region]
+        s = street[idx]
+        street_row = np.where(french, len(_STREETS_NL) + s % len(_STREETS_FR), s % len(_STREETS_NL))
+        street_row = np.where(region == ABROAD, len(_STREETS_NL) + len(_STREETS_FR) + row - offsets[ABROAD], street_row)
+        none = pl.Series(u_address[idx] < _P_NO_ADDRESS)
+        no_street = none | pl.Series(u_address[idx] > 1 - _P_NO_STREET)
+
+        def kept(values: pl.Series, missing: pl.Series) -> pl.Series:
+            return values.zip_with(~missing, pl.Series([None], dtype=pl.String))
+
+        street_text = _strs(streets, street_row) + " " + pl.Series(number[idx]).cast(pl.String)
+        return {
+            "language": _strs(["NL", "FR"], french.astype(np.int8)),
+            "street": kept(street_text, no_street),
+            "postal_code": kept(_strs([p[0] for p in places], row), none),
+            "city": kept(_strs(cities, row + np.where(french, len(places), 0)), none),
+            "country": kept(_strs([p[3] for p in places], row), none),
+        }
+
+    return address
+
+
 def _members(pop: _Population, rng: np.random.Generator) -> Snapshot:
+    address = _addresses(pop, rng)
+
     def snapshot(d: int) -> pl.DataFrame:
         idx = np.flatnonzero((pop.member_from <= d) & (d < pop.member_to))
         region = pop.domicile(d)[idx]
@@ -747,6 +847,7 @@ def _members(pop: _Population, rng: np.random.Generator) -> Snapshot:
                 "affiliation_end": _dates(aff_end, aff_end < d),
                 "eu_insured_since": _dates(eu, eu <= d),
                 "iban": iban,
+                **address(idx, region),
             }
         )
 
@@ -1599,7 +1700,9 @@ def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     if changed:
         idx = np.concatenate([i for i, _ in changed])
         new = pl.concat([f for _, f in changed])
-        frame = frame.with_columns([frame[c].scatter(idx, new[c]) for c in frame.columns])
+        # only the columns whose values change are copied (scatter copies its column)
+        touched = [c for c in frame.columns if not new[c].equals(frame[c].gather(idx), check_names=False)]
+        frame = frame.with_columns([frame[c].scatter(idx, new[c]) for c in touched])
     if appended:
         frame = pl.concat([frame, *appended])
     return frame
@@ -1610,7 +1713,7 @@ def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
 
 
 def _finish(feed: str, frame: pl.DataFrame, labels: bool) -> pl.DataFrame:
-    cols = [pl.col(c).cast(t) for c, t in FEEDS[feed].mandatory_columns.items()]
+    cols = [pl.col(c).cast(t) for c, t in FEEDS[feed].columns.items() if c in frame.columns]
     return frame.select(cols + ([pl.col("_bad")] if labels else []))
 
 
@@ -1649,8 +1752,8 @@ def iter_landing(
     """Yield (feed, delivery_date, frame) for the eight feeds, two deliveries each.
 
     Deliveries: `as_of` minus one month (same day of the month, clamped) and `as_of`.
-    Frames have exactly the columns, dtypes and column order of `schemas.feeds.FEEDS` (the
-    mandatory ones: `FeedContract.mandatory_columns`).
+    Frames have exactly the columns, dtypes and column order of `schemas.feeds.FEEDS`, members'
+    optional columns (language, street, postal_code, city, country) included.
     Deterministic: the same arguments give identical frames. Feeds come one at a time
     (both deliveries of a feed, then the next feed), so memory holds one feed at a time.
     """

@@ -217,7 +217,7 @@ FORMATS = [
     # name                               function     value                language  Babel 2.18's text (spaces as rules.md writes them)
     ("date in Dutch",                    date_text,   D(2026, 11, 26),     "NL",     "26 november 2026"),
     ("date in French",                   date_text,   D(2026, 11, 26),     "FR",     "26 novembre 2026"),
-    ("first of the month in French",     date_text,   D(2027, 1, 1),       "FR",     "1 janvier 2027"),
+    ("first of the month in French",     date_text,   D(2027, 1, 1),       "FR",     "1er janvier 2027"),
     ("month in Dutch",                   month_text,  D(2026, 11, 1),      "NL",     "november 2026"),
     ("month in French",                  month_text,  D(2026, 8, 1),       "FR",     "août 2026"),
     ("money in Dutch: sign first",       money_text,  M("140.00"),         "NL",     "€ 140,00"),
@@ -421,7 +421,7 @@ def test_request_letters_for_the_four_codes_once_per_person_code_and_since():
     assert sorted(zip(letters["insz"], letters["topic"], strict=True)) == sorted(
         [(JAN, "W-IBAN-MISSING"), (MARIE, "W-CHECK-RESIDENCE"), (PIET, "W-APPLY-SPECIAL"), (ANNA, "W-APPLY-FACILITY")]
     )
-    assert by_insz(letters, MARIE)["since"] == "1 juin 2026"
+    assert by_insz(letters, MARIE)["since"] == "1er juin 2026"
     assert by_insz(letters, JAN)["subject"] == "W-IBAN-MISSING 2026-10-01"
     assert letters["appeal"].null_count() == letters.height
 
@@ -438,7 +438,7 @@ def test_invoice_letters_normal_and_reduced():
     assert (marie["topic"], _spaces(marie["amount"]), marie["allowance_date"], marie["due_date"]) == (
         "REDUCED",
         "35,00 €",
-        "1 janvier 2026",
+        "1er janvier 2026",
         "30 avril 2027",
     )
     assert marie["structured_reference"] == "+++000/0000/04242+++" and marie["premium_year"] == "2027"
@@ -569,7 +569,8 @@ def test_rendered_letters_read_back_in_their_language(rendered):
         "U hebt recht op het zorgbudget voor zwaar zorgbehoevenden vanaf september 2026. U krijgt € 140,00 per maand.",
         "oktober 2026: € 140,00",
         "Totaal: € 420,00",
-        "Uw BelRAI Screener toont een zware en langdurige zorgnood. (BelRAI Screener van 15 mei 2026, gezinszorg, score 14,5, ref. BS-1)",
+        "Uw BelRAI Screener toont een zware en langdurige zorgnood. "
+        "Gegevens: BelRAI Screener van 15 mei 2026, gezinszorg, score 14,5, ref. BS-1",
         "Deze brief geldt als ontvangen op 3 december 2026",
         "uiterlijk op 3 maart 2027",
         "dossiertaks van € 75,00",
@@ -582,7 +583,7 @@ def test_rendered_letters_read_back_in_their_language(rendered):
         "Votre budget de soins pour personnes handicapées prend fin.",
         "de janvier 2025 à septembre 2026 inclus",
         "Le titulaire du budget de soins est décédé",
-        "(données de la caisse d'assurance soins : 12 septembre 2026, décès)",
+        "Données: données de la caisse d'assurance soins : 12 septembre 2026, décès",
         "taxe de dossier de 37,50 €",
         "Comme vous avez droit à l'intervention majorée",
         "Rue Haute 5",
@@ -615,7 +616,7 @@ def test_rendered_letters_read_back_in_their_language(rendered):
         assert expected in invoice_nl, expected
     for expected in [
         "Votre prime d'assurance soins 2027",
-        "Vous payez le montant réduit, car vous aviez droit à l'intervention majorée au 1 janvier 2026.",
+        "Vous payez le montant réduit, car vous aviez droit à l'intervention majorée au 1er janvier 2026.",
         "Le CPAS de votre commune peut vous aider.",
         "+++000/0000/04242+++",
     ]:

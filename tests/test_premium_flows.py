@@ -105,13 +105,10 @@ def test_invoices_publish_per_zorgkas_privately_and_an_identical_rerun_is_a_no_o
         [*CODES, "_manifest.json", "_report.html", "_report.json"]
     )
     for code in CODES:
-        assert sorted(p.name for p in (folder / code).iterdir()) == [
-            "invoices.csv",
-            "invoices.parquet",
-            "manifest.json",
-            "overview.xlsx",
-            "quarantine.parquet",
-        ]
+        letters = ["letters", "letters.parquet"] if code in ("ZK100", "ZK200") else []  # L-INVOICE
+        assert sorted(p.name for p in (folder / code).iterdir()) == sorted(
+            ["invoices.csv", "invoices.parquet", "manifest.json", "overview.xlsx", "quarantine.parquet", *letters]
+        )
         assert read(folder, code).columns == INVOICE_COLUMNS
         assert set(read(folder, code)["zorgkas"]) <= {code}  # a zorgkas folder holds only its members
     a, b = read(folder, "ZK100").to_dicts(), read(folder, "ZK200").to_dicts()
@@ -134,7 +131,17 @@ def test_invoices_publish_per_zorgkas_privately_and_an_identical_rerun_is_a_no_o
     assert report["invoices"]["issued"] == 2 and report["invoices"]["per_zorgkas"]["ZK100"]["amount"] == "35.00"
     manifest = json.loads((folder / "_manifest.json").read_text())
     assert manifest["run"] == {"kind": "invoices", "date": "2026-01-02", "premium_year": 2026}
-    assert manifest["zorgkassen"]["ZK200"]["totals"] == {"invoices": 1, "reduced": 0, "amount": "100.00"}
+    assert manifest["zorgkassen"]["ZK200"]["totals"] == {
+        "invoices": 1,
+        "reduced": 0,
+        "amount": "100.00",
+        "letters": {"letters": 1, "by_kind": {"L-INVOICE": 1}},
+    }
+    letters = pl.read_parquet(folder / "ZK100" / "letters.parquet")
+    assert letters.select("insz", "kind", "subject", "file").rows() == [
+        (INSZ_1985, "L-INVOICE", "ZK100-2026-0000000001", "letters/0001.pdf")
+    ]
+    assert letters["letter_id"][0] == "20260102-ZK100-INV-0000001"  # the invoice's reference base
     for path in [folder / "_report.json", folder / "_manifest.json", *folder.glob("*/manifest.json")]:
         text = path.read_text()
         assert not [s for s in SECRETS if s in text], path

@@ -147,7 +147,7 @@ def test_generate_one_feed_does_not_depend_on_the_others():
 def test_generate_exact_schema_and_two_deliveries(landing):
     seen: dict[str, list[tuple[dt.date, int]]] = {}
     for feed, d, frame in landing:
-        assert frame.drop("_bad").schema == pl.Schema(FEEDS[feed].mandatory_columns), feed
+        assert frame.drop("_bad").schema == pl.Schema(FEEDS[feed].columns), feed
         seen.setdefault(feed, []).append((d, frame.height))
     assert list(seen) == list(FEEDS)
     d1, d2 = delivery_dates(AS_OF)
@@ -323,7 +323,7 @@ def test_generate_write_landing(tmp_path):
         for d in delivery_dates(AS_OF):
             folder = tmp_path / feed / f"delivery_date={d.isoformat()}"
             frame = pl.read_parquet(folder / "*.parquet", hive_partitioning=False)
-            assert frame.schema == pl.Schema(FEEDS[feed].mandatory_columns)
+            assert frame.schema == pl.Schema(FEEDS[feed].columns)
             assert frame.height == summary["rows"][feed][d.isoformat()]
 
 
@@ -334,3 +334,36 @@ def test_generate_good_rows_pass_the_pandera_models(landing):
         if feed == "members":
             assert good.filter(pl.col("affiliation_start") > d).is_empty()
             assert good["zorgkas"].is_in(CODES).all()
+
+
+# --- members' optional columns: the letters' language and postal address (feeds.md) -----------------
+
+
+def _postal_region(code: pl.Expr) -> pl.Expr:
+    """The region of a Belgian postal code: Brussels 1000-1299, Wallonia 1300-1499 and 4000-7999, else Flanders."""
+    n = code.cast(pl.Int32, strict=False)
+    return (
+        pl.when(n.is_between(1000, 1299))
+        .then(pl.lit("BXL"))
+        .when(n.is_between(1300, 1499) | n.is_between(4000, 7999))
+        .then(pl.lit("WAL"))
+        .otherwise(pl.lit("VL"))
+    )
+
+
+def test_members_have_a_language_and_an_address_that_fit_where_they_live(landing_20k):
+    members = landing_20k[("members", AS_OF)]
+    assert members["language"].is_in(["NL", "FR"]).all()
+    belgian = members.filter(
+        pl.col("domicile_region").is_in(["VL", "BXL", "WAL"]) & pl.col("postal_code").is_not_null()
+    )
+    assert (belgian["country"] == "BE").all()
+    assert belgian.select((_postal_region(pl.col("postal_code")) == pl.col("domicile_region")).all()).item()
+    abroad = members.filter((pl.col("domicile_region") == "ABROAD") & pl.col("country").is_not_null())
+    assert not abroad["country"].is_in(["BE"]).any()
+    french = members.group_by("domicile_region").agg((pl.col("language") == "FR").mean().alias("fr"))
+    share = dict(french.iter_rows())
+    assert 0.33 < share["BXL"] < 0.47 and 0.3 < share["WAL"] < 0.5  # about 40% where French is spoken
+    assert share["VL"] < 0.03
+    incomplete = pl.any_horizontal(pl.col(c).is_null() for c in ("street", "postal_code", "city")).mean()
+    assert 0.01 <= members.select(incomplete).item() <= 0.02  # 1-2% without a complete address

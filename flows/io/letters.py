@@ -1,40 +1,46 @@
 """Rendering the letters of a run into letters/NNNN.pdf and the rows of letters.parquet (rules.md §9, outputs.md).
 
 The I/O edge of pipelines/emit/letters: the letter rows (content.LETTER_COLUMNS, built by the pure
-builders) go in, PDF files come out. Each file is one Typst compilation of templates/letters.typ
-over a slice of the rows, in print order, with the slice as JSON in `sys.inputs.data`; each letter
-starts on a new page.
+builders) go in, PDF files come out. Each file takes two Typst compilations over a slice of the rows,
+in print order, with the slice as JSON in `sys.inputs.data`: templates/blocks.typ typesets the blocks
+the file's letters share (pipelines/emit/letters/blocks.py: letterheads, decisions, paid months, rules,
+appeal routes, ...) into blocks.pdf, then templates/letters.typ typesets the letters, placing those
+blocks as pages of blocks.pdf; each letter starts on a new page. Typesetting text is what a letter
+costs: the blocks make a decision letter about twice and an invoice letter about 2.5 times as fast
+(benchmarks/letters.py).
 
 Where each letter starts and how many pages it has: every letter puts a `metadata` marker at its
 start, and the last letter's page adds one `context` that lists the page of every marker and the
 file's page count, read back with the same compiler's `query` (it reuses the compilation: a few
-milliseconds for 10,000 letters; the introspection costs about 10-15% of the compile time).
+milliseconds for 10,000 letters).
 
-Memory: a Typst compilation holds the whole laid-out file (about 0.3 MB a one-page letter) and
-the typst package keeps its caches for the life of the process. So each file is compiled in a
-fresh worker process (`max_tasks_per_child=1`, forked from a fork server: see `_pool`), files are
-rendered in parallel across processes, and at most `2 x workers` slices are in flight: the parent
-never builds the JSON of the whole run. A script that calls render_letters must guard its entry
-point with `if __name__ == "__main__":` (multiprocessing imports the main module in the fork server).
-outputs.md allows up to 10,000 letters a file, but a worker's peak grows with the letters of its file
-(VmHWM at 2,000 letters a file: 0.73 GiB for invoice letters, 0.99 GiB for decision letters): 10,000
-would need 3.5 to 5 GiB a worker. LETTERS_PER_FILE (1,500) keeps the parent and two workers under
-2 GiB for every kind (benchmarks/letters.py, benchmarks/results/letters.json); a file costs about
-0.1 s of worker start-up (fork, slice, JSON), so smaller files cost little throughput. Files larger
-than one compilation can hold would need the PDFs of several compilations merged: not done.
+Memory: a Typst compilation holds the whole laid-out file and the typst package keeps its caches for
+the life of the process. So each file is compiled in a fresh worker process (`max_tasks_per_child=1`,
+forked from a fork server: see `_pool`), and files are rendered in parallel across processes: one pool
+for every zorgkas of a run (`LetterPress`). The parent queues a file as a zero-copy slice of the rows; its
+JSON is built in the worker, so the parent never holds the JSON of the whole run. A script that calls
+render_letters must guard its entry point with `if __name__ == "__main__":` (multiprocessing imports the
+main module in the fork server). outputs.md allows up to 10,000 letters a file, but a worker's peak grows
+with the letters of its file; LETTERS_PER_FILE (1,500) keeps the parent and two workers under 2 GiB for
+every kind (benchmarks/letters.py, benchmarks/results/letters.json); a file costs about 0.1 s of worker
+start-up (fork, slice, JSON), so smaller files cost little throughput. Files larger than one compilation
+can hold would need the PDFs of several compilations merged: not done.
 
 Deterministic: `#set document(date: none)`, no system fonts (the fonts embedded in the typst
-package), the same rows give byte-identical files.
+package), the same rows give byte-identical files (the blocks are numbered in the order the file's
+letters first use them).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from multiprocessing import get_context
@@ -45,6 +51,7 @@ import polars as pl
 import typst
 
 from flows.publication.folder import FILE_MODE
+from pipelines.emit.letters.blocks import file_blocks
 from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
 from pipelines.emit.letters.language import iban_text, letter_texts
 from schemas.outputs import Letters, columns
@@ -97,17 +104,28 @@ def _peak_rss_kib() -> int:
 def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) -> RenderedFile:
     """Compile one file of letters (a slice of TEMPLATE_COLUMNS in print order) and write it to `target`.
 
-    `header` is the JSON text of {"texts": ..., "zorgkassen": ...} without its closing brace: the letters
-    go after it. Runs in a worker process.
+    First the file's blocks (pipelines/emit/letters/blocks.py) into blocks.pdf, then the letters, which place
+    them; both in a scratch folder holding a copy of the templates. `header` is the JSON text of
+    {"texts": ..., "zorgkassen": ...} without its closing brace. Runs in a worker process.
     """
     started, cpu_started = time.perf_counter(), time.process_time()
-    data = header + ',"letters":' + slice_.write_json() + "}"
+    specs, letters = file_blocks(slice_)
     del slice_
-    compiler = typst.Compiler(
-        str(Path(templates) / "letters.typ"), root=templates, ignore_system_fonts=True, sys_inputs={"data": data}
-    )
-    pdf = compiler.compile()
-    found = json.loads(compiler.query("<letter-pages>", field="value", one=True))
+    with tempfile.TemporaryDirectory(prefix="vsb-letters-") as scratch:
+        for template in Path(templates).glob("*.typ"):
+            shutil.copyfile(template, Path(scratch) / template.name)
+        blocks = typst.Compiler(
+            str(Path(scratch) / "blocks.typ"), root=scratch, ignore_system_fonts=True,
+            sys_inputs={"data": header + ',"blocks":' + specs + "}"},
+        ).compile()  # fmt: skip
+        (Path(scratch) / "blocks.pdf").write_bytes(blocks)
+        data = header + ',"letters":' + letters.select(*TEMPLATE_COLUMNS, "blocks").write_json() + "}"
+        del letters
+        compiler = typst.Compiler(
+            str(Path(scratch) / "letters.typ"), root=scratch, ignore_system_fonts=True, sys_inputs={"data": data}
+        )
+        pdf = compiler.compile()
+        found = json.loads(compiler.query("<letter-pages>", field="value", one=True))
     path = Path(target)
     path.write_bytes(pdf)
     path.chmod(FILE_MODE)
@@ -143,6 +161,75 @@ def _file_name(number: int) -> str:
     return f"{number:04d}.pdf"
 
 
+class LetterPress:
+    """The letters of a run, rendered by one pool of worker processes for every folder (one per zorgkas).
+
+    `submit(key, letters, out_dir)` queues the files of one folder at once (zero-copy slices of the frame: the
+    JSON of a file is built in its worker); `rows(key)` waits for them and gives that folder's letters.parquet
+    rows. So the files of every zorgkas keep both cores busy, and a zorgkas with one file does not leave one
+    idle. Leaving the `with` block shuts the pool down (on an error, the files not started are cancelled).
+    """
+
+    def __init__(
+        self,
+        zorgkassen: pl.DataFrame,
+        *,
+        letters_per_file: int = LETTERS_PER_FILE,
+        workers: int | None = None,
+        texts: dict[str, dict[str, Any]] | None = None,
+        on_file: Callable[[RenderedFile], None] | None = None,
+    ):
+        if not 1 <= letters_per_file <= LETTERS_PER_FILE_MAX:
+            raise ValueError(f"letters_per_file must be 1..{LETTERS_PER_FILE_MAX}, not {letters_per_file}")
+        self.zorgkassen, self.letters_per_file, self.on_file = zorgkassen, letters_per_file, on_file
+        self.workers = workers or os.cpu_count() or 1
+        self.texts = texts or letter_texts()
+        self.jobs: dict[str, tuple[pl.DataFrame, list[Future]]] = {}
+        self._stack = ExitStack()
+
+    def __enter__(self) -> LetterPress:
+        self.templates = str(self._stack.enter_context(_templates()))
+        self.pool = self._stack.enter_context(_pool(self.workers))
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self._stack.close()
+
+    def submit(self, key: str, letters: pl.DataFrame, out_dir: Path) -> None:
+        """Queue the files of `letters` (content.LETTER_COLUMNS) in out_dir: 0001.pdf, 0002.pdf, ..."""
+        missing = [c for c in LETTER_COLUMNS if c not in letters.columns]
+        if missing:
+            raise ValueError(f"the letters frame lacks {', '.join(missing)}")
+        ordered = _in_print_order(letters)
+        futures: list[Future] = []
+        if ordered.height:
+            out_dir = Path(out_dir)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            heads = letterheads(self.zorgkassen, ordered["zorgkas"].unique().sort().to_list())
+            header = json.dumps({"texts": self.texts, "zorgkassen": heads}, ensure_ascii=False, sort_keys=True)
+            header = header[:-1]  # the letters are appended by render_file
+            rows = ordered.select(TEMPLATE_COLUMNS)
+            for number in range((ordered.height + self.letters_per_file - 1) // self.letters_per_file):
+                chunk = rows.slice(number * self.letters_per_file, self.letters_per_file)
+                target = str(out_dir / _file_name(number + 1))
+                futures.append(self.pool.submit(render_file, self.templates, target, header, chunk))
+        self.jobs[key] = (ordered, futures)
+
+    def rows(self, key: str) -> pl.DataFrame:
+        """The letters.parquet rows (LETTERS_PARQUET_COLUMNS) of the folder `key`, once its files are written."""
+        ordered, futures = self.jobs.pop(key)
+        if ordered.height == 0:
+            return pl.DataFrame(schema=LETTERS_PARQUET_COLUMNS)
+        done = {}
+        for number, future in enumerate(futures):
+            done[number] = future.result()
+            if self.on_file is not None:
+                self.on_file(done[number])
+        return _letter_rows(ordered, done)
+
+
 def render_letters(
     letters: pl.DataFrame,
     out_dir: Path,
@@ -161,43 +248,13 @@ def render_letters(
     (default: the number of CPUs). `texts`: the sentences per language (default: the package's texts;
     see language.with_rule_texts). `on_file` is called with each file's RenderedFile as it completes.
     """
-    if not 1 <= letters_per_file <= LETTERS_PER_FILE_MAX:
-        raise ValueError(f"letters_per_file must be 1..{LETTERS_PER_FILE_MAX}, not {letters_per_file}")
-    missing = [c for c in LETTER_COLUMNS if c not in letters.columns]
-    if missing:
-        raise ValueError(f"the letters frame lacks {', '.join(missing)}")
-    ordered = _in_print_order(letters)
-    if ordered.height == 0:
-        return pl.DataFrame(schema=LETTERS_PARQUET_COLUMNS)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    heads = letterheads(zorgkassen, ordered["zorgkas"].unique().sort().to_list())
-    header = json.dumps({"texts": texts or letter_texts(), "zorgkassen": heads}, ensure_ascii=False, sort_keys=True)
-    header = header[:-1]  # the letters are appended by render_file
-    template_rows = ordered.select(TEMPLATE_COLUMNS)
-    files = (ordered.height + letters_per_file - 1) // letters_per_file
-    workers = workers or os.cpu_count() or 1
-    done: dict[int, RenderedFile] = {}
-    with _templates() as folder, _pool(min(workers, files)) as pool:
-        pending: dict[Future, int] = {}
-        next_file = 0
-        while next_file < files or pending:
-            while next_file < files and len(pending) < 2 * workers:
-                chunk = template_rows.slice(next_file * letters_per_file, letters_per_file)
-                target = str(out_dir / _file_name(next_file + 1))
-                pending[pool.submit(render_file, str(folder), target, header, chunk)] = next_file
-                next_file += 1
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                number = pending.pop(future)
-                result = future.result()
-                done[number] = result
-                if on_file is not None:
-                    on_file(result)
-    return _letter_rows(ordered, done, letters_per_file)
+    options = dict(letters_per_file=letters_per_file, workers=workers, texts=texts, on_file=on_file)
+    with LetterPress(zorgkassen, **options) as press:
+        press.submit("", letters, out_dir)
+        return press.rows("")
 
 
-def _letter_rows(ordered: pl.DataFrame, done: dict[int, RenderedFile], letters_per_file: int) -> pl.DataFrame:
+def _letter_rows(ordered: pl.DataFrame, done: dict[int, RenderedFile]) -> pl.DataFrame:
     """LETTERS_PARQUET_COLUMNS: each letter with its file, first page and page count."""
     files, firsts, pages = [], [], []
     for number in sorted(done):

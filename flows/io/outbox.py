@@ -25,6 +25,10 @@ class FileLog:
     def csv(self, relative: str, frame: pl.DataFrame) -> None:
         self._log(relative, self.run.write_csv(relative, csv_ready(frame)), frame.height)
 
+    def existing(self, relative: str, rows: int) -> None:
+        """A file already written into the run's folder (a letters PDF, written by a worker process)."""
+        self._log(relative, self.run.staging / relative, rows)
+
     def _log(self, relative: str, path, rows: int) -> None:
         self.entries[relative] = {"name": relative, "rows": rows, "sha256": file_digests([path])[path]}
 

@@ -90,6 +90,7 @@ LETTER_COLUMNS = {
     "last_month": pl.String,
     "monthly_amount": pl.String,
     "months": pl.List(MONTH_ROW),  # decision: paid in this run; recovery: the months to pay back
+    "paid_note": pl.String,  # decision: PAID, ENDED, NONE or LATER (`paid_note`)
     "total": pl.String,
     "motivation": pl.List(MOTIVATION_ITEM),  # decision: the rules and records; recovery: the failing codes
     "since": pl.String,  # request
@@ -322,6 +323,43 @@ def decision_topic() -> pl.Expr:
     )
 
 
+def _decision_rows(events: pl.DataFrame) -> pl.DataFrame:
+    """One row per decision event (`_letter` numbers them): its key, topic and subject ("ZZB NEW 2026-09..")."""
+    last = pl.col("last_month")
+    until = pl.when(last.is_null()).then(pl.lit("")).otherwise(pl.format("..{}", last.dt.strftime("%Y-%m")))
+    subject = pl.format("{} {} {}{}", "budget", "event", pl.col("first_month").dt.strftime("%Y-%m"), until)
+    return (
+        events.filter(pl.col("event").is_in(DECISION_EVENTS))
+        .select(
+            "insz",
+            "zorgkas",
+            "budget",
+            "event",
+            pl.col("first_month").alias("_first"),
+            last.alias("_last"),
+            pl.col("monthly_amount").alias("_monthly"),
+            decision_topic(),
+            subject.alias("subject"),
+        )
+        .with_row_index("_letter")
+    )
+
+
+def _paid_months(keys: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+    """Per `_letter` of `keys`, the months of its budget paid in this run within the grant's months, formatted."""
+    paid = keys.join(payments.select("insz", "budget", "month", "amount"), on=["insz", "budget"]).filter(
+        pl.col("month").is_between(pl.col("_first"), pl.col("_last").fill_null(_FAR))
+    )
+    paid = with_text(paid, "month", "month", "_month")
+    paid = with_text(paid, "amount", "money", "_amount")
+    row = pl.struct(budget="budget", month="_month", amount="_amount", paid_on=pl.lit(None, pl.String))
+    return (
+        paid.sort("_letter", "month")
+        .group_by("_letter", maintain_order=True)
+        .agg(row.alias("months"), pl.col("amount").sum().alias("_total"))
+    )
+
+
 def decision_letters(
     events: pl.DataFrame,
     payments: pl.DataFrame,
@@ -329,6 +367,7 @@ def decision_letters(
     members: pl.DataFrame,
     appeal: AppealTerms,
     increased_allowance: pl.DataFrame | None = None,
+    payment_run: bool = True,
 ) -> pl.DataFrame:
     """L-DECISION: one letter per grant event NEW, CHANGED, STOPPED or CANCELLED (none for CONTINUED).
 
@@ -336,48 +375,14 @@ def decision_letters(
     paid in this run for that budget within the grant's months, the motivation (every rule that
     decided it, with the record behind it: `motivation` rows with the event's insz, budget and
     first_month) and the appeal route (L-APPEAL). Dated `appeal.letter_date` (the run date D).
+    `payment_run`: whether this run pays; a grant decided on another night is paid with the next payment.
     """
-    chosen = events.filter(pl.col("event").is_in(DECISION_EVENTS))
-    letters = chosen.select(
-        "insz",
-        "zorgkas",
-        "budget",
-        "event",
-        pl.col("first_month").alias("_first"),
-        pl.col("last_month").alias("_last"),
-        pl.col("monthly_amount").alias("_monthly"),
-        decision_topic(),
-        pl.format(
-            "{} {} {}{}",
-            "budget",
-            "event",
-            pl.col("first_month").dt.strftime("%Y-%m"),
-            pl.when(pl.col("last_month").is_null())
-            .then(pl.lit(""))
-            .otherwise(pl.format("..{}", pl.col("last_month").dt.strftime("%Y-%m"))),
-        ).alias("subject"),
-    ).with_row_index("_letter")
-    letters = _with_members(letters, members)
+    letters = _with_members(_decision_rows(events), members)
     letters = with_text(letters, "_first", "month", "first_month")
     letters = with_text(letters, "_last", "month", "last_month")
     letters = with_text(letters, "_monthly", "money", "monthly_amount")
-
     keys = letters.select("_letter", "insz", "budget", "_first", "_last", "language")
-    paid = keys.join(payments.select("insz", "budget", "month", "amount"), on=["insz", "budget"]).filter(
-        pl.col("month").is_between(pl.col("_first"), pl.col("_last").fill_null(_FAR))
-    )
-    paid = with_text(paid, "month", "month", "_month")
-    paid = with_text(paid, "amount", "money", "_amount")
-    per_letter = (
-        paid.sort("_letter", "month")
-        .group_by("_letter", maintain_order=True)
-        .agg(
-            pl.struct(budget="budget", month="_month", amount="_amount", paid_on=pl.lit(None, pl.String)).alias(
-                "months"
-            ),
-            pl.col("amount").sum().alias("_total"),
-        )
-    )
+    per_letter = _paid_months(keys, payments)
     items = _motivation_items(keys.rename({"_first": "first_month"}), motivation, on=["insz", "budget", "first_month"])
     letters = (
         letters.join(per_letter, on="_letter", how="left", maintain_order="left")
@@ -387,14 +392,47 @@ def decision_letters(
             pl.col("motivation").fill_null(pl.lit([], pl.List(MOTIVATION_ITEM))),
         )
     )
-    letters = with_text(letters, "_total", "money", "total")
+    letters = with_text(letters, "_total", "money", "total").with_columns(paid_note(payment_run))
     letters = _appeal_block(letters, appeal, increased_allowance).with_columns(
         pl.lit("L-DECISION").alias("kind"), pl.lit(appeal.letter_date).alias("letter_date")
     )
     return _finish(letters)
 
 
+def paid_note(payment_run: bool) -> pl.Expr:
+    """What a decision letter says of this run's payment: PAID (the months below), ENDED (a stopped or cancelled
+    grant, nothing paid), NONE (a payment run that pays nothing of it) or LATER (not a payment run)."""
+    ended = pl.col("event").is_in(["STOPPED", "CANCELLED"])
+    return (
+        pl.when(pl.col("months").list.len() > 0)
+        .then(pl.lit("PAID"))
+        .when(ended)
+        .then(pl.lit("ENDED"))
+        .otherwise(pl.lit("NONE" if payment_run else "LATER"))
+        .alias("paid_note")
+    )
+
+
 # --- L-RECOVERY ---------------------------------------------------------------------------------------
+
+
+def _reason_items(keyed: pl.DataFrame) -> pl.DataFrame:
+    """Per `_letter`, the codes that now fail (the recoveries' reasons), each once, as FAILS motivation items."""
+    reasons = (
+        keyed.select("_letter", pl.col("reason").alias("code"))
+        .explode("code")
+        .drop_nulls("code")
+        .unique()
+        .with_columns(pl.lit("FAILS").alias("outcome"))
+    )
+    _check_rule_texts(reasons)
+    empty = pl.lit(None, pl.String)
+    details = {c: empty for c in ("feed", "record_id", "date", "end_date", "score", "kind")}
+    return (
+        reasons.sort("_letter", _code_rank(pl.col("code")), "code")
+        .group_by("_letter", maintain_order=True)
+        .agg(pl.struct(code="code", outcome="outcome", **details).alias("motivation"))
+    )
 
 
 def recovery_letters(
@@ -429,33 +467,8 @@ def recovery_letters(
             pl.col("amount").sum().alias("_total"),
         )
     )
-    reasons = (
-        keyed.select("_letter", pl.col("reason").alias("code"))
-        .explode("code")
-        .drop_nulls("code")
-        .unique()
-        .with_columns(pl.lit("FAILS").alias("outcome"))
-    )
-    _check_rule_texts(reasons)
-    empty = pl.lit(None, pl.String)
-    reason_items = (
-        reasons.sort("_letter", _code_rank(pl.col("code")), "code")
-        .group_by("_letter", maintain_order=True)
-        .agg(
-            pl.struct(
-                code="code",
-                outcome="outcome",
-                feed=empty,
-                record_id=empty,
-                date=empty,
-                end_date=empty,
-                score=empty,
-                kind=empty,
-            ).alias("motivation")
-        )
-    )
     letters = letters.join(months, on="_letter", how="left", maintain_order="left").join(
-        reason_items, on="_letter", how="left", maintain_order="left"
+        _reason_items(keyed), on="_letter", how="left", maintain_order="left"
     )
     letters = with_text(letters, "_total", "money", "total").with_columns(
         pl.col("motivation").fill_null(pl.lit([], pl.List(MOTIVATION_ITEM))),
@@ -491,6 +504,13 @@ def request_letters(worklist_rows: pl.DataFrame, members: pl.DataFrame, letter_d
     letters = _with_members(letters, members)
     letters = with_text(letters, "_since", "date", "since")
     return _finish(letters)
+
+
+def requests_of(letters: pl.DataFrame) -> pl.DataFrame:
+    """The (insz, code, since) and letter_id of the L-REQUEST letters among `letters`: what the letters ledger keeps."""
+    asked = letters.filter(pl.col("kind") == "L-REQUEST")
+    since = pl.col("subject").str.split(" ").list.last().str.to_date("%Y-%m-%d")
+    return asked.select("insz", pl.col("topic").alias("code"), since.alias("since"), "letter_id")
 
 
 # --- L-INVOICE ----------------------------------------------------------------------------------------

@@ -54,8 +54,12 @@ def with_rule_texts(texts: dict[str, dict[str, Any]], rules: dict[str, dict[str,
 
 
 def date_text(day: dt.date | None, language: str) -> str | None:
-    """A day as a letter writes it: "26 november 2026" (NL), "26 novembre 2026" (FR)."""
-    return None if day is None else format_date(day, "d MMMM y", locale=LOCALES[language])
+    """A day as a letter writes it: "26 november 2026" (NL), "26 novembre 2026" (FR); in French the first of a
+    month is "1er" ("1er janvier 2027", as French writes it; CLDR's pattern has no ordinal)."""
+    if day is None:
+        return None
+    text = format_date(day, "d MMMM y", locale=LOCALES[language])
+    return "1er" + text[1:] if language == "FR" and day.day == 1 else text
 
 
 def month_text(month: dt.date | None, language: str) -> str | None:
