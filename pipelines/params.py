@@ -37,6 +37,7 @@ class Params:
     medsoc_min: float
     ztk_min: float
     ground_delay_months: int
+    bob_delay_months: int
     residence_years: int
     late_waiting_years: int
     nrth_transition_date: dt.date
@@ -58,6 +59,7 @@ _FLOATS = ("belrai_total_min", "belrai_adl_iadl_min", "medsoc_min", "ztk_min", "
 _FLOATS += ("max_stop_fraction", "max_new_fraction")
 _INTS = (
     "ground_delay_months",
+    "bob_delay_months",
     "residence_years",
     "late_waiting_years",
     "absence_one_days",

@@ -289,7 +289,7 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     members = feeds.members.select(MEMBER_COLUMNS)
     grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
     episodes = _materialised(zzb_start(grounds, p))
-    bob_records = _materialised(g_bob(feeds.vaph_support))
+    bob_records = _materialised(g_bob(feeds.vaph_support, p))
     in_window = (pl.col("right_from") <= last) & (pl.col("right_until").is_null() | (pl.col("right_until") >= first))
     if full_window:
         persons = members.select("insz")
