@@ -95,13 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = sub.add_parser("backfill", help="the nightly runs for every date D1..D2, in order")
     backfill.add_argument("--from", dest="first", type=_date, required=True, help="first run date D1")
     backfill.add_argument("--to", dest="last", type=_date, required=True, help="last run date D2")
+    backfill.add_argument(
+        "--dask-address", help="decide the nights in parallel on this Dask scheduler (tcp://host:port)"
+    )
     _common(backfill)
+    _simulate_parser(sub)
     served = sub.add_parser("serve", help="serve the flows with their schedules (needs a Prefect server)")
     _common(served)
     explain = sub.add_parser("explain", help="the decision record of one person, month by month")
     explain.add_argument("insz", help="national or BIS number (11 digits)")
     explain.add_argument("--as-of", type=_date, required=True, help="run date D")
     explain.add_argument("--json", action="store_true", help="print the record as JSON")
+    explain.add_argument("--reform", type=Path, help="a reform file: baseline and reform side by side")
     explain.add_argument(
         "--prefect",
         action="store_true",
@@ -125,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _debug(generate)
     return parser
+
+
+def _simulate_parser(sub) -> None:
+    simulate = sub.add_parser("simulate", help="policy simulation: the decide stage under the baseline and reforms")
+    simulate.add_argument("--as-of", type=_date, required=True, help="run date D (the deliveries of D)")
+    simulate.add_argument("--reform", type=Path, action="append", required=True, help="a reform file (repeatable)")
+    simulate.add_argument("--name", help="the simulation's folder name (default: the reform names joined by +)")
+    simulate.add_argument("--dask-address", help="run the scenarios on this Dask scheduler (tcp://host:port)")
+    _common(simulate)
 
 
 def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -174,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 def prefect_server(args: argparse.Namespace):
     """Prefect's temporary server, started now for a command that runs a flow when no server is configured
     (flows/runtime.py PrefectServer); None otherwise."""
-    wanted = args.command in ("nightly", "invoices", "fines", "backfill") or getattr(args, "prefect", False)
+    wanted = args.command in ("nightly", "invoices", "fines", "backfill", "simulate") or getattr(args, "prefect", False)
     if not wanted or prefect_configured():
         yield None
         return
@@ -257,6 +271,7 @@ def run_command(args: argparse.Namespace, server: PrefectServer | None = None) -
             accept_mass_change=args.accept_mass_change,
             replace=args.replace,
             quiet=args.quiet,
+            dask_address=args.dask_address,
         )
         counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
         print(
@@ -268,11 +283,24 @@ def run_command(args: argparse.Namespace, server: PrefectServer | None = None) -
         from flows.serve import serve_flows
 
         serve_flows(args.landing, args.outbox, args.state)
+    elif args.command == "explain" and args.reform:
+        from flows.explain_reform import explain_reform
+
+        print(explain_reform(args.insz, args.as_of, args.landing, args.reform, as_json=args.json))
     elif args.command == "explain":
         from flows.explain import explain
 
         _ready(server)
         print(explain(args.insz, args.as_of, args.landing, as_json=args.json, prefect=args.prefect or None))
+    elif args.command == "simulate":
+        from flows.simulate import check_reforms, run_simulation, simulated_line
+
+        check_reforms(args.reform, args.as_of, args.name)  # a wrong reform file: one line, before Prefect's start
+        _ready(server)
+        print(simulated_line(run_simulation(
+            as_of=args.as_of, reforms=args.reform, landing=args.landing, outbox=args.outbox, name=args.name,
+            dask_address=args.dask_address, accept_shrink=tuple(args.accept_shrink), quiet=args.quiet,
+        )))  # fmt: skip
     elif args.command == "generate":
         from flows.reference import REFERENCE_DIR
         from synthdata.landing import write_landing, zorgkas_codes

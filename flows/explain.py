@@ -24,6 +24,7 @@ from flows.context import Options, RunContext, start
 from flows.decide import run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.landing import FeedError
+from flows.reference import Reference
 from pipelines.decide import absence, bob, conditions, exclusions, grounds, worklist
 from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import FEEDS
@@ -62,11 +63,14 @@ def load_person(ctx: RunContext, insz: str) -> Ingested:
     return ingest(ctx, ingest_one=one)
 
 
-def explain_person(insz: str, landing: Path, as_of: dt.date) -> dict:
-    """The decision record of one person as a plain structure (what --json prints)."""
+def explain_person(insz: str, landing: Path, as_of: dt.date, reference: Reference | None = None) -> dict:
+    """The decision record of one person as a plain structure (what --json prints); under a reform's
+    `reference` (flows/explain_reform.py) when given."""
     if not pl.select(r_id_valid(pl.lit(insz), as_of.year)).item():
         raise FeedError(f"{insz!r} is not a valid national or BIS number (R-ID)")
     ctx = explain_context(landing, as_of)
+    if reference is not None:
+        ctx = ctx.with_reference(reference)
     person = load_person(ctx, insz)
     quarantined = [
         {

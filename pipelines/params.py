@@ -78,6 +78,7 @@ class ParameterTable:
     """All parameters with their dated values."""
 
     def __init__(self, raw: dict[str, Any]):
+        self.spec = raw  # the parsed file (labels, units, values): a reform builds its own table from it
         self._values: dict[str, list[DatedValue]] = {}
         for name, spec in raw.items():
             values = spec.get("values") if isinstance(spec, dict) else None
