@@ -3,7 +3,7 @@ reform, side by side, month by month, with the rule codes that differ.
 
 Both records are built by `vsb explain`'s own record (flows/explain.py `explain_person`: the person's rows
 of the deliveries of D, the nightly run's row rules and decide stage), the second under the reform's
-parameters (flows/simulate.py `load_reform`). Text for the terminal, or the same as JSON.
+parameters (flows/scenarios.py `load_reform`). Text for the terminal, or the same as JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flows.explain import BUDGET_NAMES, explain_person
 from flows.reference import load_reference
-from flows.simulate import load_reform
+from flows.scenarios import load_reform
 
 STATUS_WORDS = {"ENTITLED": "entitled", "NOT_ENTITLED": "not entitled", "PENDING": "zorgkas decides"}
 SIDE = ("status", "amount", "holds", "fails", "evidence")

@@ -29,6 +29,7 @@ from flows.runtime import code_version
 # per worker process: the last landing zone read (for the simulation's scenarios: one read per worker)
 _READ: dict[tuple, object] = {}
 _READING = threading.Lock()
+CONNECT_TIMEOUT = "20s"  # to reach the scheduler
 
 
 class ClusterError(RuntimeError):
@@ -42,7 +43,7 @@ def cluster(address: str) -> Iterator:
     from distributed import Client
 
     try:
-        client = Client(address, timeout="20s", set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flows.reference import load_reference
-from flows.simulate import load_reform, scenarios_of, simulation_name
+from flows.scenarios import load_reform, scenarios_of, simulation_name
 from pipelines.params import _DATES, _DAYS_OF_YEAR, _FLOATS, _INTS, Params
 from pipelines.simulate.reform import ReformError, value_kind
 
