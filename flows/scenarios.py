@@ -16,11 +16,12 @@ import polars as pl
 import yaml
 
 from flows.context import Options, RunContext
-from flows.decide import DECIDE_FEEDS, run_decisions
+from flows.decide import DECIDE_FEEDS, compact
 from flows.ingest import Ingested, ingest
 from flows.io.landing import Delivery
 from flows.reference import Reference
 from flows.runtime import code_version
+from pipelines.decide.decisions import Feeds, decide
 from pipelines.params import ParameterError, ParameterTable
 from pipelines.simulate.compare import SCENARIO_COLUMNS
 from pipelines.simulate.reform import BASELINE, NAME, Reform, ReformError, parse_reform, reformed_spec
@@ -101,9 +102,14 @@ def simulation_name(scenarios: list[Scenario], given: str | None) -> str:
 
 
 def scenario_periods(ctx: RunContext, ingested: Ingested, scenario: Scenario) -> pl.DataFrame:
-    """The decide stage of the nightly run under the scenario's parameters: the periods the comparison needs."""
-    decided = run_decisions(ctx.with_reference(scenario.reference), ingested)
-    return decided.periods.select(SCENARIO_COLUMNS)
+    """The decide stage of the nightly run (pipelines/decide/decisions.py `decide`, on the feeds as
+    flows/decide.py `run_decisions` gives them) under the scenario's parameters: its decided periods, the
+    columns the comparison needs. The absence budgets and the work list, which the comparison does not look
+    at, are not computed (they are lazy until a run collects them)."""
+    ctx = ctx.with_reference(scenario.reference)
+    feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
+    periods = decide(feeds, ctx.params, ctx.amounts, ctx.run_date).periods.select(SCENARIO_COLUMNS).collect()
+    return compact(periods)  # its own buffers: it may be kept, or pickled back from a Dask worker
 
 
 @dataclass(frozen=True)

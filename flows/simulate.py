@@ -56,8 +56,8 @@ from pipelines.simulate.compare import (
     CHANGES_COLUMNS,
     changes,
     cube,
+    differences,
     entitled_runs,
-    month_differences,
     window_years,
 )
 from pipelines.simulate.reform import BASELINE
@@ -100,13 +100,20 @@ class Decided:
     warnings: list[str]
 
 
-def decide_here(ctx: RunContext, scenarios: list[Scenario], steps: Steps) -> Decided:
-    """Read the deliveries once, then decide each scenario in turn on the same frames."""
-    ingested = ingest(ctx, steps, ingest_one=ingest_feed_task, keep=set(DECIDE_FEEDS))
+def decide_here(
+    ctx: RunContext,
+    scenarios: list[Scenario],
+    steps: Steps,
+    ingest_one=ingest_feed_task,
+    decide=decide_scenario_task,
+) -> Decided:
+    """Read the deliveries once, then decide each scenario in turn on the same frames (`ingest_one`, `decide`:
+    the Prefect tasks in the flow; their plain functions in benchmarks/simulate.py)."""
+    ingested = ingest(ctx, steps, ingest_one=ingest_one, keep=set(DECIDE_FEEDS))
     periods = {}
     for scenario in scenarios:
         with steps.step(f"decide {scenario.name}") as shown:
-            periods[scenario.name] = decide_scenario_task(ctx, ingested, scenario)
+            periods[scenario.name] = decide(ctx, ingested, scenario)
             shown["periods"] = periods[scenario.name].height
     return Decided(periods, ingested.counts, ingested.warnings)
 
@@ -148,9 +155,9 @@ def compare_scenarios(
     reforms, rows = {}, []
     for scenario in scenarios[1:]:
         runs = entitled_runs(decided.periods[scenario.name].lazy()).collect().lazy()
-        differences = month_differences(baseline, runs).collect().lazy()
-        rows.append(changes(differences, baseline, runs, scenario.name).collect())
-        figures = cube(baseline, runs, differences, years).collect()
+        moved = differences(baseline, runs, years).collect().lazy()
+        rows.append(changes(moved, baseline, runs, scenario.name).collect())
+        figures = cube(baseline, runs, moved, years).collect()
         reforms[scenario.name] = {
             "description": scenario.reform.description,
             "budgets": budgets_summary(figures, ctx.reference.zorgkas_codes, years),

@@ -129,7 +129,8 @@ def test_a_value_from_an_existing_date_replaces_it_and_one_from_a_new_date_is_ad
 def test_the_committed_example_reforms_load_and_change_what_they_say():
     scenarios = scenarios_of(sorted(REFORMS.glob("*.yaml")), BASELINE, D(2027, 12, 26))
     by_name = {s.name: s.reference.parameters for s in scenarios}
-    assert set(by_name) == {"baseline", "adl-iadl-6", "zzb-150-2027", "bob-delay-4"}
+    assert set(by_name) == {"baseline", "adl-iadl-6", "zzb-150-2027", "bob-delay-4", "residence-3-years"}
+    assert by_name["residence-3-years"].params_on(D(2027, 12, 26)).residence_years == 3
     assert by_name["adl-iadl-6"].raw_on("belrai_adl_iadl_min", D(1990, 1, 1)) == "6"
     assert by_name["adl-iadl-6"].params_on(D(2027, 12, 26)).belrai_adl_iadl_min == 6.0
     assert by_name["zzb-150-2027"].money_on("zzb_monthly", D(2027, 1, 1)) == Decimal("150.00")
