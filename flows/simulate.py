@@ -54,10 +54,17 @@ from flows.scenarios import (
 )
 from pipelines.simulate.compare import (
     CHANGES_COLUMNS,
+    LEVELS,
+    RUN_KEYS,
+    baseline_cube,
+    candidates,
     changes,
     cube,
     differences,
+    entitled,
     entitled_runs,
+    reform_levels,
+    rollup,
     window_years,
 )
 from pipelines.simulate.reform import BASELINE
@@ -148,19 +155,24 @@ def decide_on_cluster(address: str, ctx: RunContext, scenarios: list[Scenario], 
 def compare_scenarios(
     ctx: RunContext, name: str, scenarios: list[Scenario], decided: Decided
 ) -> tuple[dict, pl.DataFrame]:
-    """summary.json's content and changes.parquet's rows (pipelines/simulate/)."""
+    """summary.json's content and changes.parquet's rows (pipelines/simulate/compare.py): the baseline's
+    figures once, then per reform only the persons whose entitled periods differ."""
     first, last = ctx.window
     years = window_years(first, last)
-    baseline = entitled_runs(decided.periods[BASELINE].lazy()).collect().lazy()
+    baseline = entitled(decided.periods[BASELINE].lazy()).collect().lazy()
+    everyone = baseline_cube(baseline, years).collect()
+    levels = {level: rollup(everyone, by) for level, by in LEVELS.items()}
     reforms, rows = {}, []
     for scenario in scenarios[1:]:
-        runs = entitled_runs(decided.periods[scenario.name].lazy()).collect().lazy()
-        moved = differences(baseline, runs, years).collect().lazy()
-        rows.append(changes(moved, baseline, runs, scenario.name).collect())
-        figures = cube(baseline, runs, moved, years).collect()
+        reform = entitled(decided.periods[scenario.name].lazy())
+        keys = candidates(baseline, reform).lazy()
+        mine = [entitled_runs(e.join(keys, on=RUN_KEYS, how="semi")).collect().lazy() for e in (baseline, reform)]
+        moved = differences(*mine, years).collect().lazy()
+        rows.append(changes(moved, *mine, scenario.name).collect())
+        changed = cube(*mine, moved, years).collect()
         reforms[scenario.name] = {
             "description": scenario.reform.description,
-            "budgets": budgets_summary(figures, ctx.reference.zorgkas_codes, years),
+            "budgets": budgets_summary(reform_levels(levels, changed), ctx.reference.zorgkas_codes, years),
         }
     simulation = {
         "name": name,
@@ -172,8 +184,8 @@ def compare_scenarios(
         "deliveries": {feed: d.delivery_date.isoformat() for feed, d in ctx.deliveries.items()},
     }
     summary = summary_document(simulation, decided.feeds, decided.warnings, reforms)
-    changed = pl.concat(rows).sort("reform", "insz", "budget") if rows else pl.DataFrame(schema=CHANGES_COLUMNS)
-    return summary, check(SimulationChanges, changed)
+    changed_rows = pl.concat(rows).sort("reform", "insz", "budget") if rows else pl.DataFrame(schema=CHANGES_COLUMNS)
+    return summary, check(SimulationChanges, changed_rows)
 
 
 def publish_simulation(outbox: Path, name: str, as_of: dt.date, summary: dict, changed: pl.DataFrame) -> dict:

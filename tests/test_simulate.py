@@ -109,7 +109,7 @@ def sample_runs(tmp_path_factory, prefect_harness):
 
     tmp = tmp_path_factory.mktemp("sample")
     night = run_nightly(as_of=AS_OF, landing=SAMPLE, outbox=tmp / "out", state=tmp / "state.duckdb", quiet=True)
-    reforms = [REFORMS / f"{n}.yaml" for n in ("adl-iadl-6", "zzb-150-2027", "bob-delay-4")]
+    reforms = [REFORMS / f"{n}.yaml" for n in ("adl-iadl-6", "zzb-150-2027", "bob-delay-4", "residence-3-years")]
     result = simulate(tmp, SAMPLE, *reforms)
     return Path(night["path"]), Path(result["path"])
 
@@ -130,7 +130,7 @@ def test_the_baseline_of_summary_json_is_the_nightly_runs_decisions(sample_runs)
     night, folder = sample_runs
     expected = totals_of(pl.read_parquet(night / "_decisions" / "periods.parquet"))
     summary = json.loads((folder / "summary.json").read_text())
-    assert set(summary["reforms"]) == {"adl-iadl-6", "zzb-150-2027", "bob-delay-4"}
+    assert set(summary["reforms"]) == {"adl-iadl-6", "zzb-150-2027", "bob-delay-4", "residence-3-years"}
     for reform in summary["reforms"].values():
         for budget, (persons, months, cost) in expected.items():
             baseline = reform["budgets"][budget]["total"]["baseline"]
@@ -181,6 +181,8 @@ def test_the_examples_on_the_sample_change_what_they_should(sample_runs):
     assert reforms["adl-iadl-6"]["budgets"]["BOB"]["total"]["cost_difference"] == "0.00"
     assert reforms["bob-delay-4"]["budgets"]["BOB"]["total"]["months_lost"] > 0
     assert reforms["bob-delay-4"]["budgets"]["ZZB"]["total"]["cost_difference"] == "0.00"
+    residence = reforms["residence-3-years"]["budgets"]["ZZB"]["total"]
+    assert residence["persons_gaining"] > 0 and residence["months_gained"] > 0 and residence["persons_losing"] == 0
     # 150 EUR from 2027 is outside a window ending 2026-11: nothing changes (test_zzb_150_on_a_2027_date)
     assert all(b["total"]["cost_difference"] == "0.00" for b in reforms["zzb-150-2027"]["budgets"].values())
 
@@ -296,3 +298,65 @@ def test_explain_with_a_reform_shows_both_records_and_marks_the_months_and_codes
     assert "  no month differs (24 months, 0 entitled under both)" in lines
     same = explain_reform(people["ADL+IADL exactly 6: a right under both"], AS_OF, tmp_path / "landing", reform)
     assert ">>" not in same and "  no month differs (24 months, 19 entitled under both)" in same.splitlines()
+
+
+# --- the comparison on hand-made periods ---------------------------------------------------------------------
+
+
+def periods(*rows) -> pl.LazyFrame:
+    """Decided periods (SCENARIO_COLUMNS) of (insz, zorgkas, budget, first, last, status, amount)."""
+    from pipelines.simulate.compare import SCENARIO_COLUMNS
+
+    types = [pl.String] * 3 + [pl.Date] * 2 + [pl.String, pl.Decimal(12, 2)]
+    schema = dict(zip(SCENARIO_COLUMNS, types, strict=True))
+    return pl.LazyFrame([list(r) for r in rows], schema=schema, orient="row")
+
+
+def test_a_reform_in_a_year_and_zorgkas_where_the_baseline_has_no_one_shows_there():
+    """Gaining in a group the baseline does not have (no baseline row to correct) still counts; a period
+    cut differently, with the same months and amounts, is no change."""
+    from pipelines.simulate.compare import (
+        LEVELS,
+        baseline_cube,
+        candidates,
+        changes,
+        cube,
+        differences,
+        entitled,
+        entitled_runs,
+        reform_levels,
+        rollup,
+    )
+
+    years = [2025, 2026]
+    base = entitled(periods(("A", "ZK100", "ZZB", D(2025, 1, 1), D(2025, 12, 1), "ENTITLED", Decimal("140"))))
+    reform = entitled(
+        periods(
+            ("A", "ZK100", "ZZB", D(2025, 1, 1), D(2025, 6, 1), "ENTITLED", Decimal("140")),  # cut, same months
+            ("A", "ZK100", "ZZB", D(2025, 7, 1), D(2025, 12, 1), "ENTITLED", Decimal("140")),
+            ("B", "ZK200", "BOB", D(2026, 3, 1), D(2026, 5, 1), "ENTITLED", Decimal("300")),  # gains 3 months
+            ("C", "ZK200", "BOB", D(2026, 3, 1), D(2026, 5, 1), "NOT_ENTITLED", Decimal("300")),
+        )
+    )
+    levels = {level: rollup(baseline_cube(base, years).collect(), by) for level, by in LEVELS.items()}
+    keys = candidates(base, reform).lazy()
+    mine = [
+        entitled_runs(e.join(keys, on=["insz", "zorgkas", "budget"], how="semi")).collect().lazy()
+        for e in (base, reform)
+    ]
+    moved = differences(*mine, years).collect()
+    assert moved.select("insz", "first_month", "last_month", "months").rows() == [
+        ("B", D(2026, 3, 1), D(2026, 5, 1), 3)
+    ]
+    assert changes(moved.lazy(), *mine, "r").collect()["insz"].to_list() == ["B"]
+    found = reform_levels(levels, cube(*mine, moved.lazy(), years).collect())
+    bob_2026 = found["zorgkassen_years"].filter(budget="BOB", zorgkas="ZK200", year=2026).row(0, named=True)
+    assert (bob_2026["persons_baseline"], bob_2026["persons_reform"], bob_2026["persons_gaining"]) == (0, 1, 1)
+    assert (bob_2026["months_baseline"], bob_2026["months_reform"], bob_2026["cost_reform"]) == (0, 3, Decimal("900"))
+    zzb = found["total"].filter(budget="ZZB").row(0, named=True)
+    assert (zzb["months_baseline"], zzb["months_reform"], zzb["persons_gaining"], zzb["persons_losing"]) == (
+        12,
+        12,
+        0,
+        0,
+    )

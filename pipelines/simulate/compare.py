@@ -4,8 +4,10 @@ Input: the decided periods of each scenario (`SCENARIO_COLUMNS` of _decisions/pe
 same decide stage as the nightly run. A month counts when its status is ENTITLED (a PENDING month,
 T-NRTH-2017, is the zorgkas's decision: not counted); its cost is its monthly amount.
 
-Pure: frames in, frames out. Cheap at 7M members: every total is computed on runs of months (a few
-hundred thousand rows), and only the persons whose runs differ are looked at month by month.
+Pure: frames in, frames out. Cheap at 7M members: the baseline's figures are computed once, on its periods
+(a few hundred thousand rows); a reform then only looks at its candidates, the persons with an entitled
+period that the baseline does not have as such (or the other way round), and compares their runs of months
+cut at every change: no month is enumerated.
 """
 
 from __future__ import annotations
@@ -31,15 +33,33 @@ def months_between(first: pl.Expr, last: pl.Expr) -> pl.Expr:
     return (last.dt.year() - first.dt.year()) * 12 + last.dt.month().cast(pl.Int32) - first.dt.month() + 1
 
 
-def entitled_runs(periods: pl.LazyFrame) -> pl.LazyFrame:
-    """The entitled months as maximal runs of consecutive months with one monthly amount, per person and
-    budget (insz, zorgkas, budget, first_month, last_month, monthly_amount): two scenarios that entitle
-    the same months at the same amounts give the same runs, however decide cut its periods."""
-    entitled = (
-        periods.filter(pl.col("status") == ENTITLED)
-        .select(*RUN_KEYS, "first_month", "last_month", "monthly_amount")
-        .sort("insz", "budget", "first_month")
+def entitled(periods: pl.LazyFrame) -> pl.LazyFrame:
+    """The entitled periods of a scenario: insz, zorgkas, budget, first_month, last_month, monthly_amount."""
+    return periods.filter(pl.col("status") == ENTITLED).select(*RUN_KEYS, "first_month", "last_month", "monthly_amount")
+
+
+def candidates(baseline: pl.LazyFrame, reform: pl.LazyFrame) -> pl.DataFrame:
+    """The persons and budgets (insz, zorgkas, budget) with an entitled period that the other scenario does not
+    have as such: the only ones whose months or amounts may differ (a period cut otherwise, e.g. at a new
+    amount's date, makes a candidate that turns out unchanged)."""
+    columns = list(baseline.collect_schema())
+    return (
+        pl.concat(
+            [
+                baseline.join(reform, on=columns, how="anti", nulls_equal=True).select(RUN_KEYS),
+                reform.join(baseline, on=columns, how="anti", nulls_equal=True).select(RUN_KEYS),
+            ]
+        )
+        .unique()
+        .collect()
     )
+
+
+def entitled_runs(entitled: pl.LazyFrame) -> pl.LazyFrame:
+    """The entitled months (periods of `entitled`) as maximal runs of consecutive months with one monthly
+    amount, per person and budget (the same columns, and _after: the month after the run): two scenarios that
+    entitle the same months at the same amounts give the same runs, however decide cut their periods."""
+    entitled = entitled.sort("insz", "budget", "first_month")
     follows = (
         same_key_as_previous(["insz", "budget"])
         & (pl.col("last_month").shift(1).dt.offset_by("1mo") == pl.col("first_month"))
@@ -192,14 +212,56 @@ def rollup(figures: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return (
         per_person.group_by("budget", *by)
         .agg(
-            has_baseline.sum().alias("persons_baseline"),
-            has_reform.sum().alias("persons_reform"),
-            (has_reform & ~has_baseline).sum().alias("persons_gaining"),
-            (has_baseline & ~has_reform).sum().alias("persons_losing"),
+            has_baseline.sum().cast(pl.Int64).alias("persons_baseline"),
+            has_reform.sum().cast(pl.Int64).alias("persons_reform"),
+            (has_reform & ~has_baseline).sum().cast(pl.Int64).alias("persons_gaining"),
+            (has_baseline & ~has_reform).sum().cast(pl.Int64).alias("persons_losing"),
             pl.col(CUBE).sum(),
         )
         .sort("budget", *by)
     )
+
+
+LEVELS = {"total": [], "years": ["year"], "zorgkassen": ["zorgkas"], "zorgkassen_years": ["zorgkas", "year"]}
+
+
+def baseline_cube(baseline: pl.LazyFrame, years: list[int]) -> pl.LazyFrame:
+    """The CUBE of the baseline against itself (every person, no difference): its rollups are the baseline's
+    figures, which every reform shares."""
+    figures = person_years(baseline, years, "baseline")
+    return figures.with_columns(
+        pl.col("months_baseline").alias("months_reform"),
+        pl.col("cost_baseline").cast(pl.Decimal(38, 2)).alias("cost_baseline"),
+        pl.col("cost_baseline").cast(pl.Decimal(38, 2)).alias("cost_reform"),
+        *[pl.lit(0, pl.Int64).alias(c) for c in ("months_gained", "months_lost", "months_amount_changed")],
+    )
+
+
+def reform_levels(baseline: dict[str, pl.DataFrame], changed: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """A reform's rollups per level: the baseline's (over everyone), with the reform's side corrected by the
+    changed persons' own rollups (`changed`: the CUBE of the candidates only). A person who is no candidate
+    has the same months under both, so the rest of the population adds nothing to any difference."""
+    found = {}
+    for level, by in LEVELS.items():
+        moved = rollup(changed, by)
+        figures = ["persons", "months", "cost"]
+        delta = [(pl.col(f"{f}_reform_c") - pl.col(f"{f}_baseline_c")) for f in figures]
+        found[level] = (
+            baseline[level]
+            .drop("persons_gaining", "persons_losing", "months_gained", "months_lost", "months_amount_changed")
+            .join(
+                moved.rename({f"{f}_{s}": f"{f}_{s}_c" for f in figures for s in ("baseline", "reform")}),
+                on=["budget", *by],
+                how="full",
+                coalesce=True,
+            )
+            .with_columns(pl.col(pl.Int64, pl.UInt32, pl.Int32, pl.Decimal).fill_null(0))
+            .with_columns(
+                *[(pl.col(f"{f}_baseline") + d).alias(f"{f}_reform") for f, d in zip(figures, delta, strict=True)]
+            )
+            .drop(pl.col("^.*_c$"))
+        )
+    return found
 
 
 def window_years(first: dt.date, last: dt.date) -> list[int]:

@@ -22,8 +22,6 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.simulate.compare import rollup
-
 BUDGETS = ("ZZB", "BOB")
 DEFINITIONS = {
     "window": "the evaluation window of the run date: evaluation_window_months months ending with the month of D",
@@ -71,12 +69,13 @@ def _rows(frame: pl.DataFrame, by: list[str]) -> dict[tuple, dict]:
     return {tuple(row[k] for k in ["budget", *by]): row for row in frame.iter_rows(named=True)}
 
 
-def budgets_summary(cube: pl.DataFrame, zorgkassen: list[str], years: list[int]) -> dict:
-    """Per budget: the total, per year, and per zorgkas its total and years (every zorgkas and year shown)."""
-    total = _rows(rollup(cube, []), [])
-    by_year = _rows(rollup(cube, ["year"]), ["year"])
-    by_zorgkas = _rows(rollup(cube, ["zorgkas"]), ["zorgkas"])
-    by_both = _rows(rollup(cube, ["zorgkas", "year"]), ["zorgkas", "year"])
+def budgets_summary(levels: dict[str, pl.DataFrame], zorgkassen: list[str], years: list[int]) -> dict:
+    """Per budget: the total, per year, and per zorgkas its total and years (every zorgkas and year shown).
+    `levels`: the rollups of pipelines/simulate/compare.py LEVELS (`reform_levels`)."""
+    total = _rows(levels["total"], [])
+    by_year = _rows(levels["years"], ["year"])
+    by_zorgkas = _rows(levels["zorgkassen"], ["zorgkas"])
+    by_both = _rows(levels["zorgkassen_years"], ["zorgkas", "year"])
     known = sorted({*zorgkassen, *(k[1] for k in by_zorgkas)})
     return {
         budget: {
