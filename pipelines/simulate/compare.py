@@ -34,8 +34,18 @@ def months_between(first: pl.Expr, last: pl.Expr) -> pl.Expr:
 
 
 def entitled(periods: pl.LazyFrame) -> pl.LazyFrame:
-    """The entitled periods of a scenario: insz, zorgkas, budget, first_month, last_month, monthly_amount."""
-    return periods.filter(pl.col("status") == ENTITLED).select(*RUN_KEYS, "first_month", "last_month", "monthly_amount")
+    """The entitled periods of a scenario: insz, zorgkas, budget, first_month, last_month, monthly_amount.
+
+    Keyed for speed: the insz (11 digits, R-ID) as an Int64, zorgkas and budget as categoricals. Joins, sorts
+    and group-bys on them cost a fraction of those on text at 7M members; `changes` gives the text back."""
+    return periods.filter(pl.col("status") == ENTITLED).select(
+        pl.col("insz").cast(pl.Int64),
+        pl.col("zorgkas").cast(pl.Categorical),
+        pl.col("budget").cast(pl.Categorical),
+        "first_month",
+        "last_month",
+        "monthly_amount",
+    )
 
 
 def candidates(baseline: pl.LazyFrame, reform: pl.LazyFrame) -> pl.DataFrame:
@@ -181,6 +191,9 @@ def changes(differences: pl.LazyFrame, baseline: pl.LazyFrame, reform: pl.LazyFr
         .join(months_of[1], on=["insz", "budget"], how="left")
         .with_columns(
             pl.lit(name).alias("reform"),
+            pl.col("insz").cast(pl.String).str.zfill(11),
+            pl.col("zorgkas").cast(pl.String),
+            pl.col("budget").cast(pl.String),
             *[pl.col(c).fill_null(0).cast(pl.Int32) for c in CHANGES_COLUMNS if c.startswith("months_")],
             pl.col("amount_difference").cast(MONEY),
         )
@@ -208,6 +221,7 @@ def rollup(figures: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """The summary's figures per budget and `by` (zorgkas and/or year): sums of months and cost, and persons
     with a right (at least one entitled month in the group), gaining one and losing one."""
     per_person = figures.group_by("insz", "budget", *by).agg(pl.col(CUBE).sum())
+    text = [pl.col(c).cast(pl.String) for c in ("budget", "zorgkas") if c in ["budget", *by]]
     has_baseline, has_reform = pl.col("months_baseline") > 0, pl.col("months_reform") > 0
     return (
         per_person.group_by("budget", *by)
@@ -218,6 +232,7 @@ def rollup(figures: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             (has_baseline & ~has_reform).sum().cast(pl.Int64).alias("persons_losing"),
             pl.col(CUBE).sum(),
         )
+        .with_columns(text)
         .sort("budget", *by)
     )
 
