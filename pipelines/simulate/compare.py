@@ -220,7 +220,10 @@ def cube(baseline: pl.LazyFrame, reform: pl.LazyFrame, differences: pl.LazyFrame
 def rollup(figures: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """The summary's figures per budget and `by` (zorgkas and/or year): sums of months and cost, and persons
     with a right (at least one entitled month in the group), gaining one and losing one."""
-    per_person = figures.group_by("insz", "budget", *by).agg(pl.col(CUBE).sum())
+    if "year" in by:  # the rows are already one per person, budget and year (a person's zorgkas is one)
+        per_person = figures
+    else:
+        per_person = figures.group_by("insz", "budget").agg(pl.col("zorgkas").first(), pl.col(CUBE).sum())
     text = [pl.col(c).cast(pl.String) for c in ("budget", "zorgkas") if c in ["budget", *by]]
     has_baseline, has_reform = pl.col("months_baseline") > 0, pl.col("months_reform") > 0
     return (
