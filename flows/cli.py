@@ -132,7 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = sub.add_parser("backfill", help="the nightly runs for every date D1..D2, in order")
     backfill.add_argument("--from", dest="first", type=_date, required=True, help="first run date D1")
     backfill.add_argument("--to", dest="last", type=_date, required=True, help="last run date D2")
+    backfill.add_argument(
+        "--dask-address", help="decide the nights in parallel on this Dask scheduler (tcp://host:port)"
+    )
     _common(backfill)
+    _simulate_parser(sub)
     _serve_parser(sub)
     _explain_parser(sub)
     _generate_parser(sub)
@@ -164,6 +168,7 @@ def _explain_parser(sub) -> None:
         help="language of the record: NL (default) or FR",
     )
     explain.add_argument("--json", action="store_true", help="print the record as JSON (texts in --lang)")
+    explain.add_argument("--reform", type=Path, help="a reform file: baseline and reform side by side")
     explain.add_argument(
         "--prefect",
         action="store_true",
@@ -193,6 +198,15 @@ def _generate_parser(sub) -> None:
         "--force", action="store_true", help="write into a folder that is not empty (its generated deliveries replaced)"
     )
     _debug(generate)
+
+
+def _simulate_parser(sub) -> None:
+    simulate = sub.add_parser("simulate", help="policy simulation: the decide stage under the baseline and reforms")
+    simulate.add_argument("--as-of", type=_date, required=True, help="run date D (the deliveries of D)")
+    simulate.add_argument("--reform", type=Path, action="append", required=True, help="a reform file (repeatable)")
+    simulate.add_argument("--name", help="the simulation's folder name (default: the reform names joined by +)")
+    simulate.add_argument("--dask-address", help="run the scenarios on this Dask scheduler (tcp://host:port)")
+    _common(simulate)
 
 
 def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -274,7 +288,7 @@ def with_advice(exc: BaseException, reason: str) -> str:
 def prefect_server(args: argparse.Namespace):
     """Prefect's temporary server, started now for a command that runs a flow when no server is configured
     (flows/runtime.py PrefectServer); None otherwise."""
-    wanted = args.command in RUN_COMMANDS or getattr(args, "prefect", False)
+    wanted = args.command in (*RUN_COMMANDS, "simulate") or getattr(args, "prefect", False)
     if not wanted or prefect_configured():
         yield None
         return
@@ -340,7 +354,7 @@ def backfill_command(args: argparse.Namespace, server: PrefectServer | None) -> 
     _ready(args, server)
     from flows.nightly import run_backfill
 
-    results = run_backfill(first=args.first, last=args.last, **_run_options(args))
+    results = run_backfill(first=args.first, last=args.last, dask_address=args.dask_address, **_run_options(args))
     counts = {s: sum(r["status"] == s for r in results) for s in ("published", "replaced", "identical")}
     print(
         f"backfill {args.first.isoformat()}..{args.last.isoformat()}: {len(results)} runs, "
@@ -361,11 +375,34 @@ def serve_command(args: argparse.Namespace, server: PrefectServer | None) -> Non
 
 
 def explain_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    if args.reform:
+        from flows.explain_reform import explain_reform
+
+        print(explain_reform(args.insz, args.as_of, args.landing, args.reform, as_json=args.json))
+        return
     if server is not None:
         _ready(args, server)
     from flows.explain import explain
 
     print(explain(args.insz, args.as_of, args.landing, args.json, prefect=args.prefect or None, lang=args.lang))
+
+
+def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    from flows.simulate import check_reforms, run_simulation, simulated_line
+
+    check_reforms(args.reform, args.as_of, args.name)  # a wrong reform file: one line, before Prefect's start
+    _ready(args, server)
+    result = run_simulation(
+        as_of=args.as_of,
+        reforms=args.reform,
+        landing=args.landing,
+        outbox=args.outbox,
+        name=args.name,
+        dask_address=args.dask_address,
+        accept_shrink=tuple(args.accept_shrink),
+        quiet=args.quiet,
+    )
+    print(simulated_line(result))
 
 
 def generate_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
@@ -387,6 +424,7 @@ COMMANDS = {
     "invoices": invoices_command,
     "fines": fines_command,
     "backfill": backfill_command,
+    "simulate": simulate_command,
     "serve": serve_command,
     "explain": explain_command,
     "generate": generate_command,

@@ -30,6 +30,7 @@ from flows.context import Options, RunContext, start
 from flows.decide import run_decisions
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.landing import FeedError
+from flows.reference import Reference
 from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import FEEDS
 
@@ -71,10 +72,14 @@ def check_insz(insz: str, as_of: dt.date) -> None:
         raise FeedError("the number given is not a valid national or BIS number (R-ID): check its 11 digits")
 
 
-def explain_person(insz: str, landing: Path, as_of: dt.date) -> dict:
-    """The decision record of one person on the deliveries of `as_of` in `landing` (codes and data only)."""
+def explain_person(insz: str, landing: Path, as_of: dt.date, reference: Reference | None = None) -> dict:
+    """The decision record of one person on the deliveries of `as_of` in `landing` (codes and data only);
+    under a reform's `reference` (flows/explain_reform.py) when given."""
     check_insz(insz, as_of)
-    return person_record(explain_context(landing, as_of), insz)
+    ctx = explain_context(landing, as_of)
+    if reference is not None:
+        ctx = ctx.with_reference(reference)
+    return person_record(ctx, insz)
 
 
 def person_record(ctx: RunContext, insz: str) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, task
@@ -108,10 +109,27 @@ def night(ctx: RunContext, completed: list[Path] = ()) -> dict:
     `completed`: folders the run published first (a night left unpublished by a killed attempt): when it
     is this very night's, the run reports it published."""
     steps = Steps(quiet=ctx.options.quiet)
+    return publish_night(decide_night(ctx, steps), steps, completed)
+
+
+@dataclass(frozen=True)
+class DecidedNight:
+    """The first half of a night: what settling and publishing need (collected frames: it pickles, so that
+    `vsb backfill --dask-address` decides nights on a cluster, flows/scaleout.py)."""
+
+    ctx: RunContext
+    ingested: Ingested  # quarantines and counts (the valid rows are let go)
+    decided: Decided
+    kept: ForSettlement
+    timings: dict
+
+
+def decide_night(ctx: RunContext, steps: Steps, ingest_one=ingest_feed_task, decide=decide_task) -> DecidedNight:
+    """Ingest, validate and decide a night, and take what settling needs. Depends on no other night."""
     ingested = ingest(
         ctx,
         steps,
-        ingest_one=ingest_feed_task,
+        ingest_one=ingest_one,
         keep={*DECIDE_FEEDS, "premium_payments", "increased_allowance"},
         narrow={
             "premium_payments": premiums_of_voluntary_members,  # W-VOLUNTARY-ARREARS needs only these
@@ -119,10 +137,18 @@ def night(ctx: RunContext, completed: list[Path] = ()) -> dict:
         },
     )
     with steps.step("decide") as shown:
-        decided = decide_task(ctx, ingested)
+        decided = decide(ctx, ingested)
         shown["persons with a right"] = decided.periods["insz"].n_unique()
         shown["months entitled"] = decided.months_entitled()
         kept = for_settlement(ctx, ingested, decided)
+    return DecidedNight(ctx, ingested, decided, kept, dict(steps.timings))
+
+
+@releasing_frames_on_error
+def publish_night(night_decided: DecidedNight, steps: Steps, completed: list[Path] = ()) -> dict:
+    """The second half of a night, in date order: settle against the state, emit, publish."""
+    ctx, ingested, decided, kept = night_decided.ctx, night_decided.ingested, night_decided.decided, night_decided.kept
+    steps.timings.update({k: v for k, v in night_decided.timings.items() if k not in steps.timings})
     with open_state(ctx.state) as con:
         build = night_builder(ctx, ingested, decided, kept, steps)
         target = Target("nightly", "nightly", ctx.run_date.isoformat(), ctx.run_date)
@@ -206,6 +232,7 @@ def run_backfill(
     accept_mass_change: bool = False,
     replace: bool = False,
     quiet: bool = False,
+    dask_address: str | None = None,
 ) -> list[dict]:
     """The nightly runs for every date first..last, in order, each exactly as the nightly flow runs it.
 
@@ -213,6 +240,9 @@ def run_backfill(
     rerun of the backfill finds them unchanged (no-op) and goes on from the failed date. A backfill
     that starts before the latest committed night may only cover dates that were run already (each a
     rerun: a no-op when unchanged); a date among them never run refuses the whole backfill at once.
+
+    `dask_address`: the nights' first halves (ingest, validate, decide: no night depends on another) run
+    in parallel on that Dask cluster; this process settles and publishes them in date order, as above.
     """
     if last < first:
         raise ValueError(f"--to {last.isoformat()} is before --from {first.isoformat()}")
@@ -220,8 +250,11 @@ def run_backfill(
     results = []
     with hold_state(state, "backfill", f"{first.isoformat()}..{last.isoformat()}"):
         completed = begin_nights(Path(outbox), Path(state), first, last)
-        day = first
-        while day <= last:
+        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        if dask_address:
+            from flows.scaleout import backfill_on_cluster
+
+            return backfill_on_cluster(dask_address, days, landing, outbox, state, options, completed)
+        for day in days:
             results.append(night(night_context(day, landing, outbox, state, options), completed))
-            day += dt.timedelta(days=1)
     return results

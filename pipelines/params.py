@@ -37,6 +37,7 @@ class Params:
     medsoc_min: float
     ztk_min: float
     ground_delay_months: int
+    bob_delay_months: int
     residence_years: int
     late_waiting_years: int
     nrth_transition_date: dt.date
@@ -58,6 +59,7 @@ _FLOATS = ("belrai_total_min", "belrai_adl_iadl_min", "medsoc_min", "ztk_min", "
 _FLOATS += ("max_stop_fraction", "max_new_fraction")
 _INTS = (
     "ground_delay_months",
+    "bob_delay_months",
     "residence_years",
     "late_waiting_years",
     "absence_one_days",
@@ -76,6 +78,7 @@ class ParameterTable:
     """All parameters with their dated values."""
 
     def __init__(self, raw: dict[str, Any]):
+        self.spec = raw  # the parsed file (labels, units, values): a reform builds its own table from it
         self._values: dict[str, list[DatedValue]] = {}
         for name, spec in raw.items():
             values = spec.get("values") if isinstance(spec, dict) else None

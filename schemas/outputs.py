@@ -314,3 +314,43 @@ class Fines(pa.DataFrameModel):
     @pa.dataframe_check
     def positive_amount(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("amount") > 0)
+
+
+class SimulationChanges(pa.DataFrameModel):
+    """simulations/<name>/<D>/changes.parquet: one row per reform, person and budget whose entitled months differ
+    from the baseline (a month gained, lost, or entitled in both at another amount), over the evaluation window."""
+
+    reform: str
+    insz: str
+    zorgkas: str
+    budget: str = pa.Field(isin=BUDGETS)
+    months_gained: pl.Int32 = pa.Field(ge=0)  # entitled under the reform, not under the baseline
+    months_lost: pl.Int32 = pa.Field(ge=0)  # entitled under the baseline, not under the reform
+    months_amount_changed: pl.Int32 = pa.Field(ge=0)  # entitled under both, at another monthly amount
+    first_changed_month: dt.date
+    last_changed_month: dt.date
+    months_baseline: pl.Int32 = pa.Field(ge=0)  # entitled months of the window under the baseline
+    months_reform: pl.Int32 = pa.Field(ge=0)
+    amount_difference: pl.Decimal(12, 2)  # reform minus baseline, over the window
+
+    class Config:
+        strict = True
+        unique = ["reform", "insz", "budget"]
+
+    @pa.dataframe_check
+    def something_differs(cls, data) -> pl.LazyFrame:
+        """A row is a difference: a month gained, lost or at another amount."""
+        return data.lazyframe.select(
+            pl.col("months_gained") + pl.col("months_lost") + pl.col("months_amount_changed") > 0
+        )
+
+    @pa.dataframe_check
+    def months_add_up(cls, data) -> pl.LazyFrame:
+        """The reform's months are the baseline's, plus those gained, minus those lost."""
+        return data.lazyframe.select(
+            pl.col("months_reform") == pl.col("months_baseline") + pl.col("months_gained") - pl.col("months_lost")
+        )
+
+    @pa.dataframe_check
+    def changed_months_in_order(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("first_changed_month") <= pl.col("last_changed_month"))

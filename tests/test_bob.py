@@ -150,3 +150,48 @@ def test_bob_without_a_zzb_ground():
     decided = run(vaph_support=[support_need()])
     assert decided.entitled("BOB", M)
     assert decided.month("ZZB", M) is None
+
+
+# --- G-BOB's delay is a parameter (bob_delay_months, baseline 1: "the month after") ----------------
+
+# fmt: off
+DELAYS = [
+    # name                                                                    delay  start            first entitled
+    ("delay 1 (baseline): a start on the 15th gives the next month",          1,     D(2025, 3, 15),  D(2025, 4, 1)),
+    ("delay 1 (baseline): a start on the first still gives the next month",   1,     D(2025, 3, 1),   D(2025, 4, 1)),
+    ("delay 1 (baseline): a start on the last day gives the next month",      1,     D(2025, 3, 31),  D(2025, 4, 1)),
+    ("delay 0: the month of the start itself",                                0,     D(2025, 3, 15),  D(2025, 3, 1)),
+    ("delay 0: a start on the first gives that very month",                   0,     D(2025, 3, 1),   D(2025, 3, 1)),
+    ("delay 4: the fourth month after the start, as the ZZB",                 4,     D(2025, 3, 15),  D(2025, 7, 1)),
+    ("delay 4: a start on the last day of a month counts from that month",    4,     D(2025, 3, 31),  D(2025, 7, 1)),
+    ("delay 4: a start 4 months before the window gives its first month",     4,     D(2024, 8, 31),  D(2024, 12, 1)),
+    ("delay 4: a start 3 months before the month of D gives no month yet",    4,     D(2026, 8, 1),   None),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("delay, start, first", [pytest.param(*c[1:], id=c[0]) for c in DELAYS])
+def test_g_bob_delay_is_the_parameter(delay, start, first):
+    """G-BOB: the right starts `bob_delay_months` months after the month of start_date (1: the month after,
+    the local decision of rules.md §6; a reform may move it)."""
+    import dataclasses
+
+    from decide_helpers import amounts, feed_rows, lazy, params
+
+    from pipelines.decide.decisions import Feeds, decide
+
+    rows = feed_rows(vaph_support=[support_need("SN1", start)])
+    feeds = Feeds(**{name: lazy(name, records) for name, records in rows.items()})
+    p = dataclasses.replace(params(), bob_delay_months=delay)
+    months = decide(feeds, p, amounts(), p.on).months.collect()
+    entitled = sorted(months.filter((months["budget"] == "BOB") & months["entitled"])["month"].to_list())
+    assert (entitled[0] if entitled else None) == first
+    if first is not None:
+        assert entitled[-1] == D(2026, 11, 1)
+
+
+def test_bob_delay_baseline_is_one_month():
+    """The baseline value of the new parameter keeps rules.md §6 (and every result) as it was."""
+    from decide_helpers import params
+
+    assert params().bob_delay_months == 1

@@ -402,7 +402,7 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     members = feeds.members.select(MEMBER_COLUMNS)
     grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
     episodes = _materialised(zzb_start(grounds, p))
-    bob_records = _materialised(g_bob(feeds.vaph_support))
+    bob_records = _materialised(g_bob(feeds.vaph_support, p))
     who = _persons(feeds, members, [episodes, bob_records], p, run_date, window, full_window)
     amount_months = [first] + [m for m in (_amount_change_months(amounts)) if first < m <= last]
     special_stays = feeds.facility_stays.filter(x_special_stay())
