@@ -10,7 +10,6 @@ Slow: a real server starts (about 20-40 s), then four runs.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +35,8 @@ def vsb(env: dict, tmp: Path, *args: str) -> None:
 
 
 def read_back(env: dict, name: str) -> dict:
-    """The flow run of that name with its task runs, logs and artifacts, through the Prefect client."""
-    os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"]
+    """The flow run of that name with its task runs, logs and artifacts, through the Prefect client of the real
+    server (a settings context of its own: under pytest-xdist the worker's test harness is the active one)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
@@ -48,8 +47,9 @@ def read_back(env: dict, name: str) -> dict:
         LogFilter,
         LogFilterFlowRunId,
     )
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with get_client(sync_client=True) as client:
+    with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
         assert len(runs) == 1, [r.name for r in runs]
         run = runs[0]
