@@ -281,6 +281,10 @@ def with_advice(exc: BaseException, reason: str) -> str:
         return f"{reason}: ask the data provider for a corrected delivery (feeds.md), then run again"
     if isinstance(exc, ParameterError):
         return f"{reason}: add it to data/reference/parameters.yaml with its source, then run again"
+    from pipelines.simulate.reform import ReformError
+
+    if isinstance(exc, ReformError):
+        return f"{reason}: correct the reform file (README, What if), then run again"
     return f"{reason}: run again with --debug for the details"
 
 

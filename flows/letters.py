@@ -105,14 +105,21 @@ def member_letter_columns(members: pl.DataFrame) -> pl.DataFrame:
     return members.select([c for c in MEMBER_LETTER_COLUMNS if c in members.columns])
 
 
-def take_letter_inputs(ctx: RunContext, ingested, decided) -> LetterInputs:
+def take_letter_inputs(ctx: RunContext, ingested, decided, read_state: bool = True) -> LetterInputs:
     """Before the feeds' rows go: who may get a letter this night (a decided person, a work-list person, or one the
     state has a grant or a payment of: `letter_persons`) with their name and address, the records their decided
-    periods name, and who has an increased allowance on D."""
+    periods name, and who has an increased allowance on D.
+
+    `read_state` False (a night decided on a Dask worker, flows/scaleout.py): the state is the driver's, and the
+    nights before this one may not be published yet, so every member may get a letter (a superset: the letters
+    themselves are built on the driver, against the state, when the night is settled)."""
     started, (first, _) = time.perf_counter(), ctx.window
-    with open_state(ctx.state) as con:
-        paying = is_payment_run(ctx.run_date, ctx.params.payment_day, earlier_payment_run(con, ctx.run_date))
-        in_state = letter_persons(con, ctx.run_date.isoformat(), first, paying)
+    if read_state:
+        with open_state(ctx.state) as con:
+            paying = is_payment_run(ctx.run_date, ctx.params.payment_day, earlier_payment_run(con, ctx.run_date))
+            in_state = letter_persons(con, ctx.run_date.isoformat(), first, paying)
+    else:
+        in_state = ingested.valid("members").select("insz")
     decided_persons = [decided.periods.select("insz"), decided.absences.select("insz"), decided.worklist.select("insz")]
     persons = pl.concat([*decided_persons, in_state]).unique()
     members = ingested.valid("members")

@@ -124,8 +124,11 @@ class DecidedNight:
     timings: dict
 
 
-def decide_night(ctx: RunContext, steps: Steps, ingest_one=ingest_feed_task, decide=decide_task) -> DecidedNight:
-    """Ingest, validate and decide a night, and take what settling needs. Depends on no other night."""
+def decide_night(
+    ctx: RunContext, steps: Steps, ingest_one=ingest_feed_task, decide=decide_task, read_state: bool = True
+) -> DecidedNight:
+    """Ingest, validate and decide a night, and take what settling needs. Depends on no other night (on a Dask
+    worker, `read_state` False: it does not open the state)."""
     ingested = ingest(
         ctx,
         steps,
@@ -140,7 +143,7 @@ def decide_night(ctx: RunContext, steps: Steps, ingest_one=ingest_feed_task, dec
         decided = decide(ctx, ingested)
         shown["persons with a right"] = decided.periods["insz"].n_unique()
         shown["months entitled"] = decided.months_entitled()
-        kept = for_settlement(ctx, ingested, decided)
+        kept = for_settlement(ctx, ingested, decided, read_state)
     return DecidedNight(ctx, ingested, decided, kept, dict(steps.timings))
 
 

@@ -109,7 +109,7 @@ def decide_night_job(job: NightJob):
     from flows.progress import Steps
 
     ctx: RunContext = night_context(job.day, job.landing, job.outbox, job.state, job.options)
-    decided = decide_night(ctx, Steps(quiet=True), ingest_one=ingest_feed, decide=run_decisions)
+    decided = decide_night(ctx, Steps(quiet=True), ingest_one=ingest_feed, decide=run_decisions, read_state=False)
     return decided, code_version()
 
 

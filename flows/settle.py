@@ -38,8 +38,9 @@ class ForSettlement:
     letters: LetterInputs  # names, addresses and records of the persons who may get a letter (flows/letters.py)
 
 
-def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided) -> ForSettlement:
-    """Take what settling needs and clear every feed's valid rows (their counts and quarantines stay)."""
+def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided, read_state: bool = True) -> ForSettlement:
+    """Take what settling needs and clear every feed's valid rows (their counts and quarantines stay).
+    `read_state` False: decided away from the state (flows/letters.py `take_letter_inputs`)."""
     members = ingested.valid("members")
     premiums = ingested.valid("premium_payments").lazy()
     arrears = w_voluntary_arrears(members.lazy(), premiums, ctx.params, ctx.run_date).collect()
@@ -50,7 +51,7 @@ def for_settlement(ctx: RunContext, ingested: Ingested, decided: Decided) -> For
         members.select("insz", "zorgkas", "iban_status"),
         accounts_of(members, payees),
         arrears.select(list(WORKLIST_COLUMNS)),
-        take_letter_inputs(ctx, ingested, decided),
+        take_letter_inputs(ctx, ingested, decided, read_state),
     )
     for staged in ingested.feeds.values():
         staged.valid = staged.valid.clear()
