@@ -12,7 +12,7 @@ every process of the variant (getrusage(RUSAGE_CHILDREN) of this process around 
 scheduler and the workers, reaped when the cluster stops), and the 1-minute load average before and after; then
 the speed-up (serial wall / Dask wall; target >= 1.6) and the throughput: nights per hour in all and per worker
 (a cluster of W such workers backfills about W x that many nights an hour while the driver keeps up).
-Results: benchmarks/results/backfill_dask.json (one row per members/nights/first/code, the latest kept).
+Results: benchmarks/results/backfill_dask.json (every run appended).
 
 `--code DIR`: run another checkout of the engine (e.g. `git archive <commit> | tar -x -C DIR`): PYTHONPATH=DIR for
 the driver, the scheduler and the workers alike (they all compare their code version).
@@ -118,9 +118,7 @@ def main() -> None:
     print(json.dumps(row, indent=2), flush=True)
     found = json.loads(OUT.read_text()) if OUT.exists() else []
     row |= {"serial_only": args.serial_only, "code": args.code_commit or ("checkout " + str(args.code or ROOT))}
-    key = ("members", "nights", "first", "serial_only", "code")
-    found = [r for r in found if any(r.get(k) != row[k] for k in key)]
-    found.append(row)
+    found.append(row | {"measured_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")})  # every run kept
     OUT.write_text(json.dumps(found, indent=2) + "\n")
 
 
