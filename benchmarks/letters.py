@@ -232,6 +232,7 @@ def render_step(source: Path, workers: int, letters_per_file: int) -> dict:
         "file_seconds_mean": round(sum(f.seconds for f in files) / len(files), 2),
         # CPU time of the workers (every thread): what a core does when it is ours alone, whatever else runs
         "letters_per_cpu_second": round(n / sum(f.cpu_seconds for f in files), 1),
+        "worker_cpu_seconds": round(sum(f.cpu_seconds for f in files), 1),
         "peak_rss_parent_gib": round(parent_peak, 2),
         "peak_rss_worker_gib": round(worker_peak, 2),
         # an upper bound: the parent and every worker at its peak at the same time
