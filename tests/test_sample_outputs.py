@@ -76,7 +76,7 @@ def test_the_work_list_carries_the_title_of_its_code_in_dutch_and_french(outbox)
 def test_overview_xlsx_is_the_same_rows_typed_for_people(outbox):
     folder = outbox / "2026-11-26" / "ZK100"
     book = openpyxl.load_workbook(folder / "overview.xlsx")
-    assert book.sheetnames == ["grants", "worklist", "payments", "quarantine", "codes"]
+    assert book.sheetnames == ["grants", "worklist", "payments", "quarantine", "letters", "codes"]
     for sheet in book.sheetnames[:-1]:
         frame = pl.read_parquet(folder / f"{sheet}.parquet")
         rows = list(book[sheet].iter_rows(values_only=True))
@@ -103,7 +103,9 @@ def test_the_report_has_the_counts_per_zorgkas_the_guards_and_the_trends(outbox)
     report = json.loads((outbox / "2026-11-28" / "_report.json").read_text())
     assert list(report["per_zorgkas"]) == CODES
     zorgkas = report["per_zorgkas"]["ZK100"]
-    assert {"events", "worklist", "quarantine"} <= set(zorgkas) and "letters" not in zorgkas
+    assert {"events", "worklist", "quarantine", "letters"} <= set(zorgkas)
+    letters = outbox / "2026-11-28" / "ZK100" / "letters.parquet"
+    assert zorgkas["letters"] == (pl.read_parquet(letters).height if letters.exists() else 0)
     assert report["guards"]["mass_change"]["outcome"] == "passed" and report["guards"]["shrink"] == []
     paid = json.loads((outbox / "2026-11-26" / "_report.json").read_text())["per_zorgkas"]["ZK100"]["payments"]
     assert paid["rows"] > 0 and paid["transactions"] > 0 and float(paid["amount"]) > 0

@@ -22,9 +22,11 @@ OVERVIEW = "overview.xlsx"
 
 
 def sheets_of(files: FileLog, code: str) -> dict[str, pl.DataFrame]:
-    """The zorgkas's Parquet files written so far, by sheet name (the file's stem), in the order written."""
+    """The zorgkas's Parquet files written so far, by sheet name (the file's stem), in the order written; the
+    letters (rendered first, for every zorgkas at once) last: staff read the decisions first."""
     prefix = f"{code}/"
     names = [name for name in files.entries if name.startswith(prefix) and name.endswith(".parquet")]
+    names.sort(key=lambda name: name.endswith("/letters.parquet"))  # stable: the others keep their order
     return {PurePosixPath(name).stem: pl.read_parquet(files.run.staging / name) for name in names}
 
 
