@@ -2,7 +2,7 @@
 
 Each measured step runs in its own Python process and reports that process's own peak RSS: `VmHWM`
 of /proc/self/status, read at its end. (`ru_maxrss` would not do: it survives exec, so a child of a
-parent that grew to N GiB reports at least N GiB; STACK-NOTES "Measuring memory".) For the same
+parent that grew to N GiB reports at least N GiB; docs/stack-notes.md "Measuring memory".) For the same
 reason a missing landing zone is generated in a process of its own, never in the benchmark's.
 """
 

@@ -1,4 +1,4 @@
-"""Rendering letters (rules.md §9) on generated data: invoice letters, then decision letters.
+"""Rendering letters (docs/spec/rules.md §9) on generated data: invoice letters, then decision letters.
 
     .venv/bin/python benchmarks/letters.py --invoices 500000 --decisions 20000 --workers 2
 
@@ -8,7 +8,7 @@ with flows.io.letters.render_letters, every core busy (`--workers`, default the 
 for decision letters (NEW events with three paid months and two motivation items each).
 
 The letter rows are built in one child process and written to Parquet, then rendered in another
-(STACK-NOTES "Measuring memory": a process's peak includes whatever it did before).
+(docs/stack-notes.md "Measuring memory": a process's peak includes whatever it did before).
 Reported per kind: letters, files, pages, wall seconds, letters/s in all and per worker, letters per
 CPU second of the workers (the per-core rate whatever else the machine runs), the load average, the
 seconds to build the letter rows, the peak RSS (VmHWM) of the parent and of the largest worker
@@ -249,7 +249,7 @@ def _child(*arguments: str) -> dict:
 
 
 def measure(kind: str, n: int, workers: int, letters_per_file: int) -> dict:
-    """Build in one process, render in another: each step's peak memory is its own (STACK-NOTES)."""
+    """Build in one process, render in another: each step's peak memory is its own (docs/stack-notes.md)."""
     folder = Path(tempfile.mkdtemp(prefix="vsb-bench-letters-rows-"))
     try:
         rows = folder / "letters.parquet"

@@ -1,4 +1,4 @@
-"""The `vsb` command (outputs.md, "Command line").
+"""The `vsb` command (docs/spec/outputs.md, "Command line").
 
 Every run subcommand runs a Prefect flow (local ephemeral mode unless PREFECT_API_URL is
 set) and exits non-zero with a one-line reason on failure: no Python or Prefect traceback on
@@ -27,7 +27,7 @@ from flows.runtime import PrefectServer, configure_environment, prefect_configur
 # how a run's publication ends, for the one line printed
 STATUS_WORDS = {"published": "published", "replaced": "published again", "identical": "unchanged, already"}
 RUN_COMMANDS = ("nightly", "invoices", "fines", "backfill")
-# the sample landing zone: the default of the run commands (outputs.md), never of `vsb serve`
+# the sample landing zone: the default of the run commands (docs/spec/outputs.md), never of `vsb serve`
 FOLDERS = {"landing": ("VSB_LANDING", "data/sample/landing"), "outbox": ("VSB_OUTBOX", "out")}
 FOLDERS["state"] = ("VSB_STATE", "state/vsb.duckdb")
 
@@ -278,7 +278,7 @@ def with_advice(exc: BaseException, reason: str) -> str:
     from pipelines.params import ParameterError
 
     if isinstance(exc, FeedError):
-        return f"{reason}: ask the data provider for a corrected delivery (feeds.md), then run again"
+        return f"{reason}: ask the data provider for a corrected delivery (docs/spec/feeds.md), then run again"
     if isinstance(exc, ParameterError):
         return f"{reason}: add it to data/reference/parameters.yaml with its source, then run again"
     from pipelines.simulate.reform import ReformError

@@ -30,7 +30,7 @@ def today() -> dt.date:
 
 @dataclass(frozen=True)
 class Options:
-    """What the operator allows this run (outputs.md, common options)."""
+    """What the operator allows this run (docs/spec/outputs.md, common options)."""
 
     accept_shrink: frozenset[str] = frozenset()
     accept_mass_change: bool = False
@@ -92,7 +92,7 @@ def start(
     reference: Reference | None = None,
 ) -> RunContext:
     """The context of a run: parameters in force on `run_date`, and each feed's delivery chosen and
-    checked (feeds.md: a missing feed and a shrunk delivery stop the run, naming them all)."""
+    checked (docs/spec/feeds.md: a missing feed and a shrunk delivery stop the run, naming them all)."""
     reference = reference or load_reference()
     params = reference.parameters.params_on(run_date)
     landing = Path(landing)
@@ -136,7 +136,7 @@ def no_delivery(landing: Path, as_of: dt.date, missing: list[NoDelivery], feeds:
 
 
 def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_shrink: frozenset[str]) -> tuple:
-    """feeds.md, feed-level check: a delivery below min_rows_ratio of the previous one fails the run.
+    """docs/spec/feeds.md, feed-level check: a delivery below min_rows_ratio of the previous one fails the run.
 
     Returns the warnings for shrinks the operator accepted with --accept-shrink FEED.
     """

@@ -6,7 +6,7 @@ same decide pipeline as the nightly run (every month of the window), so the answ
 nightly run's decision for D, with the months outside any right explained too.
 
 Two steps that a comparison (a reform beside the baseline) can reuse: `person_record(ctx, insz)` builds
-the record, codes and data only (what --json prints, and what tests/golden/ holds); `render(record,
+the record, codes and data only (what --json prints, and what tests/e2e/golden/ holds); `render(record,
 lang)` writes it for a person, every label, status word, budget name and rule line from
 data/reference/codes.yaml in that language (Dutch by default: the language of most zorgkas staff;
 French with --lang FR). The work-list `detail` is machine text and stays in --json only.
@@ -49,7 +49,7 @@ MEMBER_FIELDS = (
 
 
 class NotAMember(FeedError):
-    """The person is not in the members delivery of D: nothing is decided (rules.md §0)."""
+    """The person is not in the members delivery of D: nothing is decided (docs/spec/rules.md §0)."""
 
 
 def explain_context(landing: Path, as_of: dt.date) -> RunContext:

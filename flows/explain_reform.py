@@ -91,7 +91,7 @@ def render_comparison(record: dict) -> str:
     ]
     out += [f"! quarantined: {q['feed']} row {q['row_number']}: {q['rule']}" for q in record["quarantined_rows"]]
     if record["member"] is None:
-        out.append("Not a member in the members feed of this date: nothing is decided (rules.md §0).")
+        out.append("Not a member in the members feed of this date: nothing is decided (docs/spec/rules.md §0).")
         return "\n".join(out)
     for budget, months in record["budgets"].items():
         counts = record["differences"][budget]

@@ -43,7 +43,7 @@ def ingest_feed(
     valid rows against the pandera model.
 
     `members` (for every feed but members: the members' insz numbers, pipelines/ingest/staging.py
-    member_numbers): count the valid rows whose insz is not a member (feeds.md). `narrow`:
+    member_numbers): count the valid rows whose insz is not a member (docs/spec/feeds.md). `narrow`:
     function(valid rows) giving the only valid rows the caller needs; applied file by file, so that
     memory never holds all valid rows of a large feed (premium_payments: 18M rows at 7M members,
     of which the nightly run keeps 1.6M).
@@ -53,7 +53,7 @@ def ingest_feed(
     The row rules are derived from the pandera model itself (pipelines/ingest/quarantine.py), so the
     valid rows meet the model's data checks by construction; here pandera checks the schema
     (columns and types) of what goes on, which costs nothing at 7M members. The test suite
-    validates the valid rows with pandera at full data depth (tests/test_pandera_agreement.py).
+    validates the valid rows with pandera at full data depth (tests/ingest/test_pandera_agreement.py).
     """
     contract, delivery, landing, as_of = FEEDS[feed], ctx.deliveries[feed], ctx.landing, ctx.run_date
     extra = check_delivery_schema(contract, delivery)

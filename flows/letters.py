@@ -1,4 +1,4 @@
-"""The letters of a run (rules.md §9): what the run keeps for them, the letters it builds, and their files.
+"""The letters of a run (docs/spec/rules.md §9): what the run keeps for them, the letters it builds, and their files.
 
 - `take_letter_inputs`, before the night lets its feeds' rows go (flows/settle.py `for_settlement`): the names,
   languages and addresses of the persons who may get a letter, the records behind their decisions (the

@@ -1,4 +1,4 @@
-"""The care premium runs: the yearly invoices (rules.md §7, P-*) and the fine candidates (F-FINE).
+"""The care premium runs: the yearly invoices (docs/spec/rules.md §7, P-*) and the fine candidates (F-FINE).
 
     <outbox>/invoices/<Y>/<D>/<zorgkas>/invoices.parquet, invoices.csv, manifest.json
     <outbox>/fines/<F>/<zorgkas>/fines.parquet, fines.csv, manifest.json

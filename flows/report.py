@@ -1,6 +1,6 @@
 """What operators see of a run: `_report.html` beside `_report.json`, the run's log lines through Prefect's run
 logger, and the Prefect artifacts `vsb-<kind>-summary` (Markdown) and `vsb-<kind>-zorgkassen` (a table), both
-linking to `_report.html` (outputs.md, "Run report and Prefect"). Counts and codes only.
+linking to `_report.html` (docs/spec/outputs.md, "Run report and Prefect"). Counts and codes only.
 
 The report is written inside the staging folder, before the publication: its timings stop at the files
 (`TIMINGS_NOTE`); the trends row the state keeps for the run (flows/state/trends.py) is written with the

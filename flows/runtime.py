@@ -13,7 +13,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Embedded defaults (STACK-NOTES.md): a temporary local Prefect server on SQLite, no network,
+# Embedded defaults (docs/stack-notes.md): a temporary local Prefect server on SQLite, no network,
 # and a startup timeout that a cold start on a small CI machine fits in. Operators override any
 # of these in the environment (e.g. PREFECT_API_URL for a real server).
 PREFECT_DEFAULTS = {
@@ -27,7 +27,7 @@ PREFECT_DEFAULTS = {
 def configure_environment() -> None:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    os.umask(0o027)  # outputs.md: files readable by owner and group only
+    os.umask(0o027)  # docs/spec/outputs.md: files readable by owner and group only
 
 
 def code_version() -> str:

@@ -1,7 +1,7 @@
-"""`vsb serve`: the flows with their schedules (outputs.md): nightly at 02:00, the premium invoices on
+"""`vsb serve`: the flows with their schedules (docs/spec/outputs.md): nightly at 02:00, the premium invoices on
 2 January, the fine candidates on 16 October, all in Europe/Brussels.
 
-Schedules need a real Prefect server (STACK-NOTES.md: the temporary server of the local mode does
+Schedules need a real Prefect server (docs/stack-notes.md: the temporary server of the local mode does
 not schedule): the operator starts `prefect server start` and sets PREFECT_API_URL (README.md).
 The scheduled flows take their dates from the clock, in Brussels, when they start.
 """

@@ -1,6 +1,6 @@
 """`vsb simulate --as-of D --reform FILE...`: the decide stage under the baseline and each reform, side by side.
 
-outputs.md, Simulation. The deliveries of D are chosen once (the feed checks of the nightly run: a missing
+docs/spec/outputs.md, Simulation. The deliveries of D are chosen once (the feed checks of the nightly run: a missing
 feed or a shrunk delivery stops it, unless --accept-shrink) and read once; the decide stage runs on them
 under the baseline parameters and under each reform (the nightly run's own code: flows/decide.py
 run_decisions); the comparison (pipelines/simulate/) writes under `<outbox>/simulations/<name>/<D>/`:

@@ -1,4 +1,4 @@
-"""Dated parameters: the values in force on a date (rules.md, "Parameters").
+"""Dated parameters: the values in force on a date (docs/spec/rules.md, "Parameters").
 
 Pure: built from the parsed parameter file (flows/reference.py reads it). A value holds from
 its `from` date until the next `from`. A value that a run needs but that is missing (no value

@@ -1,4 +1,4 @@
-"""Days, months and ages as Polars expressions (rules.md §0)."""
+"""Days, months and ages as Polars expressions (docs/spec/rules.md §0)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def age_on(birth_date: pl.Expr, day: pl.Expr) -> pl.Expr:
 
 
 def active_on(start: pl.Expr, end: pl.Expr, day: pl.Expr) -> pl.Expr:
-    """A record [start, end] (end null: open) is active on `day` (rules.md §0). Never null."""
+    """A record [start, end] (end null: open) is active on `day` (docs/spec/rules.md §0). Never null."""
     return ((start <= day) & (end.is_null() | (day <= end))).fill_null(False)
 
 

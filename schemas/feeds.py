@@ -1,6 +1,6 @@
-"""Pandera models of the eight input feeds: the contract of shared/spec/feeds.md.
+"""Pandera models of the eight input feeds: the contract of docs/spec/feeds.md.
 
-Each model has exactly the columns and types of feeds.md, with the column-level row rules
+Each model has exactly the columns and types of docs/spec/feeds.md, with the column-level row rules
 as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
 columns (R-ID check digits, R-DATES, R-REQUIRED, a maximum per kind for R-RANGE) are described
 beside the model in `FeedContract`; `pipelines/ingest/quarantine.py` turns both into vectorised flags
@@ -8,7 +8,7 @@ beside the model in `FeedContract`; `pipelines/ingest/quarantine.py` turns both 
 the valid rows are validated again with the model before they go on.
 
 Types are canonical after reading: a physical variant that holds the contract's values without
-loss (feeds.md "Types": a dictionary-encoded string, any integer width that fits, a decimal
+loss (docs/spec/feeds.md "Types": a dictionary-encoded string, any integer width that fits, a decimal
 for float, a timestamp at midnight for date; flows/io/landing.py `physical_variant`) is cast to
 the type of the model.
 """
@@ -40,7 +40,7 @@ SUPPORT_KINDS = [
     "SUPPORT_NEED",
 ]
 MAX_ABSENCE_DAYS = 366
-# feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
+# docs/spec/feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
 SELF_RELIANCE_KINDS = ("IT", "THAB", "ZBO")
 MAX_SELF_RELIANCE_SCORE = 18.0
 
@@ -60,7 +60,7 @@ class Members(pa.DataFrameModel):
     eu_insured_since: dt.date | None = pa.Field(nullable=True)
     iban: str | None = pa.Field(nullable=True)
     # optional columns (FeedContract.optional): a delivery may lack them; absent or null means the default
-    language: str | None = pa.Field(nullable=True, isin=LANGUAGES)  # default NL (rules.md L-LANGUAGE)
+    language: str | None = pa.Field(nullable=True, isin=LANGUAGES)  # default NL (docs/spec/rules.md L-LANGUAGE)
     street: str | None = pa.Field(nullable=True)
     postal_code: str | None = pa.Field(nullable=True)
     city: str | None = pa.Field(nullable=True)
@@ -175,7 +175,7 @@ class KindMaximum:
 
 @dataclass(frozen=True)
 class FeedContract:
-    """What feeds.md says of a feed beyond its pandera model."""
+    """What docs/spec/feeds.md says of a feed beyond its pandera model."""
 
     name: str
     model: type[pa.DataFrameModel]
@@ -199,7 +199,7 @@ class FeedContract:
 
     @property
     def columns(self) -> dict[str, pl.DataType]:
-        """The contract's columns and their canonical Polars types, in feeds.md order."""
+        """The contract's columns and their canonical Polars types, in docs/spec/feeds.md order."""
         return {name: col.dtype.type for name, col in self.schema.columns.items()}
 
     @property

@@ -1,4 +1,4 @@
-"""Pandera models of every output file (outputs.md, "Files"): the one definition of each file's columns.
+"""Pandera models of every output file (docs/spec/outputs.md, "Files"): the one definition of each file's columns.
 
 The writers check each file with its model before a run publishes, and take the column order and
 types from it (`columns`); the tests read the same models. Money is Decimal(12, 2), dates are
@@ -67,7 +67,8 @@ WORK_CODES = [
 
 
 class WorkRows(pa.DataFrameModel):
-    """The work-list rows as the decide and settle stages build them (rules.md §5); the file adds the titles."""
+    """The work-list rows as the decide and settle stages build them (docs/spec/rules.md §5); the file adds the
+    titles."""
 
     insz: str
     zorgkas: str
@@ -81,7 +82,7 @@ class WorkRows(pa.DataFrameModel):
 
 
 class Worklist(WorkRows):
-    """<zorgkas>/worklist.parquet and .csv: what the zorgkas must do by hand (rules.md §5), each row with its
+    """<zorgkas>/worklist.parquet and .csv: what the zorgkas must do by hand (docs/spec/rules.md §5), each row with its
     code's title in Dutch and French (data/reference/codes.yaml), for the staff who read it."""
 
     title_nl: str
@@ -90,7 +91,7 @@ class Worklist(WorkRows):
 
 class MemberQuarantine(pa.DataFrameModel):
     """<zorgkas>/quarantine.parquet: the quarantined rows (quarantine/<feed>.parquet) whose insz, read from the
-    row, is a member of this zorgkas: the rows behind its W-HELD work (outputs.md)."""
+    row, is a member of this zorgkas: the rows behind its W-HELD work (docs/spec/outputs.md)."""
 
     insz: str
     feed: str
@@ -109,7 +110,7 @@ class MemberQuarantine(pa.DataFrameModel):
 
 class DecidedPeriods(pa.DataFrameModel):
     """_decisions/periods.parquet: the decided months inside a right, as runs of months judged alike
-    (rules.md D-DECISION): every month from first_month to last_month has this decision."""
+    (docs/spec/rules.md D-DECISION): every month from first_month to last_month has this decision."""
 
     insz: str
     zorgkas: str
@@ -133,7 +134,7 @@ EVENTS = ["NEW", "CONTINUED", "CHANGED", "STOPPED", "CANCELLED"]
 
 
 class Grants(pa.DataFrameModel):
-    """<zorgkas>/grants.parquet: one row per grant event (rules.md D-EVENTS)."""
+    """<zorgkas>/grants.parquet: one row per grant event (docs/spec/rules.md D-EVENTS)."""
 
     insz: str
     zorgkas: str
@@ -204,9 +205,9 @@ class Absences(pa.DataFrameModel):
 
 
 class Letters(pa.DataFrameModel):
-    """<zorgkas>/letters.parquet: one row per letter of the run (rules.md section 9), in print order (language,
-    postal code, letter id); `file` is the PDF beside it that holds the letter (letters/NNNN.pdf), `first_page`
-    and `pages` where in that file."""
+    """<zorgkas>/letters.parquet: one row per letter of the run (docs/spec/rules.md section 9), in print order
+    (language, postal code, letter id); `file` is the PDF beside it that holds the letter (letters/NNNN.pdf),
+    `first_page` and `pages` where in that file."""
 
     letter_id: str
     insz: str
@@ -229,7 +230,7 @@ PREMIUM_CODES = ["P-LIABLE", "P-REDUCED"]
 
 
 class Invoices(pa.DataFrameModel):
-    """<zorgkas>/invoices.parquet: one care premium invoice per person and premium year (rules.md §7)."""
+    """<zorgkas>/invoices.parquet: one care premium invoice per person and premium year (docs/spec/rules.md §7)."""
 
     invoice_id: str
     insz: str = pa.Field(str_matches=r"^\d{11}$")
@@ -294,7 +295,7 @@ class Invoices(pa.DataFrameModel):
 
 
 class Fines(pa.DataFrameModel):
-    """<zorgkas>/fines.parquet: one fine candidate per person and fine year (rules.md §7, F-FINE)."""
+    """<zorgkas>/fines.parquet: one fine candidate per person and fine year (docs/spec/rules.md §7, F-FINE)."""
 
     insz: str = pa.Field(str_matches=r"^\d{11}$")
     zorgkas: str

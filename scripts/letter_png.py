@@ -4,7 +4,7 @@
 
 Runs `vsb nightly` on the sample landing zone (data/sample/landing) for the chosen night, in a temporary
 folder, picks the L-DECISION letter of a scenario person of synthdata/scenarios.py (default S01: a BelRAI
-Screener right, entitled from June 2025, whose letter is tests/golden/letters/decision-nl.txt), finds its file
+Screener right, entitled from June 2025, whose letter is tests/e2e/golden/letters/decision-nl.txt), finds its file
 and first page in its zorgkas's letters.parquet and renders that page with poppler's `pdftoppm`. The person
 is made up (synthetic data).
 """

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/prefect_ui_png.py [--out docs/prefect-run.png]
 
-Starts a real Prefect server with its UI on loopback (tests/prefect_server.py), runs `vsb nightly` on the
+Starts a real Prefect server with its UI on loopback (tests/helpers/prefect_server.py), runs `vsb nightly` on the
 sample landing zone against it (the payment night of 2026-10-26, then the night shown, 2026-11-26), finds
 the flow run `nightly-2026-11-26` (its new deliveries stop more grants than S-MASS-CHANGE allows: accepted)
 through the Prefect client, and lets headless Chromium render its page

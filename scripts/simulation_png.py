@@ -3,7 +3,7 @@
     .venv/bin/python scripts/simulation_png.py [--as-of 2027-12-26] [--height 1500]
 
 Runs `vsb simulate` on data/sample/landing with every reform of data/reforms/ (in a temporary outbox), then
-takes a screenshot of its report.html in headless Chromium (tests/browser.py): the top 1,500 pixels (the
+takes a screenshot of its report.html in headless Chromium (tests/helpers/browser.py): the top 1,500 pixels (the
 overview and the first reform) keep the picture under 300 KB.
 """
 

@@ -3,7 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check flows pipelines schemas tests benchmarks
+# every Python folder, linted and in ruff's format
+python_folders=(flows pipelines schemas synthdata tests benchmarks scripts)
+.venv/bin/ruff check "${python_folders[@]}"
+.venv/bin/ruff format --check --quiet "${python_folders[@]}"
 # One pytest-xdist worker per logical CPU (VSB_TEST_WORKERS to choose; 0 runs in this process), each with its
 # own Prefect test server and PREFECT_HOME (tests/conftest.py); worksteal keeps both cores busy to the end.
 # The tests marked slow (a 35-day backfill, a real Prefect server) run only with VSB_ALL_TESTS=1: CI sets it.

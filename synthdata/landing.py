@@ -1,4 +1,4 @@
-"""Write a synthetic landing zone (synthdata/synthetic.py) as Parquet, in the feeds.md layout.
+"""Write a synthetic landing zone (synthdata/synthetic.py) as Parquet, in the docs/spec/feeds.md layout.
 
 <out>/<feed>/delivery_date=YYYY-MM-DD/part-00000.parquet, part-00001.parquet, ...
 """

@@ -2,7 +2,7 @@
 
 The random generator rarely puts an exclusion, a transition rule or an absence budget on a
 person who also has a care-need ground; these persons do, on purpose, so that the sample run
-shows every rule family and tests/test_golden.py can compare their decision records with
+shows every rule family and tests/e2e/test_golden.py can compare their decision records with
 reviewed golden files. Each scenario says what the rules must give for a run in November 2026
 (window 2024-12 to 2026-11); the golden files were checked against these statements.
 
@@ -19,7 +19,7 @@ IBAN = "BE72735100000116"  # valid: mod 97 and Belgian account check digits
 
 
 def insz_of(birth: dt.date, counter: int) -> str:
-    """A national number for a birth date and a day counter, with its check digits (rules.md R-ID)."""
+    """A national number for a birth date and a day counter, with its check digits (docs/spec/rules.md R-ID)."""
     base = f"{birth:%y%m%d}{counter:03d}"
     prefixed = int(("2" if birth.year >= 2000 else "") + base)
     return f"{base}{97 - prefixed % 97:02d}"

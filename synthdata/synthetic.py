@@ -1,7 +1,7 @@
 """Synthetic landing zone: realistic, deterministic test data for the eight input feeds.
 
 `iter_landing(n_members, seed, as_of, zorgkas_codes)` yields `(feed, delivery_date, frame)` for
-every feed of shared/spec/feeds.md and two deliveries: `as_of` minus one month (same day of the
+every feed of docs/spec/feeds.md and two deliveries: `as_of` minus one month (same day of the
 month, clamped to the month's end) and `as_of`. Frames have exactly the columns, Polars dtypes
 and column order of the pandera models in `schemas/feeds.py`, members' optional columns included
 (language and postal address, for the letters: `_addresses`).
@@ -20,7 +20,7 @@ payments, a few zorgkas changes and IBANs that arrive, and a few members that va
 feed (W-MEMBER-MISSING). About 0.05% of the persons are in other feeds but never in `members`.
 
 Bad rows. In each delivery a small share of rows (about 0.04% of a feed's rows per rule, at
-least three per rule) is deliberately broken, each row for one quarantine rule of feeds.md
+least three per rule) is deliberately broken, each row for one quarantine rule of docs/spec/feeds.md
 (R-ID, R-NULL, R-ENUM, R-DATES, R-RANGE, R-REQUIRED, R-DUPLICATE), with several variants per
 rule. `generate(..., labels=True)` adds a `_bad` column ("RULE:variant", null for good rows) so
 that tests can check that every labelled row breaks its rule and no other row breaks any.
@@ -598,7 +598,7 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
     aff = np.where(into, np.maximum(base, moved_in), aff)
     joined_at_move = (group == _G["bxl_to_vl"]) & ~recent_move & (rng.random(P) < 0.5)
     aff = np.where(joined_at_move, np.maximum(base, moved_in), aff)
-    # Brussels voluntary members: on time or late (after the deadline of rules.md E-WAITING)
+    # Brussels voluntary members: on time or late (after the deadline of docs/spec/rules.md E-WAITING)
     s_year = _year(np.where(moved_in == NA, birth, moved_in))
     s_month = _split(np.where(moved_in == NA, birth, moved_in))[1]
     deadline = _ymd(by + 27, 12, 31).astype(np.int64)
@@ -722,7 +722,7 @@ Snapshot = Callable[[int], pl.DataFrame]
 
 
 # ---------------------------------------------------------------------------------------------
-# letters: language and postal address (the optional columns of members, feeds.md)
+# letters: language and postal address (the optional columns of members, docs/spec/feeds.md)
 
 # (postal code, municipality) by region; Brussels municipalities in Dutch and in French
 _PLACES_VL = [
@@ -775,7 +775,7 @@ def _addresses(pop: _Population, rng: np.random.Generator) -> Callable[[np.ndarr
 
     The language follows the region (`_P_FRENCH`); the postal code lies in the region (Brussels 1000-1299,
     Wallonia 1300-1499 and 4000-7999, Flanders the rest; abroad a foreign code and its country), so a
-    person who moves gets a new address. About 1.5% have no complete address (feeds.md: address_missing).
+    person who moves gets a new address. About 1.5% have no complete address (docs/spec/feeds.md: address_missing).
     Drawn from the members feed's own generator: the other columns and feeds do not change.
     """
     P = pop.size

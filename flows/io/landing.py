@@ -1,6 +1,6 @@
 """The landing zone: finding each feed's delivery for a run date and reading its Parquet files.
 
-feeds.md: a delivery is `<landing>/<feed>/delivery_date=YYYY-MM-DD/*.parquet`; a run as of D
+docs/spec/feeds.md: a delivery is `<landing>/<feed>/delivery_date=YYYY-MM-DD/*.parquet`; a run as of D
 reads, per feed, the newest delivery with delivery_date <= D. Every problem is a `FeedError`
 that names the feed, and the file and column where there is one.
 A feed folder, delivery folder or file that is a symbolic link out of the landing zone is one
@@ -35,9 +35,9 @@ LOSSLESS, BY_VALUE = "lossless", "by value"
 
 
 def physical_variant(dtype: type[pl.DataType], arrow_type: pa.DataType) -> str | None:
-    """How a Parquet column of `arrow_type` holds the contract type `dtype` (feeds.md "Types"): LOSSLESS (every
-    value it can hold), BY_VALUE (only some values: each must survive the trip to the contract type and back,
-    `lossy_value`), or None (a wrong type).
+    """How a Parquet column of `arrow_type` holds the contract type `dtype` (docs/spec/feeds.md "Types"):
+    LOSSLESS (every value it can hold), BY_VALUE (only some values: each must survive the trip to the contract type
+    and back, `lossy_value`), or None (a wrong type).
 
     str: a string, large string or string view, plain or dictionary-encoded. int: any integer width (uint64 by
     value). float: any float width; an integer of up to 32 bits; int64 and uint64 by value; a decimal of up to
@@ -92,7 +92,7 @@ class Delivery:
 
 def inside_landing(landing: Path, feed: str, path: Path, kind: str) -> Path:
     """`path` itself when it resolves to a place inside the landing zone; a FeedError naming it when it is a
-    symbolic link (or lies below one) that leads outside (feeds.md: an operator who wants that copies the file
+    symbolic link (or lies below one) that leads outside (docs/spec/feeds.md: an operator who wants that copies the file
     in). Links that stay inside the landing zone are fine, and so is a landing zone that is itself a link."""
     try:
         root, target = landing.resolve(), path.resolve()
@@ -174,7 +174,7 @@ def check_file_schema(contract: FeedContract, path: Path) -> list[str]:
     for column, dtype in contract.columns.items():
         if column not in present:
             if column in contract.optional:
-                continue  # feeds.md: a delivery may lack an optional column (read as null)
+                continue  # docs/spec/feeds.md: a delivery may lack an optional column (read as null)
             raise FeedError(f"feed {contract.name}, file {path}: missing column {column}")
         arrow_type = present[column]
         if arrow_type == pa.null() and column in contract.nullable:

@@ -1,4 +1,5 @@
-"""Rendering the letters of a run into letters/NNNN.pdf and the rows of letters.parquet (rules.md §9, outputs.md).
+"""Rendering the letters of a run into letters/NNNN.pdf and the rows of letters.parquet (docs/spec/rules.md §9,
+docs/spec/outputs.md).
 
 The I/O edge of pipelines/emit/letters: the letter rows (content.LETTER_COLUMNS, built by the pure
 builders) go in, PDF files come out. Each file takes two Typst compilations over a slice of the rows,
@@ -20,7 +21,7 @@ forked from a fork server: see `_pool`), and files are rendered in parallel acro
 for every zorgkas of a run (`LetterPress`). The parent queues a file as a zero-copy slice of the rows; its
 JSON is built in the worker, so the parent never holds the JSON of the whole run. A script that calls
 render_letters must guard its entry point with `if __name__ == "__main__":` (multiprocessing imports the
-main module in the fork server). outputs.md allows up to 10,000 letters a file, but a worker's peak grows
+main module in the fork server). docs/spec/outputs.md allows up to 10,000 letters a file, but a worker's peak grows
 with the letters of its file; LETTERS_PER_FILE (1,500) keeps the parent and two workers under 2 GiB for
 every kind (benchmarks/letters.py, benchmarks/results/letters.json); a file costs about 0.1 s of worker
 start-up (fork, slice, JSON), so smaller files cost little throughput. Files larger than one compilation
@@ -56,7 +57,7 @@ from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, pri
 from pipelines.emit.letters.language import iban_text, letter_texts
 from schemas.outputs import Letters, columns
 
-LETTERS_PER_FILE_MAX = 10_000  # outputs.md
+LETTERS_PER_FILE_MAX = 10_000  # docs/spec/outputs.md
 LETTERS_PER_FILE = 1_500  # memory: see the module docstring
 LETTERS_PARQUET_COLUMNS = columns(Letters)
 LETTERHEAD_COLUMNS = ["name", "street", "postal_code", "city", "phone", "web", "iban", "bic"]
@@ -243,7 +244,7 @@ def render_letters(
     """Write `letters` (content.LETTER_COLUMNS) to out_dir/0001.pdf, 0002.pdf, ... and return the rows of
     letters.parquet (LETTERS_PARQUET_COLUMNS), in print order.
 
-    At most `letters_per_file` letters a file (outputs.md: at most 10,000), each starting on a new page,
+    At most `letters_per_file` letters a file (docs/spec/outputs.md: at most 10,000), each starting on a new page,
     in print order (language, postal code, letter id). `workers` processes render files in parallel
     (default: the number of CPUs). `texts`: the sentences per language (default: the package's texts;
     see language.with_rule_texts). `on_file` is called with each file's RenderedFile as it completes.

@@ -1,4 +1,4 @@
-"""Each zorgkas's overview.xlsx (outputs.md): its run's files as one workbook for its staff.
+"""Each zorgkas's overview.xlsx (docs/spec/outputs.md): its run's files as one workbook for its staff.
 
 Written after the zorgkas's other files and before its manifest: one typed sheet per Parquet file of
 its folder, in the order they were written (grants, worklist, payments, recoveries, quarantine, and

@@ -1,6 +1,6 @@
 """Atomic publication of a run folder: built in a staging folder, published by one rename.
 
-outputs.md, Guarantees: a run appears whole or not at all; a rerun whose result is
+docs/spec/outputs.md, Guarantees: a run appears whole or not at all; a rerun whose result is
 identical to the published one is a no-op; a different result is refused unless
 `--replace`, which publishes the date again as `<D>.v2` (v3, ...). Files are readable by
 owner and group only.

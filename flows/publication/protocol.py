@@ -1,6 +1,6 @@
 """The runs of a state: how a run ends (commit, then publish), and what the next run does first.
 
-outputs.md, Guarantees (Atomic, Ordered, Durable). Every run of every kind (nightly, invoices,
+docs/spec/outputs.md, Guarantees (Atomic, Ordered, Durable). Every run of every kind (nightly, invoices,
 fines) ends the same way (`commit_and_publish`): its staging folder is sealed (the run manifest
 written last, everything flushed to disk); its state change and its row in `runs`, with the
 manifest's digest and `published = false`, are committed in one transaction; the folder is
@@ -151,7 +151,7 @@ def publish_run(
     accept_refusal: bool = False,
     commit: Callable = commit_and_publish,
 ) -> tuple[Published, Built]:
-    """The one publication protocol of every run (outputs.md, Guarantees): build, compare, commit, rename.
+    """The one publication protocol of every run (docs/spec/outputs.md, Guarantees): build, compare, commit, rename.
 
     The run is built (`build(con, staging folder, run key)`: the state is an argument, never captured, so
     that a traceback's frames, once cleared, hold no DuckDB handle) as the latest published version of its key, if

@@ -53,7 +53,7 @@ def pay_once(con: duckdb.DuckDBPyConnection) -> None:
     """PAY-ONCE: the payment ledger holds one row per (insz, budget, month) and per (insz, school year) for
     absence budgets: no month is ever paid twice, whatever reruns, backfills or crashes happen.
 
-    rules.md §8. The ledger's primary key (absence budgets: budget ZZB-ABSENCE, month the 31 August that
+    docs/spec/rules.md §8. The ledger's primary key (absence budgets: budget ZZB-ABSENCE, month the 31 August that
     ends the school year) refuses a second row, so a second payment of a month can never be committed;
     `pay_month` pays only what the ledger does not hold, and `record_run` writes what a run paid in the
     transaction that commits the run. Created with the state (flows/state/store.py `register`).

@@ -1,4 +1,4 @@
-"""The letters' state: the request letters sent (rules.md §9, L-REQUEST), and who may get a letter.
+"""The letters' state: the request letters sent (docs/spec/rules.md §9, L-REQUEST), and who may get a letter.
 
 letters_ledger: one row per (insz, code, since) whose request letter a nightly run sent: a request for
 W-IBAN-MISSING, W-CHECK-RESIDENCE, W-APPLY-SPECIAL or W-APPLY-FACILITY goes out in the run in which its

@@ -1,4 +1,4 @@
-"""The care premium's state: the invoice and fine ledgers (rules.md §7).
+"""The care premium's state: the invoice and fine ledgers (docs/spec/rules.md §7).
 
 - premium_invoices: one row per (insz, premium_year) ever invoiced, with its zorgkas, invoice_id,
   reference base, amount, due and invoice dates and the run that issued it. An invoice run of (Y, D)

@@ -6,7 +6,7 @@ up to date by the code. A run changes the state in one transaction, committed on
 its output folder is complete in staging (see flows/publication/folder.py); a run that fails leaves
 the state as it was.
 
-outputs.md, Ordered: every run holds an exclusive lock on the state for its whole duration
+docs/spec/outputs.md, Ordered: every run holds an exclusive lock on the state for its whole duration
 (`hold_state`): a lock file beside the state, `<state>.lock`, locked with flock and holding the
 holder's kind, date, process id and start time as JSON. The kernel releases the lock when the
 process ends, however it ends: a lock file left by a dead process blocks nothing (its content

@@ -1,4 +1,5 @@
-"""The trends of the runs: one row per committed run (outputs.md, "Run report": trends over the previous runs).
+"""The trends of the runs: one row per committed run (docs/spec/outputs.md, "Run report": trends over the
+previous runs).
 
 Counts only, never an insz: the run's kind and key, its date, the active grants after it, its payment
 rows and amount, the share of rows quarantined and its time in seconds. Written in the transaction that

@@ -1,6 +1,6 @@
 """G-ABSENCE: lump sums for absence from an MFC or a residential facility for minors outside Flanders.
 
-rules.md §4, exception to X-VAPH-MFC and X-VAPH-MINOR-OUTSIDE.
+docs/spec/rules.md §4, exception to X-VAPH-MFC and X-VAPH-MINOR-OUTSIDE.
 """
 
 from __future__ import annotations

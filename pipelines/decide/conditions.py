@@ -1,4 +1,4 @@
-"""Conditions judged on the first day of each month (rules.md §3), for both budgets.
+"""Conditions judged on the first day of each month (docs/spec/rules.md §3), for both budgets.
 
 The flag functions are expressions on a person-month frame with the columns `month` (its
 first day), the member's `birth_date`, `death_date`, `affiliation_start`, `affiliation_end`,
@@ -65,10 +65,10 @@ def e_residence() -> pl.Expr:
 def waiting_until(members: pl.LazyFrame, residence: pl.LazyFrame, p: Params) -> pl.LazyFrame:
     """Per late voluntary member, the first day E-WAITING holds: affiliation_start + late_waiting_years.
 
-    rules.md §3. Only RESIDENT_BXL and ABROAD_EMPLOYER_BXL members can be late. On time means
+    docs/spec/rules.md §3. Only RESIDENT_BXL and ABROAD_EMPLOYER_BXL members can be late. On time means
     affiliation_start on or before the latest of: 31 December of the year the member turns 27;
     for a member whose Brussels domicile active on affiliation_start began in year S, 31 December
-    of S+1 (began before 1 July) or of S+2 (local decision of rules.md). Members on time are absent.
+    of S+1 (began before 1 July) or of S+2 (local decision of docs/spec/rules.md). Members on time are absent.
     """
     voluntary = members.filter(pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)).select(
         "insz", "birth_date", "affiliation_start"

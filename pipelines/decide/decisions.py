@@ -1,4 +1,4 @@
-"""Decisions: for every member and budget, the months of the evaluation window (rules.md D-DECISION).
+"""Decisions: for every member and budget, the months of the evaluation window (docs/spec/rules.md D-DECISION).
 
 The composition of the rules, in one visible place (`_compose`): a month is entitled when it
 is inside a right (ZZB-START, G-BOB), every condition of §3 holds on its first day and no
@@ -389,7 +389,7 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     (24 months ending with the month of D), and records for each month: entitled or not, the rule codes that
     hold and fail, and the ids of the source records used.
 
-    rules.md §8. Gives the decided periods (PERIOD_COLUMNS) with their rule flags, the absence budgets and
+    docs/spec/rules.md §8. Gives the decided periods (PERIOD_COLUMNS) with their rule flags, the absence budgets and
     the work list.
 
     A period is a run of months of one person and budget in which no rule can change its answer:

@@ -1,4 +1,4 @@
-"""Exclusions of the ZZB and the BOB and their exceptions, judged on first(M) (rules.md §4 and §6).
+"""Exclusions of the ZZB and the BOB and their exceptions, judged on first(M) (docs/spec/rules.md §4 and §6).
 
 Each flag function is an expression on one row of a person-month joined with one record
 (a `vaph_support` or `facility_stays` row) that is active on first(M), with the person's
@@ -85,7 +85,7 @@ def x_special_stay() -> pl.Expr:
     `special_category` active: an automatic grant is not possible, whatever other ground exists; the person
     must apply (W-APPLY-SPECIAL).
 
-    rules.md §4. The stay's flag (special categories COMA_NAH, MS_ALS_HUNTINGTON, ACCIDENT_INSURER);
+    docs/spec/rules.md §4. The stay's flag (special categories COMA_NAH, MS_ALS_HUNTINGTON, ACCIDENT_INSURER);
     `exclusion_flags` applies it on first(M) to the stays active then.
     """
     return (

@@ -1,4 +1,4 @@
-"""Care need: the grounds of the ZZB and their active intervals, merged into episodes (rules.md §2).
+"""Care need: the grounds of the ZZB and their active intervals, merged into episodes (docs/spec/rules.md §2).
 
 Every ground function gives one row per qualifying record: insz, ground (its rule code),
 evidence ("feed:record id"), start_date, end_date (null: open). Records whose interval is
@@ -40,7 +40,7 @@ def belrai_qualifies(p: Params) -> pl.Expr:
 def g_belrai(screeners: pl.LazyFrame, p: Params) -> pl.LazyFrame:
     """G-BELRAI: a recognised home-care service's screener proves severe care need.
 
-    rules.md §2. Active from assessment_date until the earliest of valid_until and the day
+    docs/spec/rules.md §2. Active from assessment_date until the earliest of valid_until and the day
     before the person's next screener (any service kind, whatever its score; ties broken by
     assessment_id).
     """
@@ -69,7 +69,7 @@ def _scale_intervals(scales: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def g_medsoc(scales: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """G-MEDSOC: an IT, THAB or ZBO scale with score >= medsoc_min (rules.md §2)."""
+    """G-MEDSOC: an IT, THAB or ZBO scale with score >= medsoc_min (docs/spec/rules.md §2)."""
     qualifies = pl.col("scale_kind").is_in(MEDSOC_KINDS) & (pl.col("score") >= p.medsoc_min)
     return _interval(
         _scale_intervals(scales).filter(qualifies.fill_null(False)), "G-MEDSOC", "medsoc_scales", "decision_id"
@@ -77,7 +77,7 @@ def g_medsoc(scales: pl.LazyFrame, p: Params) -> pl.LazyFrame:
 
 
 def g_ztk(scales: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """G-ZTK: a ZTK scale whose three pillars add up to >= ztk_min (rules.md §2); same interval rule."""
+    """G-ZTK: a ZTK scale whose three pillars add up to >= ztk_min (docs/spec/rules.md §2); same interval rule."""
     pillars = pl.col("pillar_1") + pl.col("pillar_2") + pl.col("pillar_3")
     qualifies = (pl.col("scale_kind") == "ZTK") & (pillars >= p.ztk_min)
     return _interval(
@@ -96,7 +96,7 @@ def facility_is_automatic_ground() -> pl.Expr:
 
 
 def g_facility(stays: pl.LazyFrame) -> pl.LazyFrame:
-    """G-FACILITY: a stay in a recognised WZC or PVT in Flanders without special category (rules.md §2).
+    """G-FACILITY: a stay in a recognised WZC or PVT in Flanders without special category (docs/spec/rules.md §2).
 
     Service flats, short stay and day care count as living at home: no ground.
     """
@@ -115,7 +115,7 @@ def all_grounds(screeners: pl.LazyFrame, scales: pl.LazyFrame, stays: pl.LazyFra
 
 
 def zzb_start(grounds: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """ZZB-START: care-need episodes and the right they give (rules.md §2).
+    """ZZB-START: care-need episodes and the right they give (docs/spec/rules.md §2).
 
     Ground intervals that overlap or touch (the next starts at most one day after the previous
     ends) form one episode [es, ee]. Its right runs from the first day of the month

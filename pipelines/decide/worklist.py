@@ -1,4 +1,4 @@
-"""Work lists that follow from the decisions (rules.md §5): what the zorgkas must do by hand.
+"""Work lists that follow from the decisions (docs/spec/rules.md §5): what the zorgkas must do by hand.
 
 A row never pays. Columns: insz, zorgkas, code, since (date), detail, evidence (list).
 """

@@ -22,7 +22,7 @@ def zorgkas_slices(frame: pl.DataFrame, codes: list[str]) -> dict[str, pl.DataFr
 
 
 def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame as the text a CSV for machines holds (outputs.md: UTF-8, ISO dates, money as a plain
+    """The frame as the text a CSV for machines holds (docs/spec/outputs.md: UTF-8, ISO dates, money as a plain
     123.45): lists ';'-joined, decimals and dates as text. Dates go through their few distinct values,
     which is far faster than the CSV writer's own formatting of millions of rows."""
     text = []
@@ -46,7 +46,7 @@ def canonical(frame: pl.DataFrame) -> pl.DataFrame:
 
 def with_titles(worklist: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
     """The work list with each code's title in Dutch and French (`codes`: code, title_nl, title_fr), in the
-    same row order; a code without a title fails (codes.yaml holds every W- code: tests/test_codes.py)."""
+    same row order; a code without a title fails (codes.yaml holds every W- code: tests/reference/test_codes.py)."""
     return worklist.with_columns(
         pl.col("code").replace_strict(codes["code"], codes[title], return_dtype=pl.String).alias(title)
         for title in ("title_nl", "title_fr")
@@ -54,7 +54,7 @@ def with_titles(worklist: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
 
 
 def member_quarantine(quarantines: dict[str, pl.DataFrame], zorgkas_of: pl.DataFrame) -> pl.DataFrame:
-    """The quarantined rows of the members of a zorgkas (outputs.md, quarantine.parquet per zorgkas): zorgkas,
+    """The quarantined rows of the members of a zorgkas (docs/spec/outputs.md, quarantine.parquet per zorgkas): zorgkas,
     insz (read from the row's JSON) and the quarantine columns, sorted by zorgkas, insz, feed, file and row.
 
     `zorgkas_of` (insz, zorgkas): who belongs where (the nightly run: its W-HELD rows). A row whose insz is

@@ -1,4 +1,4 @@
-"""overview.xlsx: one zorgkas's run as an Excel workbook for its staff (outputs.md, "overview.xlsx").
+"""overview.xlsx: one zorgkas's run as an Excel workbook for its staff (docs/spec/outputs.md, "overview.xlsx").
 
 One typed sheet per file, in the order given (grants, worklist, payments, recoveries, quarantine,
 later letters), then a `codes` sheet with the title and explanation, in Dutch and French, of every

@@ -1,4 +1,4 @@
-"""_report.html: the operator's report of a run (outputs.md, "Run report and Prefect").
+"""_report.html: the operator's report of a run (docs/spec/outputs.md, "Run report and Prefect").
 
 `report_html(report, trends)` renders one page, self-contained: inline CSS, charts as small
 hand-written inline SVG, no script, no font or image from elsewhere, so it opens from a file share
@@ -70,7 +70,7 @@ TRENDS_COLUMNS = {
     "seconds": pl.Float64,
 }
 EVENTS = ("NEW", "CONTINUED", "CHANGED", "STOPPED", "CANCELLED")
-RULES = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")  # feeds.md order
+RULES = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")  # docs/spec/feeds.md order
 KINDS = {"nightly": "Nightly run", "invoices": "Premium invoice run", "fines": "Fine-candidate run"}
 GOOD_STATUS = {"published", "identical", "replaced"}
 

@@ -1,6 +1,6 @@
 """payments.xml: one zorgkas's payment run as an ISO 20022 SEPA credit transfer (pain.001.001.09).
 
-outputs.md, "payments.xml": debtor the zorgkas account from the reference data, one
+docs/spec/outputs.md, "payments.xml": debtor the zorgkas account from the reference data, one
 transaction per `end_to_end_id` with the summed amount and a remittance text naming the
 budget and months; valid against the official XSD; its number of transactions and control
 sum equal payments.parquet. Deterministic: the same inputs give the same bytes.
@@ -120,7 +120,7 @@ def sepa_id_valid(identifier: pl.Expr) -> pl.Expr:
 def remittance_item() -> pl.Expr:
     """What one payments row pays: "2026-09" for a month, "2024-2025" (or "2024-2025 x2") for absence budgets.
 
-    An absence row's month is the 31 August that ends the school year (outputs.md).
+    An absence row's month is the 31 August that ends the school year (docs/spec/outputs.md).
     """
     year = pl.col("month").dt.year()
     school_year = pl.format("{}-{}", year - 1, year)
@@ -316,7 +316,7 @@ def credit_transfer_xml(
 ) -> bytes:
     """payments.xml for one zorgkas's payment run: a pain.001.001.09 credit transfer, UTF-8 bytes.
 
-    `payments` has the payments.parquet columns (outputs.md) for one zorgkas; rows sharing
+    `payments` has the payments.parquet columns (docs/spec/outputs.md) for one zorgkas; rows sharing
     an `end_to_end_id` become one transaction with the summed amount. `debtor` is the
     zorgkas row of data/reference/zorgkassen.csv (name, iban, bic; creditor_id unused).
     `message_id` (1-32 SEPA characters) is the MsgId; the PmtInfId is message_id + "-P1".

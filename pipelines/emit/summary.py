@@ -1,4 +1,4 @@
-"""The run's summary for Prefect (outputs.md, "Run report and Prefect"): the Markdown of the artifact
+"""The run's summary for Prefect (docs/spec/outputs.md, "Run report and Prefect"): the Markdown of the artifact
 `vsb-<kind>-summary` and the rows of the table artifact `vsb-<kind>-zorgkassen`, from the run's report dict
 (pipelines/emit/report.py describes it). Counts and codes only, as the report: never an insz, a name or an
 IBAN. Pure: the link to `_report.html` is given.

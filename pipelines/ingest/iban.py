@@ -1,10 +1,10 @@
-"""IBAN validity as Polars expressions (feeds.md: an invalid IBAN is treated as missing).
+"""IBAN validity as Polars expressions (docs/spec/feeds.md: an invalid IBAN is treated as missing).
 
 The rule is python-stdnum's `stdnum.iban.is_valid`: the country's BBAN structure from
 stdnum's IBAN registry, the ISO 7064 mod 97-10 check, and the country's own module where
 stdnum has one (Belgium: the account's check digits and a known bank code; Spain,
 Montenegro and Norway: few values here, checked with stdnum itself). Everything else is
-vectorised; tests/test_iban.py compares the result with stdnum on many generated values.
+vectorised; tests/ingest/test_iban.py compares the result with stdnum on many generated values.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Belgian national numbers (insz: rijksregisternummer or BIS number) as Polars expressions.
 
-rules.md §1 R-ID. The check is vectorised and must agree with python-stdnum's
-`stdnum.be.nn` / `stdnum.be.bis` (tests/test_insz.py compares them on many generated
+docs/spec/rules.md §1 R-ID. The check is vectorised and must agree with python-stdnum's
+`stdnum.be.nn` / `stdnum.be.bis` (tests/ingest/test_insz.py compares them on many generated
 numbers), except that the post-2000 computation is allowed up to the year of the run
 date instead of the clock's year.
 """
@@ -29,7 +29,7 @@ def insz_number(insz: pl.Expr) -> pl.Expr:
 def r_id_valid(insz: pl.Expr, run_year: int, number: pl.Expr | None = None) -> pl.Expr:
     """R-ID: True when `insz` is a valid national or BIS number for a run in `run_year`.
 
-    rules.md §1: exactly 11 digits, greater than zero; month part 00-12 (national number),
+    docs/spec/rules.md §1: exactly 11 digits, greater than zero; month part 00-12 (national number),
     20-32 or 40-52 (BIS); check digits by the pre-2000 rule, or by the post-2000 rule when
     2000 + YY is at most the run's year. Null gives null: a null insz is R-NULL, not R-ID.
     Integer arithmetic on the parsed number (`insz_number`, which a caller with a large frame

@@ -1,11 +1,11 @@
-"""Row rules of feeds.md as vectorised flags, and the split into valid and quarantined rows.
+"""Row rules of docs/spec/feeds.md as vectorised flags, and the split into valid and quarantined rows.
 
 Each rule code has one function that gives its checks for a feed: a list of
 `(rule, column, broken)` where `broken` is a boolean Polars expression, never null. The
 checks are derived from the feed's pandera model (nullability, codes, ranges, keys) and
 its `FeedContract` (R-ID, R-DATES, R-REQUIRED), so the model stays the single contract.
 
-A broken row is quarantined once, with the first rule it breaks in feeds.md order (and
+A broken row is quarantined once, with the first rule it breaks in docs/spec/feeds.md order (and
 that rule's column, the first in the feed's column order) and the list of every rule it
 breaks; the valid rows go on.
 """
@@ -110,7 +110,7 @@ def float_columns(contract: FeedContract) -> list[str]:
 def r_range(contract: FeedContract) -> list[Check]:
     """R-RANGE: a number that is not finite (NaN, +infinity, -infinity) in any float column; a negative score,
     pillar, amount or absence_days; absence_days over 366; a medical-social scale score over 18 for IT, THAB
-    or ZBO (feeds.md, Row rules).
+    or ZBO (docs/spec/feeds.md, Row rules).
 
     Finiteness is derived from the column types (`float_columns`), not from the model's checks: a float
     column added to a feed is checked without a line here. It is tested beside the bounds, so a NaN
@@ -201,7 +201,7 @@ def with_duplicate_flag(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
 def row_checks(
     contract: FeedContract, delivery_date: dt.date, run_year: int, reference_codes: dict[str, list[str]]
 ) -> list[Check]:
-    """Every row check of the feed, in feeds.md rule order, then the feed's column order."""
+    """Every row check of the feed, in docs/spec/feeds.md rule order, then the feed's column order."""
     return [
         *r_id(contract, run_year),
         *r_null(contract),
@@ -223,7 +223,7 @@ def split_rows(
     """The valid rows (the contract's columns) and the quarantine rows.
 
     The quarantine has one row per broken source row: feed, delivery_date (added by the
-    caller), source_file, row_number, rule, column, rules (all broken, feeds.md order) and
+    caller), source_file, row_number, rule, column, rules (all broken, docs/spec/feeds.md order) and
     row (the original row as JSON). `duplicates`: the positions in `frame` of rows whose key
     repeats in the whole delivery (computed here when not given, for a frame that is the
     whole delivery). `absent`: optional columns the delivery lacks (null in `frame`): added to the valid

@@ -57,12 +57,13 @@ def stage_feed(
     of its rows whose key repeats in the whole delivery in `duplicates`).
 
     Members get `iban_status` (VALID, MISSING, INVALID) and an invalid IBAN becomes null:
-    feeds.md, an IBAN that fails its check digits is treated as missing. An optional column that `raw`
+    docs/spec/feeds.md, an IBAN that fails its check digits is treated as missing. An optional column that `raw`
     lacks is null in the valid rows and left out of the quarantined row's JSON.
     """
     checks = row_checks(contract, delivery_date, run_date.year, reference_codes)
     absent = [c for c in contract.optional if c not in raw.columns]
-    if absent:  # feeds.md: an optional column the delivery lacks is null (its default applies where it is used)
+    # docs/spec/feeds.md: an optional column the delivery lacks is null (its default applies where it is used)
+    if absent:
         raw = raw.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent])
     valid, quarantine = split_rows(raw, contract, checks, duplicates, absent)
     if "iban" in contract.columns:
@@ -100,7 +101,7 @@ def member_numbers(members: pl.DataFrame) -> pl.Series:
 
 def rows_without_member(feed: pl.DataFrame, numbers: pl.Series) -> int:
     """Valid rows of another feed whose insz is not a member (`numbers`: member_numbers): not errors,
-    counted (feeds.md). Sorted rows searched in the sorted numbers: no hash table of 7M members per file."""
+    counted (docs/spec/feeds.md). Sorted rows searched in the sorted numbers: no hash table of 7M members per file."""
     if numbers.len() == 0:
         return feed.height
     wanted = feed.select(insz_number(pl.col("insz")))["insz"].sort()

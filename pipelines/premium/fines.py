@@ -1,4 +1,4 @@
-"""Premium arrears: years in default, fine candidates, and voluntary members in arrears (rules.md §7, §5).
+"""Premium arrears: years in default, fine candidates, and voluntary members in arrears (docs/spec/rules.md §7, §5).
 
 Pure: frames in, frames out. `fine_candidates` composes P-DEFAULT and F-FINE for the yearly fine run
 (flows/premium.py); `w_voluntary_arrears` gives the nightly run's work-list rows.
@@ -49,7 +49,7 @@ def _less_in_cents(paid: pl.Expr, due: pl.Expr) -> pl.Expr:
 def p_default(reference_date: dt.date) -> pl.Expr:
     """P-DEFAULT: a premium_payments row (a person's premium year) is in default on `reference_date` R.
 
-    rules.md §7: due_date < R and amount_paid < amount_due, counting only payments with
+    docs/spec/rules.md §7: due_date < R and amount_paid < amount_due, counting only payments with
     paid_date <= R. The feed has one row per person and year with the date of the last payment:
     when that date is after R (or null), the amount paid does not count at all (it had not all
     arrived by R), so the year is in default on R when anything is due. Amounts are compared in
@@ -82,7 +82,7 @@ def fine_reference_date(fine_year: int, p: Params) -> dt.date:
 def f_fine(p: Params, reference_date: dt.date) -> pl.Expr:
     """F-FINE: a fine candidate on the fine reference date R of year F.
 
-    rules.md §7: mandatory affiliation (RESIDENT_VL, ABROAD_EMPLOYER_VL) and at least fine_min_years
+    docs/spec/rules.md §7: mandatory affiliation (RESIDENT_VL, ABROAD_EMPLOYER_VL) and at least fine_min_years
     (2) premium years in default on R (P-DEFAULT), consecutive or not. Local decision (as for
     P-LIABLE): a member deceased on R (death_date before R) is no candidate.
     """
@@ -129,7 +129,7 @@ def w_voluntary_arrears(members: pl.LazyFrame, payments: pl.LazyFrame, p: Params
     """W-VOLUNTARY-ARREARS: a voluntary member with voluntary_arrears_years (2) or more premium years in
     default on the run date D (P-DEFAULT): the zorgkas ends the affiliation.
 
-    rules.md §5. Voluntary: RESIDENT_BXL or ABROAD_EMPLOYER_BXL. Local decision: only a member still
+    docs/spec/rules.md §5. Voluntary: RESIDENT_BXL or ABROAD_EMPLOYER_BXL. Local decision: only a member still
     affiliated and alive on D (an ended affiliation needs no ending). `since` is the day the
     member's voluntary_arrears_years-th year fell in default (the day after its due date);
     `evidence` names the premium_payments rows ("premium_payments:<premium_year>").

@@ -1,4 +1,4 @@
-"""The care premium (zorgpremie) of year Y: who owes it, how much, by when, and its invoice (rules.md §7).
+"""The care premium (zorgpremie) of year Y: who owes it, how much, by when, and its invoice (docs/spec/rules.md §7).
 
 Pure: frames in, frames out. The invoice run (flows/premium.py) reads the feeds, the parameters and
 the invoice ledger of the state, and publishes. `premium_due` composes P-LIABLE, P-REDUCED, P-AMOUNT
@@ -56,10 +56,10 @@ def _alive_on(day: dt.date) -> pl.Expr:
 def p_liable(year: int, invoice_date: dt.date) -> pl.Expr:
     """P-LIABLE: the member owes the premium of `year`.
 
-    rules.md §7: affiliated on at least one day of Y (affiliation_start <= 31 December Y and no
+    docs/spec/rules.md §7: affiliated on at least one day of Y (affiliation_start <= 31 December Y and no
     affiliation_end before 1 January Y), turns 26 or more in Y (year(birth_date) + 26 <= Y: whatever
     the birthday, the whole year is owed), alive on 1 January Y (dying on that day still counts, as
-    in E-ALIVE). One premium per person and year, never pro rata. Local decision of rules.md: a member
+    in E-ALIVE). One premium per person and year, never pro rata. Local decision of docs/spec/rules.md: a member
     deceased on the invoice date D (death_date before D) is not invoiced; the zorgkas settles with
     the estate by hand.
     """
@@ -87,7 +87,7 @@ def increased_allowance_on(allowance: pl.LazyFrame, day: dt.date) -> pl.LazyFram
 def p_reduced(year: int) -> pl.Expr:
     """P-REDUCED: the reduced premium applies.
 
-    rules.md §7: an increased_allowance period active on 1 January Y-1 (column `increased_allowance`,
+    docs/spec/rules.md §7: an increased_allowance period active on 1 January Y-1 (column `increased_allowance`,
     from `increased_allowance_on`) and either 5 consecutive calendar years of residence in VL or
     BXL, all before Y (`residence_from_year` <= Y, as in E-RESIDENCE), or EU/EEA/Swiss insurance
     since 1 January Y-1 or earlier. A null means the condition does not hold.
@@ -101,7 +101,7 @@ def p_reduced(year: int) -> pl.Expr:
 def p_amount(premium: Amounts) -> pl.Expr:
     """P-AMOUNT: premium_reduced when P-REDUCED holds, else premium_normal, both in force for year Y.
 
-    rules.md §7 (2026: 100 / 35). The caller takes the amounts of 1 January Y from the parameters:
+    docs/spec/rules.md §7 (2026: 100 / 35). The caller takes the amounts of 1 January Y from the parameters:
     a missing amount (the reduced premium of 2025) is a ParameterError there, never a zero here.
     """
     return pl.when(pl.col("p_reduced")).then(_money(premium.reduced)).otherwise(_money(premium.normal)).alias("amount")
@@ -109,7 +109,7 @@ def p_amount(premium: Amounts) -> pl.Expr:
 
 def p_due(p: Params) -> pl.Expr:
     """P-DUE: the later of premium_due_day of the premium year (30 April) and the invoice date +
-    premium_late_invoice_days (30; local decision of rules.md)."""
+    premium_late_invoice_days (30; local decision of docs/spec/rules.md)."""
     month, day = p.premium_due_day
     due_day = pl.date(pl.col("premium_year"), month, day)
     late = pl.col("invoice_date") + pl.duration(days=p.premium_late_invoice_days)
@@ -174,7 +174,7 @@ def p_reference(new: pl.LazyFrame, last_bases: pl.LazyFrame) -> pl.LazyFrame:
     digits of base and 2 check digits = base mod 97 (97 when the remainder is 0). The base is unique
     within a zorgkas across all years, and stable: the same invoice keeps its reference in every rerun.
 
-    rules.md §7. Each zorgkas numbers its invoices in one sequence stored in the invoice ledger: the
+    docs/spec/rules.md §7. Each zorgkas numbers its invoices in one sequence stored in the invoice ledger: the
     new invoices of a run follow the zorgkas's highest base so far (`last_bases`: zorgkas, last_base;
     absent: 0), in insz order (a run issues one premium year, so insz is unique in `new`; an insz is 11
     digits, so its number orders it as its text does, and faster). The same inputs and ledger give the

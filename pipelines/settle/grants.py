@@ -1,4 +1,4 @@
-"""Grants and their events (rules.md §8, D-EVENTS), from the decided periods.
+"""Grants and their events (docs/spec/rules.md §8, D-EVENTS), from the decided periods.
 
 A grant is a maximal run of consecutive entitled months of one person and budget. Each run
 compares its grants with the previous run's and emits NEW, CONTINUED, CHANGED, STOPPED or
@@ -116,7 +116,7 @@ def grant_events(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """D-EVENTS: the events of this run against the previous run's grants, and the grants to keep.
 
-    rules.md §8: a grant is a maximal run of consecutive entitled months of one person and budget
+    docs/spec/rules.md §8: a grant is a maximal run of consecutive entitled months of one person and budget
     (`grants_of`); each run compares its grants with the previous run's and emits NEW, CONTINUED, CHANGED,
     STOPPED or CANCELLED.
 

@@ -1,4 +1,4 @@
-"""Holds and guards of a run (rules.md §8 S-HOLD, S-MASS-CHANGE; §5 W-MEMBER-MISSING, W-HELD).
+"""Holds and guards of a run (docs/spec/rules.md §8 S-HOLD, S-MASS-CHANGE; §5 W-MEMBER-MISSING, W-HELD).
 
 A held person's last decisions stand: no event, payment, recovery, letter or other work-list row is
 built from their partial data this run (pipelines/settle/settlement.py applies the holds).
@@ -21,7 +21,7 @@ def s_hold(quarantines: dict[str, pl.DataFrame], missing: pl.DataFrame | None, r
     them in this run, and the hold is reported. Their only work-list row is W-HELD: no other W- row and no
     letter is built from their partial data.
 
-    rules.md §8. Gives the held persons with the reason of each hold: insz, feed, rule (`missing`: the
+    docs/spec/rules.md §8. Gives the held persons with the reason of each hold: insz, feed, rule (`missing`: the
     W-MEMBER-MISSING rows, or None, held as rule W-MEMBER-MISSING of feed members). The settlement leaves them out
     of every event, payment, recovery and letter, and keeps only their hold rows on the work list
     (`hold_rows`).
@@ -66,7 +66,7 @@ def w_member_missing(open_grants: pl.DataFrame, members: pl.DataFrame, run_date:
 
 def w_held(held: pl.DataFrame, zorgkas_of: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
     """W-HELD: the person is held this run: the row names the quarantine rule and feed; the zorgkas or the
-    data provider corrects the source (rules.md §5)."""
+    data provider corrects the source (docs/spec/rules.md §5)."""
     return (
         held.join(zorgkas_of, on="insz", how="inner")
         .group_by("insz", "zorgkas")

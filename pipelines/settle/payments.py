@@ -1,4 +1,4 @@
-"""Payments and recoveries (rules.md §8) and the accounts they go to (§5 W-IBAN-MISSING).
+"""Payments and recoveries (docs/spec/rules.md §8) and the accounts they go to (§5 W-IBAN-MISSING).
 
 Pure: the set differences with the payment ledger are DuckDB SQL text (`pay_month`, `pay_recovery`)
 that the flow runs inside the state (flows/state/ledger.py), where the ledger lives; what this run
@@ -46,7 +46,7 @@ def pay_month() -> str:
     payment ledger and not older than the window: arrears from late data are paid in the same
     transfer. Amount: the monthly amount in force on first(month).
 
-    rules.md §8. DuckDB SQL over the state, where the ledger lives (a 7M-member ledger is not read into
+    docs/spec/rules.md §8. DuckDB SQL over the state, where the ledger lives (a 7M-member ledger is not read into
     memory): the relations `entitled_periods` (insz, zorgkas, budget, first_month, last_month,
     monthly_amount: the entitled periods cut at M) and `due_absences` (G-ABSENCE budgets due: insz,
     zorgkas, month, quantity, amount) are this run's; `payment_ledger` rows of the runs in `$unseen` (this
@@ -90,7 +90,7 @@ def pay_recovery() -> str:
     listed as a recovery (terugvordering) in the next payment run; it is never netted against another
     person's payment and never paid as a negative amount.
 
-    rules.md §8. DuckDB SQL over the state (see `pay_month` for the relations and parameters): the
+    docs/spec/rules.md §8. DuckDB SQL over the state (see `pay_month` for the relations and parameters): the
     paid months of the window up to M (`$first`..`$through`) that are neither entitled nor due now and
     not yet listed as recoveries. Gives insz, budget, month, amount, paid_on; `recovery_rows` adds the
     zorgkas and the reason. The entitled months are folded into one BIGINT per person and budget (bit i:

@@ -1,6 +1,6 @@
 """Settling a nightly run: from the decisions and the state before it to events, payments, recoveries and holds.
 
-The composition of rules.md §8 in one visible place: held persons are set aside first (`s_hold`);
+The composition of docs/spec/rules.md §8 in one visible place: held persons are set aside first (`s_hold`);
 events compare the rest with the previous run's grants (`grant_events`); on the payment run the
 entitled months the ledger does not hold yet are paid to members with a valid IBAN (the others are
 withheld and listed on every run: `w_iban_missing`) and paid months no longer entitled become

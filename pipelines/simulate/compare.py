@@ -1,4 +1,4 @@
-"""A reform against the baseline: who gains or loses which months, and what it costs (outputs.md, Simulation).
+"""A reform against the baseline: who gains or loses which months, and what it costs (docs/spec/outputs.md, Simulation).
 
 Input: the decided periods of each scenario (`SCENARIO_COLUMNS` of _decisions/periods.parquet), from the
 same decide stage as the nightly run. A month counts when its status is ENTITLED (a PENDING month,

@@ -1,4 +1,4 @@
-"""report.html of a simulation: summary.json as a page for people (outputs.md, Simulation).
+"""report.html of a simulation: summary.json as a page for people (docs/spec/outputs.md, Simulation).
 
 Self-contained like the run report (pipelines/emit/report.py, whose style sheet, number formats and
 personal-data check it shares): inline CSS, charts as small hand-written inline SVG, no script, nothing

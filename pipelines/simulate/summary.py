@@ -1,5 +1,5 @@
 """summary.json of a simulation: per budget, per zorgkas and per calendar year of the evaluation window,
-baseline and reform side by side (outputs.md, Simulation). Counts and money only: no insz.
+baseline and reform side by side (docs/spec/outputs.md, Simulation). Counts and money only: no insz.
 
 Each figure block (`Figures`):
 

@@ -1,4 +1,4 @@
-"""Letters to members (rules.md §9): pure builders of the letter rows and their Typst templates.
+"""Letters to members (docs/spec/rules.md §9): pure builders of the letter rows and their Typst templates.
 
 - `language`: L-LANGUAGE, the texts of every letter (texts/nl.yaml, texts/fr.yaml) and the nl-BE / fr-BE
   formatting of dates, months and money (Babel);

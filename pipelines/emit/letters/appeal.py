@@ -1,4 +1,4 @@
-"""L-APPEAL: the appeal route printed on decision and recovery letters (rules.md §9).
+"""L-APPEAL: the appeal route printed on decision and recovery letters (docs/spec/rules.md §9).
 
 An appeal goes to the Agentschap Vlaamse Sociale Bescherming within `appeal_days` (90) calendar
 days from the day after receipt; the letter counts as received `appeal_receipt_working_days` (5)

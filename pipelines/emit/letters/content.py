@@ -1,4 +1,4 @@
-"""The letters of a run, one row per letter (rules.md §9): L-DECISION, L-RECOVERY, L-REQUEST, L-INVOICE.
+"""The letters of a run, one row per letter (docs/spec/rules.md §9): L-DECISION, L-RECOVERY, L-REQUEST, L-INVOICE.
 
 Pure and vectorised: polars frames in, one frame of LETTER_COLUMNS out, in print order. A row holds
 what its Typst template (templates/<kind>.typ) fills into the sentences of texts/<language>.yaml:
@@ -14,7 +14,7 @@ Inputs the engine provides (columns; a frame may have more):
 - worklist rows: worklist.WORKLIST_COLUMNS, already reduced to the rows whose letter is due (the first
   run in which a (person, code, since) appears: the flow keeps the letters ledger);
 - invoices: premium.INVOICE_COLUMNS;
-- members: insz, name and the optional language, street, postal_code, city, country (feeds.md);
+- members: insz, name and the optional language, street, postal_code, city, country (docs/spec/feeds.md);
 - increased_allowance: insz of the members with an increased-allowance period active on the letter's date.
 A held person (S-HOLD) gets no letter: the engine leaves them out of these inputs.
 
@@ -118,7 +118,7 @@ def _optional(members: pl.DataFrame, column: str) -> pl.Expr:
 def l_language(language: pl.Expr) -> pl.Expr:
     """L-LANGUAGE: the letter's language is the member's `language` (NL or FR), NL when absent.
 
-    rules.md §9. Every sentence, rule text, date and amount of the letter is then in that language and its
+    docs/spec/rules.md §9. Every sentence, rule text, date and amount of the letter is then in that language and its
     Belgian conventions (pipelines/emit/letters/language.py). A value other than NL or FR cannot pass
     ingest (R-ENUM); NL covers a null and an absent column alike.
     """
@@ -131,7 +131,7 @@ def member_blocks(members: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
 
     Columns: insz, language (the member's NL or FR; NL when absent or anything else), name, postal_code,
     address (name, street, postal code and city, and the country when it is not BE), address_missing
-    (street, postal_code or city absent or empty: the block stays empty, feeds.md).
+    (street, postal_code or city absent or empty: the block stays empty, docs/spec/feeds.md).
     """
     wanted = members.join(persons.select("insz").unique(), on="insz", how="semi")
     picked = wanted.select(
@@ -197,7 +197,7 @@ def letter_ids(letters: pl.DataFrame, number: str | None = None) -> pl.DataFrame
 
 
 def print_order(letters: pl.DataFrame) -> pl.DataFrame:
-    """The print shop's order (outputs.md): language, then postal code (letters without one last), then id."""
+    """The print shop's order (docs/spec/outputs.md): language, then postal code (letters without one last), then id."""
     return letters.sort("language", "postal_code", "letter_id", nulls_last=True)
 
 

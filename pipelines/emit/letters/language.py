@@ -1,4 +1,4 @@
-"""L-LANGUAGE: the letters' texts and the Belgian conventions of their language (rules.md §9).
+"""L-LANGUAGE: the letters' texts and the Belgian conventions of their language (docs/spec/rules.md §9).
 
 The sentences live in texts/nl.yaml and texts/fr.yaml beside the templates; this module reads them
 (package data, through importlib.resources) and formats values the way the texts need them, with
@@ -7,7 +7,7 @@ Babel's nl_BE and fr_BE locales: "26 november 2026", "november 2026", "€ 140,0
 
 Babel 2.18 (CLDR) separates the euro sign from the amount with a no-break space (U+00A0), and French
 groups thousands with a narrow no-break space (U+202F): "1 234,50 €". We keep both: they print as the
-spaces of rules.md's examples and never let a line break between the sign and the amount.
+spaces of docs/spec/rules.md's examples and never let a line break between the sign and the amount.
 
 Formatting is Python (Babel), so it is done once per distinct (value, language) and joined back
 (`with_text`): a run has few distinct dates and amounts, however many letters.

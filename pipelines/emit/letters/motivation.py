@@ -1,4 +1,4 @@
-"""The motivation of a decision letter (rules.md §9, L-DECISION): every rule that decided the grant event, in
+"""The motivation of a decision letter (docs/spec/rules.md §9, L-DECISION): every rule that decided the grant event, in
 plain words, with the source record behind it, taken from the same decision record `vsb explain` shows.
 
 The decided periods (D-DECISION) carry, per person, budget and run of months, the rule codes that hold and fail
