@@ -1,16 +1,58 @@
+"""The suite's shared set-up: Prefect's embedded defaults, one Prefect test server per pytest-xdist worker, and
+the guard that the tests write nothing into the repository outside its ignored paths."""
+
 import os
-import sys
+import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flows.runtime import configure_environment
 
-from flows.runtime import configure_environment  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 configure_environment()
+REPOSITORY = pytest.StashKey[set | None]()
+
+
+def repository_files() -> set[str] | None:
+    """The files `git status` shows (new or changed, ignored paths left out); None outside a git checkout."""
+    try:
+        found = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(found.stdout.splitlines())
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist), before any test
+        session.config.stash[REPOSITORY] = repository_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A test (or a run it starts) that writes into the repository outside ignored paths fails the suite."""
+    if hasattr(session.config, "workerinput"):
+        return
+    before = session.config.stash.get(REPOSITORY, None)
+    after = repository_files()
+    if before is None or after is None:
+        return
+    written = sorted(after - before)
+    if written:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                "the tests wrote into the repository outside its ignored paths (.gitignore): " + ", ".join(written),
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
