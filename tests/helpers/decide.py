@@ -41,8 +41,7 @@ def params(run_date: dt.date = RUN) -> Params:
 
 def amounts(run_date: dt.date = RUN) -> Amounts:
     first, last = window_months(run_date, params(run_date).evaluation_window_months)
-    table = parameters()
-    return Amounts(table.money_series("zzb_monthly", first, last), table.money_series("bob_monthly", first, last))
+    return Amounts.in_force(params(run_date), first, last)
 
 
 def cases(table: list[tuple]) -> list:
@@ -191,7 +190,7 @@ class Run:
 
 
 def money(rows: list[tuple]) -> pl.DataFrame:
-    """A dated amount as ParameterTable.money_series gives it, from (from_date, to_date, amount) rows."""
+    """A dated amount as Amounts.in_force gives it, from (from_date, to_date, amount) rows."""
     return pl.DataFrame(
         rows, schema={"from_date": pl.Date, "to_date": pl.Date, "amount": pl.Decimal(12, 2)}, orient="row"
     )
