@@ -240,6 +240,31 @@ def test_p_due(name, invoiced, due):
     assert (got["due_date"], got["invoice_date"]) == (due, invoiced)
 
 
+# --- the premium year's own parameters ------------------------------------------------------------
+
+# fmt: off
+YEARS_OWN = [
+    # name                                                                  parameter changed (from 1 January 2026)     birth             year   invoiced          liable  due
+    ("P-LIABLE age 26, then 25 from 2026: born 2000, 25 in 2025, not yet",  ("premium_liable_age", "26", "25"),          D(2000, 3, 1),    2025,  D(2025, 1, 2),    False,  None),
+    ("P-LIABLE age 26, then 25 from 2026: born 2001, 25 in 2026, liable",   ("premium_liable_age", "26", "25"),          D(2001, 3, 1),    2026,  D(2026, 1, 2),    True,   D(2026, 4, 30)),
+    ("P-LIABLE the year's age, whenever invoiced (2026 on 31 Dec 2025)",    ("premium_liable_age", "26", "25"),          D(2001, 3, 1),    2026,  D(2025, 12, 31),  True,   D(2026, 4, 30)),
+    ("P-DUE the year's due day: 31 May from 2026, invoiced in 2025",         ("premium_due_day", "04-30", "05-31"),       D(1985, 7, 31),   2026,  D(2025, 12, 1),   True,   D(2026, 5, 31)),
+    ("P-DUE the year's due day: 30 April for 2025, the year before",         ("premium_due_day", "04-30", "05-31"),       D(1985, 7, 31),   2025,  D(2025, 1, 2),    True,   D(2025, 4, 30)),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("change, birth, year, invoiced, liable, due", cases(YEARS_OWN))
+def test_the_premium_year_reads_its_own_age_and_due_day(change, birth, year, invoiced, liable, due):
+    """P-LIABLE's 26 (premium_liable_age) and P-DUE's 30 April (premium_due_day) are those in force on 1 January
+    of the premium year Y, whatever the invoice date; both sides of a value from 1 January 2026."""
+    name, before, after = change
+    p = params(invoiced).replace(**{name: [(D(1900, 1, 1), before), (D(2026, 1, 1), after)]})
+    got = premium_due(members(birth_date=birth), residence(), allowance(), year, invoiced, p, PREMIUM_2026).collect()
+    assert got.height == int(liable)
+    assert (got["due_date"][0] if liable else None) == due
+
+
 # --- P-REFERENCE ----------------------------------------------------------------------------------
 
 EDGE_BASES = [1, 96, 97, 98, 194, 9_699_999_903, 9_999_999_999, REFERENCE_BASE_LIMIT - 97]
