@@ -142,13 +142,18 @@ class Params:
         on every date, or the given (from, value) pairs (`ParameterTable.with_values`)."""
         return self.table.with_values(values).params_on(self.on)
 
-    def periods(self, names: Iterable[str], first: dt.date | None = None, last: dt.date | None = None):
+    def periods(
+        self, names: Iterable[str], first: dt.date | None = None, last: dt.date | None = None
+    ) -> tuple[Period, ...]:
+        """The runs of months between changes of `names` (`ParameterTable.periods`)."""
         return self.table.periods(names, first, last)
 
     def read_on(self, name: str, day: pl.Expr) -> Any:
+        """`name` in force on each row's `day` (`ParameterTable.read_on`)."""
         return self.table.read_on(name, day)
 
     def series(self, name: str, first: dt.date, last: dt.date) -> pl.DataFrame:
+        """`name` over the days [first, last] (`ParameterTable.series`)."""
         return self.table.series(name, first, last)
 
 
