@@ -49,7 +49,7 @@ class RunContext:
     outbox: Path
     state: Path
     reference: Reference
-    params: Params  # the scalar parameters in force on D
+    params: Params  # the parameters as seen on D (a rule reads others on the days it says: Params.periods)
     options: Options = DEFAULTS
     year: int | None = None  # the premium year of an invoice run, the fine year of a fine run
     deliveries: dict[str, Delivery] = field(default_factory=dict)  # per feed read, the delivery of D
@@ -64,8 +64,7 @@ class RunContext:
     def amounts(self) -> Amounts:
         """The dated ZZB and BOB monthly amounts over the window."""
         first, _ = self.window
-        money = self.reference.parameters.money_series
-        return Amounts(zzb=money("zzb_monthly", first, self.run_date), bob=money("bob_monthly", first, self.run_date))
+        return Amounts.in_force(self.params, first, self.run_date)
 
     @property
     def info(self) -> dict:

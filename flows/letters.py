@@ -147,14 +147,8 @@ def compact(frame: pl.DataFrame) -> pl.DataFrame:
 
 def appeal_of(ctx: RunContext) -> AppealTerms:
     """L-APPEAL of the letters dated D: the parameters in force on D (data/reference/parameters.yaml)."""
-    parameters, day = ctx.reference.parameters, ctx.run_date
-    return appeal_terms(
-        day,
-        int(parameters.raw_on("appeal_days", day)),
-        int(parameters.raw_on("appeal_receipt_working_days", day)),
-        parameters.money_on("appeal_fee", day),
-        parameters.money_on("appeal_fee_reduced", day),
-    )
+    p = ctx.params
+    return appeal_terms(ctx.run_date, p.appeal_days, p.appeal_receipt_working_days, p.appeal_fee, p.appeal_fee_reduced)
 
 
 def night_letters(

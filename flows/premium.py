@@ -46,17 +46,17 @@ FINE_FEEDS = ("members", "premium_payments", "increased_allowance")
 
 
 def premium_amounts(reference: Reference, year: int) -> Amounts:
-    """The normal and reduced premium in force on 1 January of `year` (`p_amount` applies them); a missing one is a
-    ParameterError naming it (the reduced premium of 2025), never a zero."""
-    january_first = dt.date(year, 1, 1)
-    money = reference.parameters.money_on
-    return Amounts(money("premium_normal", january_first), money("premium_reduced", january_first))
+    """The normal and reduced premium of `year` (`p_amount` applies them): per-year parameters, so a year without a
+    value of its own (the reduced premium of 2025, any year after the newest) is a ParameterError naming the
+    parameter and the year, never a zero nor an earlier year's amount."""
+    p = reference.parameters.params_on(dt.date(year, 1, 1))
+    return Amounts(p.premium_normal, p.premium_reduced)
 
 
 def fine_amounts(reference: Reference, reference_date: dt.date) -> Amounts:
     """The normal and reduced fine in force on the fine reference date."""
-    money = reference.parameters.money_on
-    return Amounts(money("fine_normal", reference_date), money("fine_reduced", reference_date))
+    p = reference.parameters.params_on(reference_date)
+    return Amounts(p.fine_normal, p.fine_reduced)
 
 
 def held_persons(ctx: RunContext, ingested: Ingested):
@@ -149,7 +149,8 @@ def invoice_run(ctx: RunContext, steps: Steps | None = None, ingest_one=ingest_f
         residence, allowance = ingested.valid("residence_periods").lazy(), ingested.valid("increased_allowance").lazy()
         due = premium_due(members, residence, allowance, year, invoice_date, ctx.params, premium).collect()
         ledger, last_bases = invoices_of_year(con, year), last_reference_bases(con)
-        planned = plan_invoices(due, members, held_persons(ctx, ingested), ledger, last_bases, year, invoice_date)
+        held = held_persons(ctx, ingested)
+        planned = plan_invoices(due, members, held, ledger, last_bases, year, invoice_date, ctx.params)
         rows = published_invoices(planned.rows.lazy()).collect()
         counts, order = planned.counts, "reference_base"
         letters = invoice_letters_of(

@@ -21,7 +21,7 @@ from flows.ingest import Ingested, ingest
 from flows.io.landing import Delivery
 from flows.reference import Reference
 from flows.runtime import code_version
-from pipelines.decide.decisions import Feeds, decide
+from pipelines.decide.decisions import Amounts, Feeds, decide
 from pipelines.params import ParameterError, ParameterTable
 from pipelines.simulate.compare import SCENARIO_COLUMNS
 from pipelines.simulate.reform import BASELINE, NAME, Reform, ReformError, parse_reform, reformed_spec
@@ -78,8 +78,7 @@ def resolved_on(table: ParameterTable, as_of: dt.date) -> None:
     """Every value the decide stage reads on `as_of` resolves (as RunContext.params and .amounts resolve them)."""
     p = table.params_on(as_of)
     first, _ = window_months(as_of, p.evaluation_window_months)
-    for name in ("zzb_monthly", "bob_monthly"):
-        table.money_series(name, first, as_of)
+    Amounts.in_force(p, first, as_of)
 
 
 def scenarios_of(paths: list[Path], baseline: Reference, as_of: dt.date) -> list[Scenario]:

@@ -24,6 +24,13 @@ def window_months(run_date: dt.date, months: int) -> tuple[dt.date, dt.date]:
     return add_months(last, -(months - 1)), last
 
 
+def offset_months(day: pl.Expr, months: int | pl.Expr) -> pl.Expr:
+    """`day` moved by `months` months: a number of months, or an expression giving one per row."""
+    if isinstance(months, pl.Expr):
+        return day.dt.offset_by(pl.format("{}mo", months))
+    return day.dt.offset_by(f"{months}mo")
+
+
 def age_on(birth_date: pl.Expr, day: pl.Expr) -> pl.Expr:
     """Full years since birth_date on `day`."""
     years = day.dt.year() - birth_date.dt.year()

@@ -9,8 +9,8 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.decide.conditions import e_residence
-from pipelines.params import Params
+from pipelines.decide.conditions import MONTHLY, e_residence, residence_from_year
+from pipelines.params import Params, by_period
 from pipelines.timeline import active_on
 from schemas.outputs import Absences, columns
 
@@ -18,10 +18,19 @@ ABSENCE_KINDS = ["MFC_FULLTIME", "MINOR_RESIDENTIAL_OUTSIDE_VL"]
 ABSENCE_COLUMNS = columns(Absences)
 
 
+def absence_day(school_year: pl.Expr) -> pl.Expr:
+    """The day the absence budgets of school year Y fall on: 31 August Y+1, the last day of the school year."""
+    return pl.date(school_year + 1, 8, 31)
+
+
 def absence_quantity(p: Params) -> pl.Expr:
-    """More than absence_two_days days: two care budgets; more than absence_one_days: one; else none."""
-    days = pl.col("absence_days")
-    return pl.when(days > p.absence_two_days).then(2).when(days > p.absence_one_days).then(1).otherwise(0)
+    """More than absence_two_days days: two care budgets; more than absence_one_days: one; else none.
+
+    Both read on 31 August Y+1 of the record's school year Y (local decision: the thresholds in force at the
+    end of the school year whose absences they count)."""
+    days, day = pl.col("absence_days"), absence_day(pl.col("school_year"))
+    two, one = p.read_on("absence_two_days", day), p.read_on("absence_one_days", day)
+    return pl.when(days > two).then(2).when(days > one).then(1).otherwise(0)
 
 
 def absence_records(vaph: pl.LazyFrame, p: Params) -> pl.LazyFrame:
@@ -36,7 +45,7 @@ def absence_records(vaph: pl.LazyFrame, p: Params) -> pl.LazyFrame:
             pl.col("quantity").max(),
             pl.format("vaph_support:{}", pl.col("record_id")).sort().alias("evidence"),
         )
-        .with_columns(pl.date(pl.col("school_year") + 1, 8, 31).alias("absence_date"))
+        .with_columns(absence_day(pl.col("school_year")).alias("absence_date"))
     )
 
 
@@ -56,9 +65,11 @@ def _running_episode(with_member: pl.LazyFrame, episodes: pl.LazyFrame) -> pl.La
     )
 
 
-def _judged(records: pl.LazyFrame, members: pl.LazyFrame, episodes: pl.LazyFrame, residence_years) -> pl.LazyFrame:
+def _judged(
+    records: pl.LazyFrame, members: pl.LazyFrame, episodes: pl.LazyFrame, residence: pl.LazyFrame, p: Params, run_date
+) -> pl.LazyFrame:
     """The records of members with the conditions on their absence day: running_episode, affiliated, alive,
-    e_residence (as for the month of the day)."""
+    e_residence (as for the month of the day, with the adult_age and residence_years in force on its first day)."""
     day = pl.col("absence_date")
     member_columns = [
         "insz",
@@ -69,20 +80,22 @@ def _judged(records: pl.LazyFrame, members: pl.LazyFrame, episodes: pl.LazyFrame
         "affiliation_end",
         "eu_insured_since",
     ]
-    with_member = records.join(members.select(member_columns), on="insz", how="inner").join(
-        residence_years, on="insz", how="left"
+    with_member = records.join(members.select(member_columns), on="insz", how="inner")
+    judged = with_member.join(
+        _running_episode(with_member, episodes), on=["insz", "school_year"], how="left"
+    ).with_columns(
+        pl.col("running_episode").fill_null(False),
+        active_on(pl.col("affiliation_start"), pl.col("affiliation_end"), day).alias("affiliated"),
+        (pl.col("death_date").is_null() | (day <= pl.col("death_date"))).alias("alive"),
+        # E-RESIDENCE is judged as for the month of 31 August Y+1
+        day.dt.truncate("1mo").alias("month"),
     )
-    return (
-        with_member.join(_running_episode(with_member, episodes), on=["insz", "school_year"], how="left")
-        .with_columns(
-            pl.col("running_episode").fill_null(False),
-            active_on(pl.col("affiliation_start"), pl.col("affiliation_end"), day).alias("affiliated"),
-            (pl.col("death_date").is_null() | (day <= pl.col("death_date"))).alias("alive"),
-            # E-RESIDENCE is judged as for the month of 31 August Y+1
-            day.dt.truncate("1mo").alias("month"),
-        )
-        .with_columns(e_residence())
-    )
+
+    def resident(part: pl.LazyFrame, q: Params) -> pl.LazyFrame:
+        years = residence_from_year(residence, q, run_date)
+        return part.join(years, on="insz", how="left").with_columns(e_residence(q))
+
+    return by_period(judged, p.periods(MONTHLY), resident, "month")
 
 
 def _codes(checks: dict[str, pl.Expr], holding: bool) -> pl.Expr:
@@ -95,7 +108,7 @@ def g_absence(
     vaph: pl.LazyFrame,
     members: pl.LazyFrame,
     episodes: pl.LazyFrame,
-    residence_years: pl.LazyFrame,
+    residence: pl.LazyFrame,
     zzb_amounts: pl.DataFrame,
     p: Params,
     run_date: dt.date,
@@ -109,9 +122,10 @@ def g_absence(
     before the run date and in the window, and on that day the person has a running file
     (affiliated and alive, and a care-need episode contains the day and its right started on
     or before it); E-RESIDENCE as for the month of 31 August Y+1. Amount per budget: the ZZB
-    monthly amount in force on 31 August Y+1.
+    monthly amount in force on 31 August Y+1. `residence`: the residence_periods rows of the persons with
+    absence records; the thresholds are read on 31 August Y+1 (`absence_quantity`).
     """
-    judged = _judged(absence_records(vaph, p), members, episodes, residence_years)
+    judged = _judged(absence_records(vaph, p), members, episodes, residence, p, run_date)
     day = pl.col("absence_date")
     checks = {
         "E-AFFILIATED": pl.col("affiliated"),

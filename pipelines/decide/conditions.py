@@ -3,6 +3,8 @@
 The flag functions are expressions on a person-month frame with the columns `month` (its
 first day), the member's `birth_date`, `death_date`, `affiliation_start`, `affiliation_end`,
 `eu_insured_since`, and the per-person `residence_from_year` and `waiting_until` computed here.
+Their parameters (`MONTHLY`) are those in force on first(M): decide judges each run of months in which
+none of them changes with its own (pipelines/params.py `periods`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pipelines.timeline import active_on, age_on
 
 VOLUNTARY_BASES = ["RESIDENT_BXL", "ABROAD_EMPLOYER_BXL"]
 RESIDENCE_REGIONS = ["VL", "BXL"]
+MONTHLY = ("adult_age", "residence_years", "late_waiting_years")  # read on first(M)
 
 
 def e_affiliated() -> pl.Expr:
@@ -34,7 +37,8 @@ def residence_from_year(residence: pl.LazyFrame, p: Params, run_date: dt.date) -
     Each VL or BXL period counts for every calendar year it touches (one day makes the year);
     an open period runs to the run date. A run of `residence_years` consecutive years
     y0..y0+4 satisfies E-RESIDENCE for months of year y0+5 and later (the year of M itself
-    does not count). Persons without such a run are absent.
+    does not count). Persons without such a run are absent. `p`: the residence_years in force on the
+    first(M) of the months it is used for (decide), on 1 January Y for P-REDUCED.
     """
     years = residence.filter(pl.col("region").is_in(RESIDENCE_REGIONS) & (pl.col("start_date") <= run_date)).select(
         "insz",
@@ -52,10 +56,12 @@ def residence_from_year(residence: pl.LazyFrame, p: Params, run_date: dt.date) -
     return runs.group_by("insz").agg((pl.col("y0") + p.residence_years).min().alias("residence_from_year"))
 
 
-def e_residence() -> pl.Expr:
+def e_residence(p: Params) -> pl.Expr:
     """E-RESIDENCE: younger than 18 on first(M); or 5 consecutive calendar years of residence in VL or
-    BXL before year(M); or EU/EEA/Swiss insured since 1 January of year(M) or earlier."""
-    minor = age_on(pl.col("birth_date"), pl.col("month")) < 18
+    BXL before year(M); or EU/EEA/Swiss insured since 1 January of year(M) or earlier.
+
+    18 is adult_age and 5 residence_years (in `residence_from_year`), both of `p`: in force on first(M)."""
+    minor = age_on(pl.col("birth_date"), pl.col("month")) < p.adult_age
     resident = pl.col("month").dt.year() >= pl.col("residence_from_year")
     january_first = pl.date(pl.col("month").dt.year(), 1, 1)
     eu_insured = pl.col("eu_insured_since") <= january_first
@@ -69,6 +75,8 @@ def waiting_until(members: pl.LazyFrame, residence: pl.LazyFrame, p: Params) -> 
     affiliation_start on or before the latest of: 31 December of the year the member turns 27;
     for a member whose Brussels domicile active on affiliation_start began in year S, 31 December
     of S+1 (began before 1 July) or of S+2 (local decision of docs/spec/rules.md). Members on time are absent.
+    27 is voluntary_on_time_age, read on affiliation_start (local decision: the deadline in force when the
+    member affiliates); late_waiting_years is that of `p`, in force on the first(M) judged.
     """
     voluntary = members.filter(pl.col("affiliation_basis").is_in(VOLUNTARY_BASES)).select(
         "insz", "birth_date", "affiliation_start"
@@ -87,7 +95,9 @@ def waiting_until(members: pl.LazyFrame, residence: pl.LazyFrame, p: Params) -> 
         .group_by("insz")
         .agg(pl.col("brussels_deadline").max())
     )
-    deadline = pl.max_horizontal(pl.date(pl.col("birth_date").dt.year() + 27, 12, 31), pl.col("brussels_deadline"))
+    on_time_age = p.read_on("voluntary_on_time_age", pl.col("affiliation_start"))
+    turns = pl.col("birth_date").dt.year() + on_time_age
+    deadline = pl.max_horizontal(pl.date(turns, 12, 31), pl.col("brussels_deadline"))
     return (
         voluntary.join(brussels, on="insz", how="left")
         .filter(pl.col("affiliation_start") > deadline)
@@ -96,5 +106,7 @@ def waiting_until(members: pl.LazyFrame, residence: pl.LazyFrame, p: Params) -> 
 
 
 def e_waiting() -> pl.Expr:
-    """E-WAITING: a late voluntary member is entitled only from affiliation_start + late_waiting_years."""
+    """E-WAITING: a late voluntary member is entitled only from affiliation_start + late_waiting_years.
+
+    late_waiting_years in force on first(M) (`waiting_until` of the month's run of parameters)."""
     return (pl.col("waiting_until").is_null() | (pl.col("month") >= pl.col("waiting_until"))).alias("e_waiting")

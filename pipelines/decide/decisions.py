@@ -13,10 +13,11 @@ bulk: no month of theirs is entitled (no ground), and no month row is stored for
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
+from pipelines.decide import conditions, exclusions
 from pipelines.decide.absence import ABSENCE_KINDS, g_absence
 from pipelines.decide.bob import g_bob
 from pipelines.decide.conditions import (
@@ -30,7 +31,7 @@ from pipelines.decide.conditions import (
 from pipelines.decide.exclusions import BOB_EXCLUSIONS, ZZB_EXCLUSIONS, exclusion_flags, flag_name, x_special_stay
 from pipelines.decide.grounds import all_grounds, zzb_start
 from pipelines.decide.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
-from pipelines.params import Params
+from pipelines.params import Params, Period
 from pipelines.timeline import add_months, age_on, window_months
 from schemas.outputs import DecidedPeriods, columns
 
@@ -54,6 +55,8 @@ MONTH_COLUMNS = {
     **{c: t for c, t in PERIOD_COLUMNS.items() if c not in ("first_month", "last_month")},
     "month": pl.Date,
 }
+# the parameters the conditions and exclusions read on first(M): where one changes, a new run of months
+MONTHLY = tuple(sorted({*conditions.MONTHLY, *exclusions.MONTHLY}))
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,18 @@ class Feeds:
 
 @dataclass(frozen=True)
 class Amounts:
-    """Dated monthly amounts: frames of (from_date, to_date, amount) from ParameterTable.money_series."""
+    """Dated monthly amounts: frames of (from_date, to_date, amount) (`in_force`)."""
 
     zzb: pl.DataFrame
     bob: pl.DataFrame
+
+    @classmethod
+    def in_force(cls, p: Params, first: dt.date, last: dt.date) -> Amounts:
+        """zzb_monthly and bob_monthly over the days [first, last]: a month is paid the amount in force on its
+        first day (PAY-MONTH), an absence budget that in force on 31 August (G-ABSENCE)."""
+        return cls(
+            *(p.series(name, first, last).rename({"value": "amount"}) for name in ("zzb_monthly", "bob_monthly"))
+        )
 
 
 def _ground_codes_by_month(grounds: pl.LazyFrame, months: pl.LazyFrame) -> pl.LazyFrame:
@@ -213,15 +224,14 @@ def _month_ceil(day: pl.Expr) -> pl.Expr:
 
 
 def _boundaries(
-    persons: pl.LazyFrame,
-    members: pl.LazyFrame,
+    who: _Persons,
     grounds: pl.LazyFrame,
     episodes: pl.LazyFrame,
     bob_rights: pl.LazyFrame,
     vaph: pl.LazyFrame,
     stays: pl.LazyFrame,
-    person_dates: pl.LazyFrame,
-    amount_months: list[dt.date],
+    monthly: tuple[Period, ...],
+    fixed_months: list[dt.date],
 ) -> pl.LazyFrame:
     """Per person, every month on whose first day a flag of §2-§6 can change (insz, month).
 
@@ -229,8 +239,9 @@ def _boundaries(
     once, on its first month. Any date a rule compares first(M) with is a boundary: a record
     active on first(M) changes at the first month on or after its start and the month after
     its end; a ground overlapping the month at the month of its start and the month after its
-    end; age 18, affiliation, death, residence year, EU insurance, waiting period; the months
-    from which an amount holds.
+    end; affiliation, death, EU insurance; and, under the parameters of each run of months
+    (`monthly`), age 18, the residence year and the end of the waiting period; and `fixed_months`
+    for everyone: the months from which an amount or a parameter of `monthly` holds.
     """
 
     def dates(frame: pl.LazyFrame, *exprs: pl.Expr) -> list[pl.LazyFrame]:
@@ -243,22 +254,22 @@ def _boundaries(
         *dates(vaph, _month_ceil(pl.col("start_date")), _next_month(pl.col("end_date"))),
         *dates(stays, _month_ceil(pl.col("admission_date")), _next_month(pl.col("discharge_date"))),
         *dates(
-            members,
+            who.people,
             _month_ceil(pl.col("affiliation_start")),
             _next_month(pl.col("affiliation_end")),
             _next_month(pl.col("death_date")),
-            _month_ceil(pl.col("birth_date").dt.offset_by("18y")),
             # E-RESIDENCE by EU insurance holds from the 1 January on or after eu_insured_since
             pl.date(pl.col("eu_insured_since").dt.year() + (pl.col("eu_insured_since").dt.ordinal_day() > 1), 1, 1),
         ),
-        *dates(
-            person_dates,
-            pl.date(pl.col("residence_from_year"), 1, 1),
-            _month_ceil(pl.col("waiting_until")),
-        ),
     ]
-    fixed = persons.join(pl.LazyFrame({"month": amount_months}, schema={"month": pl.Date}), how="cross")
-    everything = pl.concat([p.join(persons, on="insz", how="semi") for p in parts] + [fixed])
+    for period, person_dates in zip(monthly, who.dates, strict=True):
+        changes = [
+            *dates(who.people, _month_ceil(pl.col("birth_date").dt.offset_by(f"{period.params.adult_age}y"))),
+            *dates(person_dates, pl.date(pl.col("residence_from_year"), 1, 1), _month_ceil(pl.col("waiting_until"))),
+        ]
+        parts += changes if period.unbounded else [c.filter(period.holds(pl.col("month"))) for c in changes]
+    fixed = who.persons.join(pl.LazyFrame({"month": fixed_months}, schema={"month": pl.Date}), how="cross")
+    everything = pl.concat([p.join(who.persons, on="insz", how="semi") for p in parts] + [fixed])
     return everything.drop_nulls()
 
 
@@ -277,30 +288,34 @@ class _Persons:
 
     persons: pl.LazyFrame  # insz
     people: pl.LazyFrame  # their members rows (MEMBER_COLUMNS)
-    dates: pl.LazyFrame  # insz, residence_from_year, waiting_until
+    dates: tuple[pl.LazyFrame, ...]  # per run of months of `monthly`: insz, residence_from_year, waiting_until
 
 
 def _persons(
     feeds: Feeds,
     members: pl.LazyFrame,
     rights: list[pl.LazyFrame],
-    p: Params,
+    monthly: tuple[Period, ...],
     run_date: dt.date,
     window: tuple[dt.date, dt.date],
     full_window: bool,
 ) -> _Persons:
     """The members with a right (`rights`: ZZB episodes, BOB records) in the window, or every member
-    (full_window), with their members rows and the dates E-RESIDENCE and E-WAITING compare with."""
+    (full_window), with their members rows and the dates E-RESIDENCE and E-WAITING compare with under the
+    parameters of each run of months of `monthly`."""
     first, last = window
     in_window = (pl.col("right_from") <= last) & (pl.col("right_until").is_null() | (pl.col("right_until") >= first))
     persons = members.select("insz") if full_window else pl.concat([r.filter(in_window).select("insz") for r in rights])
     persons = _materialised(persons.join(members.select("insz"), on="insz", how="semi").unique())
     people = _materialised(members.join(persons, on="insz", how="semi"))  # only members are decided
     residence = _materialised(feeds.residence_periods.join(persons, on="insz", how="semi"))
-    dates = _materialised(
-        persons.join(residence_from_year(residence, p, run_date), on="insz", how="left").join(
-            waiting_until(people, residence, p), on="insz", how="left"
+    dates = tuple(
+        _materialised(
+            persons.join(residence_from_year(residence, q.params, run_date), on="insz", how="left").join(
+                waiting_until(people, residence, q.params), on="insz", how="left"
+            )
         )
+        for q in monthly
     )
     return _Persons(persons, people, dates)
 
@@ -339,27 +354,43 @@ def _in_right(segments: pl.LazyFrame, rights: pl.LazyFrame, full_window: bool) -
     return periods if full_window else periods.filter("in_right")
 
 
+def _conditions(periods: pl.LazyFrame, people: pl.LazyFrame, dates: pl.LazyFrame, p: Params) -> pl.LazyFrame:
+    """The periods with their member, age and the conditions of §3 on their first month, under `p`."""
+    return _materialised(
+        periods.join(people, on="insz", how="inner")
+        .join(dates, on="insz", how="left")
+        .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
+        .with_columns(e_affiliated(), e_alive(), e_residence(p), e_waiting())
+    )
+
+
 def _flagged(
     periods: pl.LazyFrame,
     who: _Persons,
     feeds: Feeds,
     grounds: pl.LazyFrame,
     amounts: Amounts,
-    p: Params,
+    monthly: tuple[Period, ...],
     window: tuple[dt.date, dt.date],
 ) -> pl.LazyFrame:
-    """The periods with every flag of §2-§6 judged on their first month, and the amounts in force then."""
-    periods = _materialised(
-        periods.join(who.people, on="insz", how="inner")
-        .join(who.dates, on="insz", how="left")
-        .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
-        .with_columns(e_affiliated(), e_alive(), e_residence(), e_waiting())
-    )
-    keys = periods.select("insz", "month", "age").unique()
-    flags = exclusion_flags(keys, feeds.vaph_support, feeds.facility_stays, p)
-    ground_codes = _ground_codes_by_month(grounds, periods.filter(pl.col("budget") == "ZZB"))
+    """The periods with every flag of §2-§6 judged on their first month, and the amounts in force then: each
+    run of months of `monthly` with the parameters in force on its first day."""
+    if len(monthly) == 1 and monthly[0].unbounded:
+        parts = [_conditions(periods, who.people, who.dates[0], monthly[0].params)]
+    else:
+        parts = [
+            _conditions(periods.filter(q.holds(pl.col("month"))), who.people, dates, q.params)
+            for q, dates in zip(monthly, who.dates, strict=True)
+        ]
+    judged = pl.concat(parts) if len(parts) > 1 else parts[0]
+    vaph, stays = feeds.vaph_support, feeds.facility_stays
+    flags = [
+        exclusion_flags(part.select("insz", "month", "age").unique(), vaph, stays, q.params)
+        for part, q in zip(parts, monthly, strict=True)
+    ]
+    ground_codes = _ground_codes_by_month(grounds, judged.filter(pl.col("budget") == "ZZB"))
     return (
-        periods.join(flags, on=["insz", "month"], how="left")
+        judged.join(pl.concat(flags) if len(flags) > 1 else flags[0], on=["insz", "month"], how="left")
         .join(ground_codes, on=["insz", "budget", "month"], how="left")
         .join(_amounts_by_month(amounts, *window), on="month", how="left")
         .with_columns(
@@ -397,36 +428,45 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     (ZZB-START or G-BOB) of persons with a right in the window; every other month of every
     member is not entitled for want of a ground. full_window: every month of the window for
     every member in `feeds`, both budgets. `Decisions.months` gives them month by month.
+
+    Parameters are read where docs/spec/rules.md judges: a month with those in force on its first day (MONTHLY:
+    a `from` inside the window starts a new period; the ground minimums in `all_grounds`), a delay on the day its
+    episode or record starts (ZZB-START, G-BOB), the absence thresholds on 31 August (G-ABSENCE), the amounts
+    as PAY-MONTH says; the window's length on D.
     """
     first, last = window = window_months(run_date, p.evaluation_window_months)
+    monthly = _window_periods(p, first, last)
     members = feeds.members.select(MEMBER_COLUMNS)
     grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
     episodes = _materialised(zzb_start(grounds, p))
     bob_records = _materialised(g_bob(feeds.vaph_support, p))
-    who = _persons(feeds, members, [episodes, bob_records], p, run_date, window, full_window)
-    amount_months = [first] + [m for m in (_amount_change_months(amounts)) if first < m <= last]
+    who = _persons(feeds, members, [episodes, bob_records], monthly, run_date, window, full_window)
+    changes = _amount_change_months(amounts) + [q.first for q in monthly[1:]]
+    fixed_months = [first] + [m for m in changes if first < m <= last]
     special_stays = feeds.facility_stays.filter(x_special_stay())
     boundaries = _boundaries(
-        who.persons,
-        who.people,
-        grounds,
-        episodes,
-        bob_records,
-        feeds.vaph_support,
-        special_stays,
-        who.dates,
-        amount_months,
+        who, grounds, episodes, bob_records, feeds.vaph_support, special_stays, monthly, fixed_months
     )
     segments = _materialised(_segments(boundaries, first, last))
     periods = _in_right(segments, _rights(episodes, bob_records), full_window)
-    periods = _flagged(periods, who, feeds, grounds, amounts, p, window)
+    periods = _flagged(periods, who, feeds, grounds, amounts, monthly, window)
     decided = _materialised(_compose(periods, p).rename({"month": "first_month"}))
     absence_persons = feeds.vaph_support.filter(pl.col("support_kind").is_in(ABSENCE_KINDS)).select("insz")
-    residence_years = residence_from_year(
-        feeds.residence_periods.join(absence_persons, on="insz", how="semi"), p, run_date
-    )
-    absences = g_absence(feeds.vaph_support, feeds.members, episodes, residence_years, amounts.zzb, p, run_date, first)
+    residence = feeds.residence_periods.join(absence_persons, on="insz", how="semi")
+    absences = g_absence(feeds.vaph_support, feeds.members, episodes, residence, amounts.zzb, p, run_date, first)
     return Decisions(decided, _months_of(decided), absences, _worklist(feeds, episodes, decided, run_date))
+
+
+def _window_periods(p: Params, first: dt.date, last: dt.date) -> tuple[Period, ...]:
+    """The runs of months of the window [first, last] in which no parameter of MONTHLY changes, each with the
+    parameters in force on its first day; the first open to the past and the last to the future (only the
+    window's months are judged). One unbounded run when none changes inside the window (the usual case)."""
+    inside = [
+        q for q in p.periods(MONTHLY) if (q.last is None or q.last >= first) and (q.first is None or q.first <= last)
+    ]
+    inside[0] = replace(inside[0], first=None)
+    inside[-1] = replace(inside[-1], last=None)
+    return tuple(inside)
 
 
 def _amount_change_months(amounts: Amounts) -> list[dt.date]:

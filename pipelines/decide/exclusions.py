@@ -2,7 +2,9 @@
 
 Each flag function is an expression on one row of a person-month joined with one record
 (a `vaph_support` or `facility_stays` row) that is active on first(M), with the person's
-`age` on first(M). `exclusion_flags` aggregates them per person and month.
+`age` on first(M). `exclusion_flags` aggregates them per person and month. Their parameters
+(`MONTHLY`: adult_age, the 18 of the rule text, and nrth_transition_date) are those in force on
+first(M): decide judges each run of months in which neither changes with its own.
 """
 
 from __future__ import annotations
@@ -12,32 +14,32 @@ import polars as pl
 from pipelines.params import Params
 from pipelines.timeline import active_on
 
-ADULT = 18
+MONTHLY = ("adult_age", "nrth_transition_date")  # read on first(M)
 
 
 def _kind(kind: str) -> pl.Expr:
     return pl.col("support_kind") == kind
 
 
-def x_vaph_pvb() -> pl.Expr:
+def x_vaph_pvb(p: Params) -> pl.Expr:
     """X-VAPH-PVB: a persoonsvolgend budget is active and the person is 18 or older."""
-    return _kind("PVB") & (pl.col("age") >= ADULT)
+    return _kind("PVB") & (pl.col("age") >= p.adult_age)
 
 
 def t_nrth_2017(p: Params) -> pl.Expr:
     """T-NRTH-2017: an NRTH record of an adult that started on or before nrth_transition_date: the month
     is neither granted nor refused automatically (work list W-NRTH-TRANSITION)."""
-    return _kind("NRTH") & (pl.col("age") >= ADULT) & (pl.col("start_date") <= p.nrth_transition_date)
+    return _kind("NRTH") & (pl.col("age") >= p.adult_age) & (pl.col("start_date") <= p.nrth_transition_date)
 
 
 def x_vaph_nrth(p: Params) -> pl.Expr:
     """X-VAPH-NRTH: NRTH active and the person is 18 or older (records under T-NRTH-2017 excepted)."""
-    return _kind("NRTH") & (pl.col("age") >= ADULT) & ~t_nrth_2017(p)
+    return _kind("NRTH") & (pl.col("age") >= p.adult_age) & ~t_nrth_2017(p)
 
 
-def x_vaph_pab() -> pl.Expr:
+def x_vaph_pab(p: Params) -> pl.Expr:
     """X-VAPH-PAB: a persoonlijk assistentiebudget is active and the person is younger than 18."""
-    return _kind("PAB") & (pl.col("age") < ADULT)
+    return _kind("PAB") & (pl.col("age") < p.adult_age)
 
 
 def x_vaph_mfc() -> pl.Expr:
@@ -70,14 +72,14 @@ def x_bob_pvb() -> pl.Expr:
     return _kind("PVB")
 
 
-def x_bob_pab() -> pl.Expr:
+def x_bob_pab(p: Params) -> pl.Expr:
     """X-BOB-PAB: a PAB is active and the person is younger than 18."""
-    return _kind("PAB") & (pl.col("age") < ADULT)
+    return _kind("PAB") & (pl.col("age") < p.adult_age)
 
 
-def x_bob_mfc() -> pl.Expr:
+def x_bob_mfc(p: Params) -> pl.Expr:
     """X-BOB-MFC: MFC_FULLTIME is active and the person is younger than 18."""
-    return _kind("MFC_FULLTIME") & (pl.col("age") < ADULT)
+    return _kind("MFC_FULLTIME") & (pl.col("age") < p.adult_age)
 
 
 def x_special_stay() -> pl.Expr:
@@ -97,17 +99,17 @@ def x_special_stay() -> pl.Expr:
 
 
 ZZB_VAPH = {
-    "X-VAPH-PVB": lambda p: x_vaph_pvb(),
+    "X-VAPH-PVB": x_vaph_pvb,
     "X-VAPH-NRTH": x_vaph_nrth,
     "T-NRTH-2017": t_nrth_2017,
-    "X-VAPH-PAB": lambda p: x_vaph_pab(),
+    "X-VAPH-PAB": x_vaph_pab,
     "X-VAPH-MFC": lambda p: x_vaph_mfc(),
     "X-VAPH-ADULT-OUTSIDE": lambda p: x_vaph_adult_outside(),
     "X-VAPH-MINOR-OUTSIDE": lambda p: x_vaph_minor_outside(),
     "X-VAPH-AMBULATORY-OUTSIDE": lambda p: x_vaph_ambulatory_outside(),
     "X-MPI-BOARDING": lambda p: x_mpi_boarding(),
 }
-BOB_VAPH = {"X-BOB-PVB": lambda p: x_bob_pvb(), "X-BOB-PAB": lambda p: x_bob_pab(), "X-BOB-MFC": lambda p: x_bob_mfc()}
+BOB_VAPH = {"X-BOB-PVB": lambda p: x_bob_pvb(), "X-BOB-PAB": x_bob_pab, "X-BOB-MFC": x_bob_mfc}
 ZZB_EXCLUSIONS = [c for c in ZZB_VAPH if c.startswith("X-")] + ["X-SPECIAL-STAY"]
 BOB_EXCLUSIONS = list(BOB_VAPH)
 
@@ -121,6 +123,7 @@ def exclusion_flags(months: pl.LazyFrame, vaph: pl.LazyFrame, stays: pl.LazyFram
 
     Columns: insz, month, one boolean per code of ZZB_VAPH, BOB_VAPH and X-SPECIAL-STAY,
     zzb_exclusion_evidence, bob_exclusion_evidence. Months without any active record get False.
+    `p`: the parameters in force on the first(M) of every month of `months`.
     """
     vaph_codes = {**ZZB_VAPH, **BOB_VAPH}
     keys = months.select("insz", "month", "age")

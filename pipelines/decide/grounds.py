@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.params import Params
-from pipelines.timeline import OPEN_END, closed_end, open_end
+from pipelines.params import Params, Period
+from pipelines.timeline import OPEN_END, closed_end, offset_months, open_end
 
 HOME_CARE_SERVICES = ["GEZINSZORG", "AANVULLENDE_THUISZORG"]
 MEDSOC_KINDS = ["IT", "THAB", "ZBO"]
 CARE_HOMES = ["WZC", "PVT"]
 ONE_DAY = pl.duration(days=1)
+# read on first(M) for each month M a ground's interval covers (`all_grounds`)
+THRESHOLDS = ("belrai_total_min", "belrai_adl_iadl_min", "medsoc_min", "ztk_min")
 
 
 def _interval(frame: pl.LazyFrame, ground: str, feed: str, id_col: str) -> pl.LazyFrame:
@@ -42,7 +44,8 @@ def g_belrai(screeners: pl.LazyFrame, p: Params) -> pl.LazyFrame:
 
     docs/spec/rules.md §2. Active from assessment_date until the earliest of valid_until and the day
     before the person's next screener (any service kind, whatever its score; ties broken by
-    assessment_id).
+    assessment_id). The minimums are those of `p`; `all_grounds` reads them on first(M) for each month M
+    the interval covers (a score of 12.5 is a ground in the months whose first day has a minimum of 12).
     """
     order = ["assessment_date", "assessment_id"]
     next_screener = pl.col("assessment_date").shift(-1).over("insz", order_by=order)
@@ -69,7 +72,9 @@ def _scale_intervals(scales: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def g_medsoc(scales: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """G-MEDSOC: an IT, THAB or ZBO scale with score >= medsoc_min (docs/spec/rules.md §2)."""
+    """G-MEDSOC: an IT, THAB or ZBO scale with score >= medsoc_min (docs/spec/rules.md §2).
+
+    medsoc_min as G-BELRAI reads its minimums: on first(M) for each month M of the interval (`all_grounds`)."""
     qualifies = pl.col("scale_kind").is_in(MEDSOC_KINDS) & (pl.col("score") >= p.medsoc_min)
     return _interval(
         _scale_intervals(scales).filter(qualifies.fill_null(False)), "G-MEDSOC", "medsoc_scales", "decision_id"
@@ -77,7 +82,9 @@ def g_medsoc(scales: pl.LazyFrame, p: Params) -> pl.LazyFrame:
 
 
 def g_ztk(scales: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """G-ZTK: a ZTK scale whose three pillars add up to >= ztk_min (docs/spec/rules.md §2); same interval rule."""
+    """G-ZTK: a ZTK scale whose three pillars add up to >= ztk_min (docs/spec/rules.md §2); same interval rule.
+
+    ztk_min read on first(M) for each month M of the interval (`all_grounds`)."""
     pillars = pl.col("pillar_1") + pl.col("pillar_2") + pl.col("pillar_3")
     qualifies = (pl.col("scale_kind") == "ZTK") & (pillars >= p.ztk_min)
     return _interval(
@@ -110,8 +117,32 @@ def g_facility(stays: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _within(grounds: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+    """The ground intervals cut to the days of the months of `period` (where its minimums are in force)."""
+    start, end = pl.col("start_date"), pl.col("end_date")
+    if period.first is not None:
+        start = pl.max_horizontal(start, pl.lit(period.first))
+    if period.last is not None:
+        last_day = pl.lit(period.last).dt.month_end()
+        end = pl.when(end.is_null()).then(last_day).otherwise(pl.min_horizontal(end, last_day))
+    cut = grounds.with_columns(start.alias("start_date"), end.alias("end_date"))
+    return cut.filter(pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("start_date")))
+
+
 def all_grounds(screeners: pl.LazyFrame, scales: pl.LazyFrame, stays: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    return pl.concat([g_belrai(screeners, p), g_medsoc(scales, p), g_ztk(scales, p), g_facility(stays)])
+    """Every ground interval of §2. The minimums of G-BELRAI, G-MEDSOC and G-ZTK are read on first(M) for each
+    month M an interval covers: where one changes (a `from` date; one from the 15th holds from the next month),
+    each record is judged with the minimums of each run of months and its interval cut to the months where it
+    proves care need. Constant minimums (the usual case): one judgement, nothing cut."""
+    periods = p.periods(THRESHOLDS)
+    if len(periods) == 1 and periods[0].unbounded:
+        q = periods[0].params
+        return pl.concat([g_belrai(screeners, q), g_medsoc(scales, q), g_ztk(scales, q), g_facility(stays)])
+    scored = [
+        _within(pl.concat([g_belrai(screeners, q.params), g_medsoc(scales, q.params), g_ztk(scales, q.params)]), q)
+        for q in periods
+    ]
+    return pl.concat([*scored, g_facility(stays)])
 
 
 def zzb_start(grounds: pl.LazyFrame, p: Params) -> pl.LazyFrame:
@@ -120,10 +151,12 @@ def zzb_start(grounds: pl.LazyFrame, p: Params) -> pl.LazyFrame:
     Ground intervals that overlap or touch (the next starts at most one day after the previous
     ends) form one episode [es, ee]. Its right runs from the first day of the month
     `ground_delay_months` after month(es) through the month that contains ee (right_until is
-    that month's first day; null while the episode is open).
+    that month's first day; null while the episode is open). ground_delay_months is read on es, the
+    day the episode starts (local decision: the delay in force when the care need is first proven).
     One row per episode: insz, episode_start, episode_end, right_from, right_until.
     """
     order = ["start_date", "end_date"]
+    delay = p.read_on("ground_delay_months", pl.col("episode_start"))
     ends = grounds.with_columns(open_end(pl.col("end_date")).alias("_end"))
     previous_max_end = pl.col("_end").cum_max().shift(1).over("insz", order_by=order)
     new_episode = (previous_max_end.is_null() | (pl.col("start_date") > previous_max_end + ONE_DAY)).cast(pl.Int32)
@@ -136,7 +169,7 @@ def zzb_start(grounds: pl.LazyFrame, p: Params) -> pl.LazyFrame:
         "insz",
         "episode_start",
         closed_end(pl.col("_episode_end")).alias("episode_end"),
-        pl.col("episode_start").dt.truncate("1mo").dt.offset_by(f"{p.ground_delay_months}mo").alias("right_from"),
+        offset_months(pl.col("episode_start").dt.truncate("1mo"), delay).alias("right_from"),
         pl.when(pl.col("_episode_end") == OPEN_END)
         .then(None)
         .otherwise(pl.col("_episode_end").dt.truncate("1mo"))

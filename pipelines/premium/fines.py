@@ -74,7 +74,7 @@ def years_in_default(payments: pl.LazyFrame, reference_date: dt.date) -> pl.Lazy
 
 
 def fine_reference_date(fine_year: int, p: Params) -> dt.date:
-    """The fine reference date of year F: fine_reference_day of F (15 October F)."""
+    """The fine reference date of year F: fine_reference_day of F (15 October F), `p` those of 1 January F."""
     month, day = p.fine_reference_day
     return dt.date(fine_year, month, day)
 
@@ -84,7 +84,8 @@ def f_fine(p: Params, reference_date: dt.date) -> pl.Expr:
 
     docs/spec/rules.md §7: mandatory affiliation (RESIDENT_VL, ABROAD_EMPLOYER_VL) and at least fine_min_years
     (2) premium years in default on R (P-DEFAULT), consecutive or not. Local decision (as for
-    P-LIABLE): a member deceased on R (death_date before R) is no candidate.
+    P-LIABLE): a member deceased on R (death_date before R) is no candidate. `p`: the parameters in force on
+    R (fine_min_years; the fine amounts too: flows/premium.py `fine_amounts`).
     """
     mandatory = pl.col("affiliation_basis").is_in(MANDATORY_BASES)
     enough_years = pl.col("years_in_default").list.len() >= p.fine_min_years
@@ -127,7 +128,7 @@ def fine_candidates(
 
 def w_voluntary_arrears(members: pl.LazyFrame, payments: pl.LazyFrame, p: Params, run_date: dt.date) -> pl.LazyFrame:
     """W-VOLUNTARY-ARREARS: a voluntary member with voluntary_arrears_years (2) or more premium years in
-    default on the run date D (P-DEFAULT): the zorgkas ends the affiliation.
+    default on the run date D (P-DEFAULT): the zorgkas ends the affiliation. voluntary_arrears_years read on D.
 
     docs/spec/rules.md §5. Voluntary: RESIDENT_BXL or ABROAD_EMPLOYER_BXL. Local decision: only a member still
     affiliated and alive on D (an ended affiliation needs no ending). `since` is the day the

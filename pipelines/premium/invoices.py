@@ -53,7 +53,7 @@ def _alive_on(day: dt.date) -> pl.Expr:
 # --- the premium of year Y ---------------------------------------------------------------------------
 
 
-def p_liable(year: int, invoice_date: dt.date) -> pl.Expr:
+def p_liable(year: int, invoice_date: dt.date, p: Params) -> pl.Expr:
     """P-LIABLE: the member owes the premium of `year`.
 
     docs/spec/rules.md §7: affiliated on at least one day of Y (affiliation_start <= 31 December Y and no
@@ -61,13 +61,13 @@ def p_liable(year: int, invoice_date: dt.date) -> pl.Expr:
     the birthday, the whole year is owed), alive on 1 January Y (dying on that day still counts, as
     in E-ALIVE). One premium per person and year, never pro rata. Local decision of docs/spec/rules.md: a member
     deceased on the invoice date D (death_date before D) is not invoiced; the zorgkas settles with
-    the estate by hand.
+    the estate by hand. 26 is premium_liable_age, read on 1 January Y (the premium year's own).
     """
     january_first, december_last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     affiliated_in_year = (pl.col("affiliation_start") <= december_last) & (
         pl.col("affiliation_end").is_null() | (pl.col("affiliation_end") >= january_first)
     )
-    turns_26_or_more = pl.col("birth_date").dt.year() + 26 <= year
+    turns_26_or_more = pl.col("birth_date").dt.year() + p.at(january_first).premium_liable_age <= year
     alive_on_january_first = _alive_on(january_first)
     not_deceased_on_invoice_date = _alive_on(invoice_date)
     liable = affiliated_in_year & turns_26_or_more & alive_on_january_first & not_deceased_on_invoice_date
@@ -107,10 +107,13 @@ def p_amount(premium: Amounts) -> pl.Expr:
     return pl.when(pl.col("p_reduced")).then(_money(premium.reduced)).otherwise(_money(premium.normal)).alias("amount")
 
 
-def p_due(p: Params) -> pl.Expr:
+def p_due(year: int, p: Params) -> pl.Expr:
     """P-DUE: the later of premium_due_day of the premium year (30 April) and the invoice date +
-    premium_late_invoice_days (30; local decision of docs/spec/rules.md)."""
-    month, day = p.premium_due_day
+    premium_late_invoice_days (30; local decision of docs/spec/rules.md).
+
+    premium_due_day is read on 1 January of the premium year `year` (its own due day, whenever invoiced);
+    premium_late_invoice_days on the invoice date (`p`: the parameters of the run date D)."""
+    month, day = p.at(dt.date(year, 1, 1)).premium_due_day
     due_day = pl.date(pl.col("premium_year"), month, day)
     late = pl.col("invoice_date") + pl.duration(days=p.premium_late_invoice_days)
     return pl.max_horizontal(due_day, late).alias("due_date")
@@ -134,9 +137,10 @@ def premium_due(
     """Every member who owes the premium of `year` on `invoice_date`, with its amount and due date.
 
     Columns: insz, zorgkas, premium_year, amount, reduced, grounds, due_date, invoice_date (no
-    invoice number yet: `reference_bases` numbers the invoices not yet issued).
+    invoice number yet: `reference_bases` numbers the invoices not yet issued). `p`: the parameters of the
+    invoice date; the premium year's own (its age, residence years and due day) are read on 1 January Y.
     """
-    liable = members.filter(p_liable(year, invoice_date)).with_columns(
+    liable = members.filter(p_liable(year, invoice_date, p)).with_columns(
         pl.lit(year, pl.Int32).alias("premium_year"), pl.lit(invoice_date).alias("invoice_date")
     )
     allowance_on = increased_allowance_on(allowance, dt.date(year - 1, 1, 1)).join(
@@ -146,7 +150,7 @@ def premium_due(
     residence = residence.join(allowance_on.select("insz"), on="insz", how="semi")
     flagged = (
         liable.join(allowance_on, on="insz", how="left")
-        .join(residence_from_year(residence, p, invoice_date), on="insz", how="left")
+        .join(residence_from_year(residence, p.at(dt.date(year, 1, 1)), invoice_date), on="insz", how="left")
         .with_columns(p_reduced(year))
     )
     return flagged.select(
@@ -156,7 +160,7 @@ def premium_due(
         p_amount(premium),
         pl.col("p_reduced").alias("reduced"),
         premium_grounds(),
-        p_due(p),
+        p_due(year, p),
         "invoice_date",
     )
 
@@ -245,6 +249,7 @@ def plan_invoices(
     last_bases: pl.DataFrame,
     year: int,
     invoice_date: dt.date,
+    p: Params,
 ) -> InvoicePlan:
     """The invoices of the run (Y, D): those issued on D by an earlier attempt, read back from the
     ledger, and new ones for the liable members (`due`: `premium_due`) not invoiced by any run, nor held."""
@@ -254,7 +259,8 @@ def plan_invoices(
     new_rows = p_reference(fresh.join(held.lazy(), on="insz", how="anti"), last_bases.lazy()).select(
         [pl.col(c).cast(t) for c, t in LEDGER_INVOICE_COLUMNS.items()]
     )
-    not_alive = members.filter(p_liable(year, min(invoice_date, dt.date(year, 1, 1))) & deceased_before(invoice_date))
+    liable = p_liable(year, min(invoice_date, dt.date(year, 1, 1)), p)
+    not_alive = members.filter(liable & deceased_before(invoice_date))
     counted = {
         "liable": due.lazy(),
         "liable_already_invoiced_by_other_runs": due.lazy().join(other_runs, on="insz", how="semi"),

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pipelines.params import value_kind  # the kind follows the unit exactly as the parameter table reads it
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-WHOLE_UNITS = ("days", "months", "years", "day of month", "working days")
 TOP_KEYS = {"name", "description", "parameters"}
 ENTRY_KEYS = {"name", "from", "value", "source"}
 BASELINE = "baseline"
@@ -71,20 +72,6 @@ class Reform:
                 for v in self.values
             ],
         }
-
-
-def value_kind(unit: str | None) -> str:
-    """The kind of value a parameter takes, from its unit: money, whole, number, date or day_of_year."""
-    unit = (unit or "").strip()
-    if unit.startswith("EUR"):
-        return "money"
-    if unit == "MM-DD":
-        return "day_of_year"
-    if unit == "date":
-        return "date"
-    if unit in WHOLE_UNITS:
-        return "whole"
-    return "number"
 
 
 def parse_reform(raw: Any, spec: dict, where: str) -> Reform:

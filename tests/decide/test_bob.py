@@ -175,14 +175,12 @@ DELAYS = [
 def test_g_bob_delay_is_the_parameter(delay, start, first):
     """G-BOB: the right starts `bob_delay_months` months after the month of start_date (1: the month after,
     the local decision of docs/spec/rules.md §6; a reform may move it)."""
-    import dataclasses
-
     from pipelines.decide.decisions import Feeds, decide
     from tests.helpers.decide import amounts, feed_rows, lazy, params
 
     rows = feed_rows(vaph_support=[support_need("SN1", start)])
     feeds = Feeds(**{name: lazy(name, records) for name, records in rows.items()})
-    p = dataclasses.replace(params(), bob_delay_months=delay)
+    p = params().replace(bob_delay_months=delay)
     months = decide(feeds, p, amounts(), p.on).months.collect()
     entitled = sorted(months.filter((months["budget"] == "BOB") & months["entitled"])["month"].to_list())
     assert (entitled[0] if entitled else None) == first

@@ -9,6 +9,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from flows.reference import load_reference
 from pipelines.decide.exclusions import BOB_VAPH, ZZB_VAPH
 from pipelines.emit.letters.content import MOTIVATION_COLUMNS
 from pipelines.emit.letters.motivation import (
@@ -18,7 +19,6 @@ from pipelines.emit.letters.motivation import (
     member_records,
     motivation,
 )
-from pipelines.params import Params
 from pipelines.settle.grants import EVENT_COLUMNS, EVENT_ORDER
 from schemas.outputs import DecidedPeriods, columns
 
@@ -154,8 +154,7 @@ def test_each_vaph_code_is_named_by_the_kind_it_flags(code):
         kinds = ["NRTH"]
     assert len(kinds) == 1, code
     rule = {**ZZB_VAPH, **BOB_VAPH}[code]
-    p = Params.__new__(Params)
-    object.__setattr__(p, "nrth_transition_date", NRTH_TRANSITION)
+    p = load_reference().parameters.params_on(D(2026, 11, 26)).replace(nrth_transition_date=NRTH_TRANSITION)
     start = D(2015, 1, 1) if code == "T-NRTH-2017" else D(2020, 1, 1)
     row = pl.DataFrame({"support_kind": kinds, "start_date": [start]})
     flags = [row.with_columns(pl.lit(age).alias("age")).select(rule(p)).item() for age in (10, 40)]

@@ -3,6 +3,7 @@ reissue nothing, a crash between the state commit and the rename, privacy of the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import stat
@@ -16,6 +17,7 @@ from stdnum.be import ogm_vcs
 from flows.cli import main
 from flows.publication.folder import PublishError
 from flows.reference import load_reference
+from pipelines.params import ParameterError
 from tests.helpers.builders import INSZ_1985, INSZ_2000, valid_rows, write_landing
 
 D = dt.date
@@ -152,7 +154,25 @@ def test_invoices_publish_per_zorgkas_privately_and_an_identical_rerun_is_a_no_o
     assert ledger(tmp_path).height == 2
 
 
-def test_a_later_run_invoices_only_new_members_and_old_invoices_keep_their_references(tmp_path):
+def priced_2027(monkeypatch) -> None:
+    """The reference data with premium amounts of 2027 too: the file's end at 2026 (per-year amounts, docs/spec/
+    rules.md Parameters) would refuse a run for 2027."""
+    base = load_reference()
+    table = base.parameters
+    known = {
+        name: [(v.from_date, v.value) for v in table.dated(name)] for name in ("premium_normal", "premium_reduced")
+    }
+    priced = table.with_values(
+        {
+            "premium_normal": [*known["premium_normal"], (D(2027, 1, 1), "100.00")],
+            "premium_reduced": [*known["premium_reduced"], (D(2027, 1, 1), "35.00")],
+        }
+    )
+    monkeypatch.setattr("flows.premium.load_reference", lambda: dataclasses.replace(base, parameters=priced))
+
+
+def test_a_later_run_invoices_only_new_members_and_old_invoices_keep_their_references(tmp_path, monkeypatch):
+    priced_2027(monkeypatch)
     landing = invoice_landing(tmp_path / "landing", D(2026, 1, 1))
     invoices(tmp_path, landing, 2026, D(2026, 1, 2))
     first = ledger(tmp_path)
@@ -305,9 +325,33 @@ def test_cli_invoices_for_a_year_without_its_reduced_premium_fails_with_one_line
     code = main(["invoices", "--year", "2025", "--as-of", "2026-01-02", *common, "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
-    assert err[-1].startswith("vsb invoices: error: parameter premium_reduced is missing for 2025-01-01")
+    assert err[-1].startswith("vsb invoices: error: parameter premium_reduced is missing for the year 2025")
     assert not (tmp_path / "out" / "invoices" / "2025").exists()
     assert main(["invoices", "--year", "2026", "--as-of", "2026-01-02", *common, "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"invoices 2026 on 2026-01-02: 2 issued, published {tmp_path / 'out' / 'invoices' / '2026' / '2026-01-02'}"
     )
+
+
+# fmt: off
+UNPRICED = [
+    # name                                                            year   message
+    ("2025: the reduced premium is not known",                        2025,  "parameter premium_reduced is missing for the year 2025 (not known"),
+    ("2030: no premium amount of 2030 (2026's is not carried on)",    2030,  "parameter premium_normal has no value for the year 2030 (a value per year; the newest is from 2026-01-01)"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("year, message", [pytest.param(*c[1:], id=c[0]) for c in UNPRICED])
+def test_invoices_of_a_year_without_its_amounts_fail_naming_the_parameter_and_change_nothing(tmp_path, year, message):
+    """P-AMOUNT (docs/spec/rules.md, Parameters: premium amounts are per year, "the run fails with a clear error
+    for a year whose amount is missing"): the invoice flow refuses before it reads a feed; nothing is issued,
+    published or added to the ledger (issue 20: `vsb invoices --year 2030` issued 1,442 invoices at 2026's)."""
+    landing = invoice_landing(tmp_path / "landing", D(2026, 1, 1))
+    invoices(tmp_path, landing, 2026, D(2026, 1, 2))
+    before = ledger(tmp_path)
+    with pytest.raises(ParameterError) as refused:
+        invoices(tmp_path, landing, year, D(2026, 1, 2))
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+    assert ledger(tmp_path).equals(before)
+    assert sorted(p.name for p in (tmp_path / "out" / "invoices").iterdir()) == ["2026"]

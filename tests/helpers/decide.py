@@ -41,8 +41,7 @@ def params(run_date: dt.date = RUN) -> Params:
 
 def amounts(run_date: dt.date = RUN) -> Amounts:
     first, last = window_months(run_date, params(run_date).evaluation_window_months)
-    table = parameters()
-    return Amounts(table.money_series("zzb_monthly", first, last), table.money_series("bob_monthly", first, last))
+    return Amounts.in_force(params(run_date), first, last)
 
 
 def cases(table: list[tuple]) -> list:
@@ -191,28 +190,39 @@ class Run:
 
 
 def money(rows: list[tuple]) -> pl.DataFrame:
-    """A dated amount as ParameterTable.money_series gives it, from (from_date, to_date, amount) rows."""
+    """A dated amount as Amounts.in_force gives it, from (from_date, to_date, amount) rows."""
     return pl.DataFrame(
         rows, schema={"from_date": pl.Date, "to_date": pl.Date, "amount": pl.Decimal(12, 2)}, orient="row"
     )
 
 
 def _decide(
-    rows: dict[str, list[dict]], run_date: dt.date, full_window: bool, zzb_amounts: pl.DataFrame | None = None
+    rows: dict[str, list[dict]],
+    run_date: dt.date,
+    full_window: bool,
+    zzb_amounts: pl.DataFrame | None = None,
+    dated: dict | None = None,
 ) -> _Collected:
     frames = Feeds(*[frame(name, rows[name]).lazy() for name in FEED_NAMES])
-    dated = amounts(run_date)
+    p = params(run_date) if dated is None else params(run_date).replace(**dated)
+    first, last = window_months(run_date, p.evaluation_window_months)
+    money = Amounts.in_force(p, first, last)
     if zzb_amounts is not None:
-        dated = Amounts(zzb_amounts, dated.bob)
-    return _Collected(decide(frames, params(run_date), dated, run_date, full_window=full_window))
+        money = Amounts(zzb_amounts, money.bob)
+    return _Collected(decide(frames, p, money, run_date, full_window=full_window))
 
 
 def run(
-    run_date: dt.date = RUN, full_window: bool = False, zzb_amounts: pl.DataFrame | None = None, **situation
+    run_date: dt.date = RUN,
+    full_window: bool = False,
+    zzb_amounts: pl.DataFrame | None = None,
+    dated: dict | None = None,
+    **situation,
 ) -> Run:
     """Decide one situation (the feed rows of `feed_rows`) on `run_date`; with `zzb_amounts` (`money`) instead
-    of the zzb_monthly of the reference data when given."""
-    return Run(_decide(feed_rows(**situation), run_date, full_window, zzb_amounts))
+    of the zzb_monthly of the reference data when given, and the parameters of `dated` (name: value on every
+    date, or [(from, value), ...]: `Params.replace`) instead of the reference data's."""
+    return Run(_decide(feed_rows(**situation), run_date, full_window, zzb_amounts, dated))
 
 
 class Batch:

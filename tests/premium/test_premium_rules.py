@@ -173,7 +173,6 @@ AMOUNTS = [
     ("P-AMOUNT 2023 (first year in the file)",             2023,  "58.00",   "29.00"),
     ("P-AMOUNT 2024: the value from 1 January 2024",       2024,  "62.00",   "31.00"),
     ("P-AMOUNT 2026: the leaflet's 100 / 35",              2026,  "100.00",  "35.00"),
-    ("P-AMOUNT 2027: no new value, 2026's stays in force", 2027,  "100.00",  "35.00"),
 ]
 # fmt: on
 
@@ -191,11 +190,33 @@ def test_p_amount_in_force_for_the_premium_year(name, year, normal, reduced):
     )
 
 
-def test_p_amount_the_missing_2025_reduced_premium_is_a_clear_error_never_a_zero():
-    """P-AMOUNT: the reduced premium of 2025 is not known: an invoice run for 2025 fails, naming it."""
-    with pytest.raises(ParameterError, match="premium_reduced is missing for 2025-01-01"):
-        premium_amounts(REFERENCE, 2025)
-    assert REFERENCE.parameters.money_on("premium_normal", D(2025, 1, 1)) == Decimal("64.00")
+# fmt: off
+UNKNOWN_YEARS = [
+    # name                                                                    year   message
+    ("P-AMOUNT 2025: the reduced premium is known missing (null)",            2025,  "parameter premium_reduced is missing for the year 2025 (not known"),
+    ("P-AMOUNT 2027: no value from 2027, 2026's is not carried on",           2027,  "parameter premium_normal has no value for the year 2027 (a value per year; the newest is from 2026-01-01)"),
+    ("P-AMOUNT 2030: no premium amount at all",                               2030,  "parameter premium_normal has no value for the year 2030"),
+    ("P-AMOUNT 2022: before the first value",                                 2022,  "parameter premium_normal has no value for the year 2022$"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("year, message", cases(UNKNOWN_YEARS))
+def test_p_amount_of_a_year_without_its_own_value_is_a_clear_error_never_another_years(year, message):
+    """P-AMOUNT: premium_normal and premium_reduced are per year (docs/spec/rules.md, Parameters: "the run
+    fails with a clear error for a year whose amount is missing"): a year needs a value whose `from` lies in
+    it; one line naming the parameter and the year, never a zero nor an earlier year's amount."""
+    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        premium_amounts(REFERENCE, year)
+
+
+def test_p_amount_per_year_is_a_mark_of_the_parameter_file():
+    """Only the parameters marked `per_year` need a value of the year: 2025's normal premium is there, the
+    fines (not dated per year) hold on in any year."""
+    table = REFERENCE.parameters
+    assert [n for n in table.names if table.per_year(n)] == ["premium_normal", "premium_reduced"]
+    assert table.value_on("premium_normal", D(2025, 12, 31)) == Decimal("64.00")
+    assert table.value_on("fine_normal", D(2030, 10, 15)) == Decimal("250.00")
 
 
 # --- P-DUE ----------------------------------------------------------------------------------------
@@ -217,6 +238,31 @@ def test_p_due(name, invoiced, due):
     """P-DUE: the later of 30 April Y and the invoice date + 30 days."""
     got = invoice(invoiced=invoiced)
     assert (got["due_date"], got["invoice_date"]) == (due, invoiced)
+
+
+# --- the premium year's own parameters ------------------------------------------------------------
+
+# fmt: off
+YEARS_OWN = [
+    # name                                                                  parameter changed (from 1 January 2026)     birth             year   invoiced          liable  due
+    ("P-LIABLE age 26, then 25 from 2026: born 2000, 25 in 2025, not yet",  ("premium_liable_age", "26", "25"),          D(2000, 3, 1),    2025,  D(2025, 1, 2),    False,  None),
+    ("P-LIABLE age 26, then 25 from 2026: born 2001, 25 in 2026, liable",   ("premium_liable_age", "26", "25"),          D(2001, 3, 1),    2026,  D(2026, 1, 2),    True,   D(2026, 4, 30)),
+    ("P-LIABLE the year's age, whenever invoiced (2026 on 31 Dec 2025)",    ("premium_liable_age", "26", "25"),          D(2001, 3, 1),    2026,  D(2025, 12, 31),  True,   D(2026, 4, 30)),
+    ("P-DUE the year's due day: 31 May from 2026, invoiced in 2025",         ("premium_due_day", "04-30", "05-31"),       D(1985, 7, 31),   2026,  D(2025, 12, 1),   True,   D(2026, 5, 31)),
+    ("P-DUE the year's due day: 30 April for 2025, the year before",         ("premium_due_day", "04-30", "05-31"),       D(1985, 7, 31),   2025,  D(2025, 1, 2),    True,   D(2025, 4, 30)),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("change, birth, year, invoiced, liable, due", cases(YEARS_OWN))
+def test_the_premium_year_reads_its_own_age_and_due_day(change, birth, year, invoiced, liable, due):
+    """P-LIABLE's 26 (premium_liable_age) and P-DUE's 30 April (premium_due_day) are those in force on 1 January
+    of the premium year Y, whatever the invoice date; both sides of a value from 1 January 2026."""
+    name, before, after = change
+    p = params(invoiced).replace(**{name: [(D(1900, 1, 1), before), (D(2026, 1, 1), after)]})
+    got = premium_due(members(birth_date=birth), residence(), allowance(), year, invoiced, p, PREMIUM_2026).collect()
+    assert got.height == int(liable)
+    assert (got["due_date"][0] if liable else None) == due
 
 
 # --- P-REFERENCE ----------------------------------------------------------------------------------
@@ -581,7 +627,7 @@ def test_plan_invoices_counts_the_deceased_not_invoiced(changes, invoiced, issue
     no_one = pl.DataFrame(schema={"insz": pl.String})
     ledger = pl.DataFrame(schema=LEDGER_INVOICE_COLUMNS)
     last_bases = pl.DataFrame(schema={"zorgkas": pl.String, "last_base": pl.Int64})
-    plan = plan_invoices(due, member, no_one, ledger, last_bases, Y, invoiced)
+    plan = plan_invoices(due, member, no_one, ledger, last_bases, Y, invoiced, params(invoiced))
     assert (plan.counts["issued"], plan.counts["deceased_not_invoiced"]) == (issued, deceased)
 
 

@@ -7,12 +7,13 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from stdnum import bic, iban
 from stdnum.eu import at_02
 
 from flows.reference import load_reference
-from pipelines.params import ParameterError, ParameterTable
+from pipelines.params import ParameterError
 
 D = dt.date
 REF = load_reference()
@@ -37,24 +38,27 @@ CASES = [
 
 @pytest.mark.parametrize("name, parameter, day, expected", CASES, ids=[c[0] for c in CASES])
 def test_money_in_force(name, parameter, day, expected):
-    assert REF.parameters.money_on(parameter, day) == expected
+    assert REF.parameters.value_on(parameter, day) == expected
 
 
 def test_missing_value_is_a_clear_error_not_zero():
-    with pytest.raises(ParameterError, match="premium_reduced is missing for 2025-01-01"):
-        REF.parameters.money_on("premium_reduced", D(2025, 1, 1))
+    with pytest.raises(ParameterError, match="premium_reduced is missing for the year 2025"):
+        REF.parameters.value_on("premium_reduced", D(2025, 1, 1))
     with pytest.raises(ParameterError, match="zzb_monthly has no value in force on 2022-12-31"):
-        REF.parameters.money_on("zzb_monthly", D(2022, 12, 31))
+        REF.parameters.value_on("zzb_monthly", D(2022, 12, 31))
+    old = REF.parameters.params_on(D(2018, 12, 31))  # a value is read when a rule needs it, not before
+    assert old.payment_day == 26
     with pytest.raises(ParameterError, match="fine_min_years has no value in force on 2018-12-31"):
-        REF.parameters.params_on(D(2018, 12, 31))
+        _ = old.fine_min_years
 
 
 def test_appeal_parameters_of_rules_md():
     """L-APPEAL: 90 days from the day after receipt, received 5 working days after the letter's date."""
+    p = REF.parameters.params_on(D(2026, 11, 26))
+    assert (p.appeal_days, p.appeal_receipt_working_days) == (90, 5)
     assert REF.parameters.raw_on("appeal_days", D(2026, 11, 26)) == "90"
-    assert REF.parameters.raw_on("appeal_receipt_working_days", D(2026, 11, 26)) == "5"
     with pytest.raises(ParameterError, match="appeal_fee has no value in force on 2021-08-14"):
-        REF.parameters.money_on("appeal_fee", D(2021, 8, 14))
+        _ = REF.parameters.params_on(D(2021, 8, 14)).appeal_fee
 
 
 def test_thresholds_of_rules_md():
@@ -66,6 +70,8 @@ def test_thresholds_of_rules_md():
     assert (p.payment_day, p.premium_late_invoice_days, p.evaluation_window_months) == (26, 30, 24)
     assert (p.premium_due_day, p.fine_reference_day) == ((4, 30), (10, 15))
     assert (p.min_rows_ratio, p.max_stop_fraction, p.max_new_fraction) == (0.9, 0.02, 0.10)
+    # the age limits of the rule text (§3, §4, §6, §7), named parameters
+    assert (p.adult_age, p.voluntary_on_time_age, p.premium_liable_age) == (18, 27, 26)
 
 
 def test_every_parameter_of_rules_md_is_in_the_file_with_a_source():
@@ -79,21 +85,13 @@ def test_every_parameter_of_rules_md_is_in_the_file_with_a_source():
         assert all(v.source for v in REF.parameters.dated(name)), name
 
 
-def test_money_series_for_date_joins():
-    series = REF.parameters.money_series("zzb_monthly", D(2023, 6, 1), D(2026, 11, 1))
-    assert series["amount"].to_list() == [Decimal("135.00"), Decimal("140.00")]
+def test_series_for_date_joins():
+    series = REF.parameters.series("zzb_monthly", D(2023, 6, 1), D(2026, 11, 1))
+    assert series["value"].to_list() == [Decimal("135.00"), Decimal("140.00")]
     assert series["to_date"][0] == D(2023, 12, 31)
+    assert series.schema["value"] == pl.Decimal(12, 2)
     with pytest.raises(ParameterError):
-        REF.parameters.money_series("premium_reduced", D(2024, 6, 1), D(2025, 6, 1))
-
-
-def test_parameter_file_errors():
-    with pytest.raises(ParameterError, match="two values from the same date"):
-        ParameterTable(
-            {"x": {"values": [{"from": D(2020, 1, 1), "value": "1"}, {"from": D(2020, 1, 1), "value": "2"}]}}
-        )
-    with pytest.raises(ParameterError, match="no dated values"):
-        ParameterTable({"x": {"values": []}})
+        REF.parameters.series("premium_reduced", D(2024, 6, 1), D(2025, 6, 1))
 
 
 def test_zorgkassen_list_has_six_with_valid_accounts():

@@ -111,9 +111,9 @@ def test_pay_month_amount_in_force_on_the_first_of_each_month():
     table = REFERENCE.parameters
     december, january = D(2023, 12, 1), D(2024, 1, 1)
     rows = [
-        period(december, december, amount=str(table.money_on("zzb_monthly", december))),
-        period(january, M(2025, 11), amount=str(table.money_on("zzb_monthly", january))),
-        period(december, M(2025, 11), budget="BOB", amount=str(table.money_on("bob_monthly", december))),
+        period(december, december, amount=str(table.value_on("zzb_monthly", december))),
+        period(january, M(2025, 11), amount=str(table.value_on("zzb_monthly", january))),
+        period(december, M(2025, 11), budget="BOB", amount=str(table.value_on("bob_monthly", december))),
     ]
     settled = run(rows, run_date=run_date)
     amounts = {(r["budget"], r["month"]): r["amount"] for r in settled.payments.iter_rows(named=True)}
