@@ -333,10 +333,9 @@ def test_decision_letter_in_dutch():
         "€ 140,00",
     )
     assert jan["date_text"] == "26 november 2026"
-    assert [(m["month"], _spaces(m["amount"])) for m in jan["months"]] == [
-        ("september 2026", "€ 140,00"),
-        ("oktober 2026", "€ 140,00"),
-        ("november 2026", "€ 140,00"),
+    # L-REASON: the months paid, consecutive months of one amount on one line
+    assert [(m["month"], m["last"], m["count"], _spaces(m["each"]), _spaces(m["amount"])) for m in jan["months"]] == [
+        ("september 2026", "november 2026", "3", "€ 140,00", "€ 420,00"),
     ]
     assert _spaces(jan["total"]) == "€ 420,00"
     # grounds first, then the right, then conditions; the record behind each
@@ -567,7 +566,7 @@ def test_rendered_letters_read_back_in_their_language(rendered):
         "Datum: 26 november 2026",
         "Ons kenmerk: 20261126-ZK100-DEC-",
         "U hebt recht op het zorgbudget voor zwaar zorgbehoevenden vanaf september 2026. U krijgt € 140,00 per maand.",
-        "oktober 2026: € 140,00",
+        "september 2026 tot en met november 2026 (3 maanden van € 140,00): € 420,00",
         "Totaal: € 420,00",
         "Uw BelRAI Screener toont een zware en langdurige zorgnood. "
         "Gegevens: BelRAI Screener van 15 mei 2026, gezinszorg, score 14,5, ref. BS-1",
@@ -579,11 +578,11 @@ def test_rendered_letters_read_back_in_their_language(rendered):
 
     marie = text[("L-DECISION", MARIE)]
     for expected in [
-        "Date: 26 novembre 2026",
+        "Date : 26 novembre 2026",
         "Votre budget de soins pour personnes handicapées prend fin.",
         "de janvier 2025 à septembre 2026 inclus",
         "Le titulaire du budget de soins est décédé",
-        "Données: données de la caisse d'assurance soins : 12 septembre 2026, décès",
+        "Données : données de la caisse d'assurance soins : 12 septembre 2026, décès",
         "taxe de dossier de 37,50 €",
         "Comme vous avez droit à l'intervention majorée",
         "Rue Haute 5",
@@ -628,7 +627,8 @@ def test_a_long_letter_runs_over_pages_and_the_next_starts_on_a_new_page(tmp_pat
     ev = events(
         [(JAN, "ZZB", "NEW", months[0], None, M("140.00")), (MARIE, "ZZB", "NEW", months[0], None, M("140.00"))]
     )
-    pay = payments([(i, "ZZB", m, M("140.00")) for i in (JAN, MARIE) for m in months])
+    # amounts that change every month: a line a month (consecutive months of one amount share a line)
+    pay = payments([(i, "ZZB", m, M("140.00") - n % 2) for i in (JAN, MARIE) for n, m in enumerate(months)])
     letters = content.decision_letters(
         ev, pay, motivation([]), members().with_columns(pl.lit("NL").alias("language")), TERMS
     )
