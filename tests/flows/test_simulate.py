@@ -221,7 +221,8 @@ def test_the_report_opens_in_a_browser_without_errors(sample_runs):
     _, folder = sample_runs
     dom, messages = dump_dom(folder / "report.html")
     assert messages == []
-    assert dom.count("<svg") >= 6 and "Reform adl-iadl-6" in dom and "How to read the figures" in dom
+    assert dom.count("<svg") >= 6 and "Hervorming adl-iadl-6" in dom and "Hoe leest u de cijfers?" in dom
+    assert "Personen met een maand recht" in dom and "How to read" not in dom  # Dutch by default
 
 
 # --- publication ------------------------------------------------------------------------------------------
