@@ -385,7 +385,7 @@ def explain_command(args: argparse.Namespace, server: PrefectServer | None) -> N
     if args.reform:
         from flows.explain_reform import explain_reform
 
-        print(explain_reform(args.insz, args.as_of, args.landing, args.reform, as_json=args.json))
+        print(explain_reform(args.insz, args.as_of, args.landing, args.reform, as_json=args.json, lang=args.lang))
         return
     if server is not None:
         _ready(args, server)
