@@ -786,3 +786,20 @@ def test_the_epc_payload_field_by_field():
     assert len(payload.encode()) <= 331
     svg = qr_svg(payload)
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and qr_svg(payload) == svg
+
+
+def test_french_texts_put_a_no_break_space_before_a_colon_and_a_narrow_one_before_a_question_mark():
+    import re
+
+    def strings(node):
+        if isinstance(node, dict):
+            return [x for v in node.values() for x in strings(v)]
+        if isinstance(node, list):
+            return [x for v in node for x in strings(v)]
+        return [node] if isinstance(node, str) else []
+
+    for key in ("FR", "FR-HEIRS", "FR-PARENTS"):
+        for text in strings(letter_texts()[key]):
+            assert not re.search(r"[ ]:|\S:(?!//)", text.replace("{", "").replace("}", "")) or text.endswith(": "), text
+            assert not re.search(r"[^\u202f][?;!]", text.replace("(?", "")), text
+    assert letter_texts()["FR"]["labels"]["colon"] == "\u00a0: "
