@@ -278,4 +278,6 @@ def _letter_rows(ordered: pl.DataFrame, done: dict[int, RenderedFile]) -> pl.Dat
         pl.Series("first_page", firsts, dtype=pl.Int32),
         pl.Series("pages", pages, dtype=pl.Int32),
         "address_missing",
+        "structured_reference",
+        pl.col("payment_due").alias("due_date"),
     )

@@ -352,6 +352,7 @@ def test_a_recovery_letter_says_how_to_pay_back(sample, tmp_path):
     invoices = pl.read_parquet(sample / INVOICES / "ZK100" / "invoices.parquet")
     assert reference not in set(invoices["structured_reference"])
     row = letter_row(sample, run, insz, kind)
+    assert (row["structured_reference"], row["due_date"]) == (reference, D(2027, 1, 25))  # for the zorgkas to match
     codes = qr_codes(sample / run / row["zorgkas"] / row["file"], row["first_page"], tmp_path)
     assert len(codes) == 1
     fields = epc_fields(codes[0])
@@ -391,6 +392,7 @@ def test_the_invoices_epc_qr_code_decodes_to_its_iban_amount_and_reference(sampl
         .filter(pl.col("insz") == insz)
         .row(0, named=True)
     )
+    assert (row["structured_reference"], row["due_date"]) == (invoice["structured_reference"], invoice["due_date"])
     codes = qr_codes(sample / run / row["zorgkas"] / row["file"], row["first_page"], tmp_path)
     assert len(codes) == 1
     fields = epc_fields(codes[0])

@@ -115,12 +115,13 @@ LETTER_COLUMNS = {
     "allowance_date": pl.String,
     "due_date": pl.String,
     "structured_reference": pl.String,  # invoice (P-REFERENCE) and recovery (L-RECOVERY)
+    "payment_due": pl.Date,  # invoice and recovery: the day by which to pay (letters.parquet `due_date`)
     "epc": pl.String,  # invoice and recovery: the EPC QR code's payload (payment.py); the renderer draws it
     "appeal": APPEAL_BLOCK,  # decision and recovery letters (L-APPEAL); null otherwise
 }
 # the columns a template reads (the JSON handed to Typst): not the insz, nor the date as a date; blocks.py turns
 # `epc` into the QR code's SVG (`qr`) in the worker that renders the file
-TEMPLATE_COLUMNS = [c for c in LETTER_COLUMNS if c not in ("insz", "letter_date", "postal_code")]
+TEMPLATE_COLUMNS = [c for c in LETTER_COLUMNS if c not in ("insz", "letter_date", "postal_code", "payment_due")]
 _FAR = dt.date(9999, 12, 1)
 
 
@@ -601,7 +602,9 @@ def recovery_letters(
     )
     if payment is not None:
         letters = recovery_reference(letters, appeal.letter_date, "_number")
-        letters = with_epc(letters, payment.accounts, "_total").with_columns(pl.lit(payment.due_date).alias("_due"))
+        letters = with_epc(letters, payment.accounts, "_total").with_columns(
+            pl.lit(payment.due_date).alias("_due"), pl.lit(payment.due_date).alias("payment_due")
+        )
         letters = with_text(letters, "_due", "date", "due_date")
     letters = _appeal_block(letters, appeal, increased_allowance).with_columns(
         pl.lit("L-RECOVERY").alias("kind"), pl.lit(appeal.letter_date).alias("letter_date")
@@ -667,6 +670,7 @@ def invoice_letters(
         pl.when(pl.col("reduced")).then(pl.lit("REDUCED")).otherwise(pl.lit("NORMAL")).alias("topic"),
         pl.date(pl.col("premium_year") - 1, 1, 1).alias("_allowance_date"),
         pl.col("due_date").alias("_due"),
+        pl.col("due_date").alias("payment_due"),
         "structured_reference",
         pl.lit("L-INVOICE").alias("kind"),
     )
