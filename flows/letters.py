@@ -203,7 +203,7 @@ def night_letters(
 
 
 def payment_of(ctx: RunContext) -> PaymentTerms:
-    """L-RECOVERY: the recoveries of the letters dated D are paid back by D + recovery_due_days, to the zorgkas."""
+    """How the recoveries of the letters dated D are paid back (L-RECOVERY): by D + recovery_due_days."""
     days = int(ctx.reference.parameters.raw_on("recovery_due_days", ctx.run_date))
     return PaymentTerms(ctx.run_date, ctx.run_date + dt.timedelta(days=days), ctx.reference.zorgkassen)
 

@@ -307,21 +307,28 @@ def l_reason(keys: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame) -
         pl.col("evidence").str.split_exact(":", 1).struct.field("field_0").alias("feed"),
         pl.col("evidence").str.split_exact(":", 1).struct.field("field_1").alias("record_id"),
     )
+    below = _newer_without_need(changed.filter(pl.col("budget") == "ZZB").select(key), grounds, periods, records)
+    columns = [*key, "code", "outcome", *[c for c in MOTIVATION_COLUMNS if c not in (*key, "code", "outcome")]]
+    parts = [frame.select([pl.col(c).cast(MOTIVATION_COLUMNS[c]) for c in columns]) for frame in (ended, gone, below)]
+    return pl.concat(parts)
+
+
+def _newer_without_need(
+    keys: pl.DataFrame, grounds: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame
+) -> pl.DataFrame:
+    """L-REASON's BELOW rows: per key, the screeners and scales newer than the grounds the decision rested on that are
+    in no decided period's evidence (they prove no care need)."""
+    key = ["insz", "budget", "first_month"]
     latest = grounds.group_by(key).agg(pl.col("record_date").max().alias("_latest"))
     rested = periods.select("insz", "budget", "evidence").explode("evidence").drop_nulls().unique()
     needs = records.drop_nulls("evidence").filter(pl.col("zzb_code").is_in(["G-BELRAI", "G-MEDSOC", "G-ZTK"]))
-    below = (
-        changed.filter(pl.col("budget") == "ZZB")
-        .select(key)
-        .join(needs, on="insz")
+    return (
+        keys.join(needs, on="insz")
         .join(latest, on=key, how="left")
         .filter(pl.col("record_date") > pl.col("_latest").fill_null(dt.date.min))
         .join(rested, on=["insz", "budget", "evidence"], how="anti")
         .with_columns(pl.col("zzb_code").alias("code"), pl.lit("BELOW").alias("outcome"))
     )
-    columns = [*key, "code", "outcome", *[c for c in MOTIVATION_COLUMNS if c not in (*key, "code", "outcome")]]
-    parts = [frame.select([pl.col(c).cast(MOTIVATION_COLUMNS[c]) for c in columns]) for frame in (ended, gone, below)]
-    return pl.concat(parts)
 
 
 def motivation(
