@@ -206,6 +206,9 @@ def _simulate_parser(sub) -> None:
     simulate.add_argument("--reform", type=Path, action="append", required=True, help="a reform file (repeatable)")
     simulate.add_argument("--name", help="the simulation's folder name (default: the reform names joined by +)")
     simulate.add_argument("--dask-address", help="run the scenarios on this Dask scheduler (tcp://host:port)")
+    simulate.add_argument(
+        "--lang", type=str.upper, choices=["NL", "FR"], default="NL", help="language of report.html: NL (default) or FR"
+    )
     _common(simulate)
 
 
@@ -382,7 +385,7 @@ def explain_command(args: argparse.Namespace, server: PrefectServer | None) -> N
     if args.reform:
         from flows.explain_reform import explain_reform
 
-        print(explain_reform(args.insz, args.as_of, args.landing, args.reform, as_json=args.json))
+        print(explain_reform(args.insz, args.as_of, args.landing, args.reform, as_json=args.json, lang=args.lang))
         return
     if server is not None:
         _ready(args, server)
@@ -405,6 +408,7 @@ def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> 
         dask_address=args.dask_address,
         accept_shrink=tuple(args.accept_shrink),
         quiet=args.quiet,
+        lang=args.lang,
     )
     print(simulated_line(result))
 

@@ -32,7 +32,7 @@ from flows.letters import emit_letters
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
 from pipelines.emit.files import canonical, member_quarantine, with_titles, zorgkas_slices
-from pipelines.emit.report import mass_change_counts, per_zorgkas_counts
+from pipelines.emit.report import mass_change_counts, per_zorgkas_counts, person_counts, threshold_warnings
 from pipelines.emit.sepa import credit_transfer_xml, summary, validate_pain001
 from pipelines.settle.payments import payment_rows
 from schemas.outputs import (
@@ -144,6 +144,7 @@ def emit_night(
         totals[code]["letters"] = letters.get(code, NO_LETTERS)
     zorgkassen = {code: zorgkas_manifest(files, info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = night_report(info, ingested, decided, settlement, timings)
+    report["warnings"] = report["warnings"] + data_warnings(ctx, report)
     report |= night_counts(ctx, settled, quarantined, letters) | {"run": report_run(info, run_key)}
     files.run.write_json("_report.json", report | {"letters": letter_counts(letters)})
     return run_manifest(ctx, info, files, zorgkassen)
@@ -238,6 +239,16 @@ def night_report(info: dict, ingested: Ingested, decided: Decided, settlement, t
     }
 
 
+def data_warnings(ctx: RunContext, report: dict) -> list[str]:
+    """The report's warnings about the night's data: quarantine per feed and held persons above their parameters
+    (warn_quarantine_fraction, warn_held_fraction: data/reference/parameters.yaml)."""
+    p = ctx.params
+    members = report["feeds"].get("members", {}).get("rows_read", 0)
+    return threshold_warnings(
+        report["feeds"], report["holds"]["persons"], members, p.warn_quarantine_fraction, p.warn_held_fraction
+    )
+
+
 def report_run(info: dict, run_key: str) -> dict:
     """The report's `run`: the manifest's, with the folder it is published as (a .v2 replaces) and the code
     version. The report is written before the publication: it is published only with its folder."""
@@ -310,7 +321,7 @@ def decision_counts(decided: Decided) -> dict:
     return {
         "periods": {f"{b}:{s}": n for b, s, n in periods.iter_rows()},
         "months_entitled": decided.months_entitled(),
-        "persons_with_a_right": decided.periods["insz"].n_unique(),
+        **person_counts(decided.periods),
         "absence_budgets_due": int(decided.absences["due"].sum()),
         "worklist": counts_by(decided.worklist, "code"),
     }

@@ -32,8 +32,9 @@ from flows.codes import load_codes
 from flows.context import RunContext
 from flows.io.letters import LetterPress
 from flows.io.outbox import FileLog
+from flows.reference import load_agency
 from flows.state.ledger import earlier_payment_run
-from flows.state.letters_ledger import letter_persons, requests_sent
+from flows.state.letters_ledger import granted_evidence, letter_persons, requests_sent
 from flows.state.store import open_state
 from pipelines.emit.files import zorgkas_slices
 from pipelines.emit.letters.appeal import AppealTerms, appeal_terms
@@ -47,14 +48,25 @@ from pipelines.emit.letters.content import (
     request_letters,
     requests_of,
 )
-from pipelines.emit.letters.language import letter_texts
-from pipelines.emit.letters.motivation import RECORD_COLUMNS, evidence_records, member_records, motivation
+from pipelines.emit.letters.language import letter_texts, with_agency
+from pipelines.emit.letters.motivation import (
+    RECORD_COLUMNS,
+    evidence_records,
+    member_records,
+    motivation,
+    recovery_motivation,
+    residence_records,
+)
+from pipelines.emit.letters.payment import PaymentTerms
 from pipelines.settle.payments import is_payment_run
 from pipelines.settle.settlement import Settlement
 from pipelines.timeline import active_on
 from schemas.outputs import Letters, check
 
-MEMBER_LETTER_COLUMNS = ["insz", "name", "language", "street", "postal_code", "city", "country"]
+# name, language and address; birth and death dates for L-ADDRESSEE (a minor's parents, a deceased member's heirs)
+MEMBER_LETTER_COLUMNS = [
+    "insz", "name", "language", "street", "postal_code", "city", "country", "birth_date", "death_date"
+]  # fmt: skip
 KIND_KEYS = {"L-DECISION": "decision", "L-RECOVERY": "recovery", "L-REQUEST": "request", "L-INVOICE": "invoice"}
 
 
@@ -83,6 +95,9 @@ class NightLetters:
     terms: AppealTerms
     payment_run: bool
     seconds: float = 0.0  # taking the inputs and the letters' parts (the run report's timings)
+    recovery_reasons: pl.DataFrame | None = None  # content.MOTIVATION_COLUMNS of the recoveries (L-REASON)
+    payment: PaymentTerms | None = None  # how recoveries are paid back (L-RECOVERY)
+    window_first: dt.date | None = None  # the evaluation window's first month (L-REASON, a NEW grant from it)
 
     def letters_of(self, code: str) -> pl.DataFrame:
         """content.LETTER_COLUMNS of the zorgkas `code`: its decision, recovery and request letters."""
@@ -90,8 +105,10 @@ class NightLetters:
         events, paid, recovered = (
             f.filter(pl.col("zorgkas") == code) for f in (self.events, self.payments, self.recoveries)
         )
-        decisions = decision_letters(events, paid, self.motivation, members, terms, allowance, self.payment_run)
-        recoveries = recovery_letters(recovered, members, terms, allowance)
+        decisions = decision_letters(
+            events, paid, self.motivation, members, terms, allowance, self.payment_run, self.window_first
+        )
+        recoveries = recovery_letters(recovered, members, terms, allowance, self.recovery_reasons, self.payment)
         return pl.concat([decisions, recoveries, self.request_letters.filter(pl.col("zorgkas") == code)])
 
 
@@ -124,15 +141,16 @@ def take_letter_inputs(ctx: RunContext, ingested, decided, read_state: bool = Tr
     persons = pl.concat([*decided_persons, in_state]).unique()
     members = ingested.valid("members")
     mine = member_letter_columns(members.join(persons, on="insz", how="semi"))
-    wanted = decided.periods.select(pl.col("evidence").explode()).drop_nulls().unique()
+    residence_fails = decided.periods.filter(pl.col("fails").list.contains("E-RESIDENCE")).select("insz").unique()
     valid = ingested.valid
     records = pl.concat(
         [
             evidence_records(
                 valid("belrai_screeners"), valid("medsoc_scales"), valid("facility_stays"), valid("vaph_support"),
-                wanted, ctx.params.nrth_transition_date,
+                persons, ctx.params.nrth_transition_date,
             ),
-            member_records(members.join(decided.periods.select("insz").unique(), on="insz", how="semi")),
+            member_records(members.join(persons, on="insz", how="semi")),
+            residence_records(valid("residence_periods").join(residence_fails, on="insz", how="semi")),
         ]
     )  # fmt: skip
     allowance = valid("increased_allowance").select("insz").unique().join(persons, on="insz", how="semi")
@@ -167,21 +185,29 @@ def night_letters(
     reasons = motivation(events, periods, inputs.records, ctx.run_date.replace(day=1))
     paid = settlement.payments.join(held, on="insz", how="anti")
     recovered = settlement.recoveries.join(held, on="insz", how="anti")
+    granted = granted_evidence(con, run_key, recovered)
+    recovery_reasons = recovery_motivation(recovered, periods, inputs.records, ctx.run_date.replace(day=1), granted)
     asked = settlement.worklist.filter(pl.col("code").is_in(REQUEST_CODES)).join(held, on="insz", how="anti")
     sent = requests_sent(con, run_key, asked, ctx.window[0])
     due = asked.join(sent, on=["insz", "code", "since"], how="anti")
     requests = request_letters(due, inputs.members, ctx.run_date)
     seconds = inputs.seconds + time.perf_counter() - started
     parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)
-    return NightLetters(*parts, seconds)
+    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0])
+
+
+def payment_of(ctx: RunContext) -> PaymentTerms:
+    """How the recoveries of the letters dated D are paid back (L-RECOVERY): by D + recovery_due_days."""
+    due = ctx.run_date + dt.timedelta(days=ctx.params.recovery_due_days)
+    return PaymentTerms(ctx.run_date, due, ctx.reference.zorgkassen)
 
 
 @cache
 def letter_texts_with_titles() -> dict[str, dict[str, Any]]:
     """The letters' texts, each rule headed by its title from the codes reference (module docstring); read-only."""
-    texts, codes = letter_texts(), load_codes()
-    for language, t in texts.items():
-        t["titles"] = {code: codes.title(code, language) for code in t["rules"]}
+    texts, codes = with_agency(letter_texts(), load_agency()), load_codes()
+    for key, t in texts.items():
+        t["titles"] = {code: codes.title(code, key.split("-")[0]) for code in t["rules"]}
     return texts
 
 
@@ -227,6 +253,6 @@ def invoice_letters_of(ctx: RunContext, invoices: pl.DataFrame, members: pl.Data
 
     def letters_of(code: str) -> pl.DataFrame:
         mine = slices[code]
-        return invoice_letters(mine, members) if mine.height else empty_letters()
+        return invoice_letters(mine, members, ctx.reference.zorgkassen) if mine.height else empty_letters()
 
     return letters_of

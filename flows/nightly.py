@@ -39,6 +39,7 @@ from flows.runtime import release_frames
 from flows.settle import ForSettlement, for_settlement, premiums_of_voluntary_members, record_night, settle_night
 from flows.state.store import hold_state, open_state
 from flows.state.trends import with_trend
+from pipelines.emit.report import person_counts
 
 
 @task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
@@ -141,7 +142,7 @@ def decide_night(
     )
     with steps.step("decide") as shown:
         decided = decide(ctx, ingested)
-        shown["persons with a right"] = decided.periods["insz"].n_unique()
+        shown["persons with an entitled month"] = person_counts(decided.periods)["persons_entitled"]
         shown["months entitled"] = decided.months_entitled()
         kept = for_settlement(ctx, ingested, decided, read_state)
     return DecidedNight(ctx, ingested, decided, kept, dict(steps.timings))

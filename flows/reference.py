@@ -1,4 +1,4 @@
-"""Reading the reference data of data/reference/ (parameters and the zorgkassen list)."""
+"""Reading the reference data of data/reference/ (parameters, the zorgkassen list, the agency's addresses)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,18 @@ def load_reference(directory: Path = REFERENCE_DIR) -> Reference:
         parameters_sha256=hashlib.sha256(raw).hexdigest(),
         zorgkassen=zorgkassen,
     )
+
+
+def load_agency(directory: Path = REFERENCE_DIR) -> dict[str, dict[str, str]]:
+    """The Agentschap Vlaamse Sociale Bescherming as the letters print it (L-APPEAL, data/reference/agency.yaml), per
+    language (NL, FR): its name, web address and postal address on one line."""
+    agency = yaml.safe_load((directory / "agency.yaml").read_text(encoding="utf-8"))
+    postal = agency["postal"]
+    return {
+        language: {
+            "name": agency["name"],
+            "web": agency["web"]["value"],
+            "address": f"{postal['street']}, {postal['postal_code']} {postal['city'][language.lower()]}",
+        }
+        for language in ("NL", "FR")
+    }

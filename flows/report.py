@@ -78,6 +78,8 @@ def announce(kind: str, folder: Path, status: str) -> None:
     run_logger().info(
         "%s %s %s: %s", kind, run.get("date"), status, "; ".join(f"{k} {v}" for k, v in key_figures(report))
     )
+    for warning in report.get("warnings", []):  # counts only (pipelines/emit/report.py threshold_warnings)
+        run_logger().warning("%s %s warning: %s", kind, run.get("date"), warning)
     if not in_flow_run():
         return
     from prefect.artifacts import create_markdown_artifact, create_table_artifact

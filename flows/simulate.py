@@ -188,7 +188,9 @@ def compare_scenarios(
     return summary, check(SimulationChanges, changed_rows)
 
 
-def publish_simulation(outbox: Path, name: str, as_of: dt.date, summary: dict, changed: pl.DataFrame) -> dict:
+def publish_simulation(
+    outbox: Path, name: str, as_of: dt.date, summary: dict, changed: pl.DataFrame, lang: str = "NL"
+) -> dict:
     """Build `<outbox>/simulations/<name>/<D>/` in a staging folder of its own (two simulations at once do not
     share one), flush it to disk, and publish it by one rename; a rerun replaces the published folder by one
     atomic exchange, or leaves it when every file is identical."""
@@ -197,7 +199,7 @@ def publish_simulation(outbox: Path, name: str, as_of: dt.date, summary: dict, c
     try:
         run.write_json("summary.json", summary)
         run.write_parquet("changes.parquet", changed)
-        run.write_bytes("report.html", simulation_html(summary).encode())
+        run.write_bytes("report.html", simulation_html(summary, lang).encode())
         with writing(run.staging):
             for path in sorted(run.staging.iterdir()):
                 fsync_path(path)
@@ -261,9 +263,11 @@ def run_simulation(
     dask_address: str | None = None,
     accept_shrink: tuple[str, ...] = (),
     quiet: bool = False,
+    lang: str = "NL",
 ) -> dict:
     """The simulation of `reforms` (reform files) on the deliveries of `as_of`, published under
-    `<outbox>/simulations/<name>/<as_of>/`; with `dask_address`, the scenarios run on that Dask cluster."""
+    `<outbox>/simulations/<name>/<as_of>/`; with `dask_address`, the scenarios run on that Dask cluster. `lang`:
+    the language of report.html (NL or FR)."""
     steps = Steps(quiet=quiet)
     baseline = load_reference()
     scenarios = scenarios_of([Path(r) for r in reforms], baseline, as_of)
@@ -278,7 +282,7 @@ def run_simulation(
         summary, changed = compare_scenarios(ctx, name, scenarios, decided)
         shown["persons and budgets changed"] = changed.height
     with steps.step("publish") as shown:
-        result = publish_simulation(ctx.outbox, name, as_of, summary, changed)
+        result = publish_simulation(ctx.outbox, name, as_of, summary, changed, lang)
         shown["folder"] = result["path"]
     return result | {"name": name, "timings": steps.timings}
 

@@ -219,6 +219,10 @@ class Letters(pa.DataFrameModel):
     first_page: pl.Int32 = pa.Field(ge=1)
     pages: pl.Int32 = pa.Field(ge=1)
     address_missing: bool
+    # how to pay, for the letters that ask for money (L-INVOICE, L-RECOVERY): what a zorgkas matches the incoming
+    # transfers with; null for the other letters
+    structured_reference: str = pa.Field(nullable=True, str_matches=r"^\+\+\+\d{3}/\d{4}/\d{5}\+\+\+$")
+    due_date: pl.Date = pa.Field(nullable=True)
 
     class Config:
         strict = True

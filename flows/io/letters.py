@@ -52,9 +52,10 @@ import polars as pl
 import typst
 
 from flows.publication.folder import FILE_MODE
+from flows.reference import load_agency
 from pipelines.emit.letters.blocks import file_blocks
 from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
-from pipelines.emit.letters.language import iban_text, letter_texts
+from pipelines.emit.letters.language import iban_text, letter_texts, with_agency
 from schemas.outputs import Letters, columns
 
 LETTERS_PER_FILE_MAX = 10_000  # docs/spec/outputs.md
@@ -120,7 +121,7 @@ def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) 
             sys_inputs={"data": header + ',"blocks":' + specs + "}"},
         ).compile()  # fmt: skip
         (Path(scratch) / "blocks.pdf").write_bytes(blocks)
-        data = header + ',"letters":' + letters.select(*TEMPLATE_COLUMNS, "blocks").write_json() + "}"
+        data = header + ',"letters":' + letters.write_json() + "}"
         del letters
         compiler = typst.Compiler(
             str(Path(scratch) / "letters.typ"), root=scratch, ignore_system_fonts=True, sys_inputs={"data": data}
@@ -184,7 +185,7 @@ class LetterPress:
             raise ValueError(f"letters_per_file must be 1..{LETTERS_PER_FILE_MAX}, not {letters_per_file}")
         self.zorgkassen, self.letters_per_file, self.on_file = zorgkassen, letters_per_file, on_file
         self.workers = workers or os.cpu_count() or 1
-        self.texts = texts or letter_texts()
+        self.texts = texts or with_agency(letter_texts(), load_agency())
         self.jobs: dict[str, tuple[pl.DataFrame, list[Future]]] = {}
         self._stack = ExitStack()
 
@@ -277,4 +278,6 @@ def _letter_rows(ordered: pl.DataFrame, done: dict[int, RenderedFile]) -> pl.Dat
         pl.Series("first_page", firsts, dtype=pl.Int32),
         pl.Series("pages", pages, dtype=pl.Int32),
         "address_missing",
+        "structured_reference",
+        pl.col("payment_due").alias("due_date"),
     )

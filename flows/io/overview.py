@@ -34,8 +34,27 @@ def write_overview(ctx: RunContext, files: FileLog, code: str) -> None:
     """<zorgkas>/overview.xlsx, from the zorgkas's files written so far (the last of its files but the manifest)."""
     sheets = sheets_of(files, code)
     title = f"vsb-engine {ctx.kind} {ctx.run_date.isoformat()} {code}"
-    data = overview_xlsx(sheets, codes_frame(), created=ctx.run_date, title=title)
+    headers, details = readers_words(staff_language(ctx.reference.zorgkassen, code))
+    data = overview_xlsx(sheets, codes_frame(), created=ctx.run_date, title=title, headers=headers, details=details)
     files.bytes(f"{code}/{OVERVIEW}", data, sum(frame.height for frame in sheets.values()))
+
+
+def staff_language(zorgkassen: pl.DataFrame, code: str) -> str:
+    """The language of a zorgkas's staff (data/reference/zorgkassen.csv `language`): NL or FR, NL when absent."""
+    if "language" not in zorgkassen.columns:
+        return "NL"
+    found = zorgkassen.filter(pl.col("code") == code)["language"].to_list()
+    return (found[0] or "NL").upper() if found else "NL"
+
+
+@functools.cache
+def readers_words(language: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The headers of overview.xlsx and the (pattern, text) of the work list's details in `language`
+    (data/reference/codes.yaml, terms `column` and `detail`)."""
+    codes = load_codes()
+    headers = {column: codes.term("column", column, language) for column in codes.terms["column"]}
+    details = [(d["pattern"], codes.term("detail", key, language)) for key, d in codes.terms["detail"].items()]
+    return headers, details
 
 
 @functools.cache

@@ -92,3 +92,27 @@ def letter_persons(con: duckdb.DuckDBPyConnection, run_key: str, window_first: d
         sql += " UNION SELECT DISTINCT insz FROM payment_ledger WHERE month >= ?"
         params.append(window_first)
     return frame_of(con, sql, params, {"insz": pl.String})
+
+
+def granted_evidence(con: duckdb.DuckDBPyConnection, run_key: str, recovered: pl.DataFrame) -> pl.DataFrame:
+    """(insz, budget, evidence): the records ("feed:record id") the grants that paid the `recovered` months rested
+    on, as the latest earlier nightly run that granted each month recorded them (the grant history; not the runs
+    the run `run_key` does not see). L-REASON: a recovery letter names what changed since."""
+    schema = {"insz": pl.String, "budget": pl.String, "evidence": pl.String}
+    if recovered.height == 0:
+        return pl.DataFrame(schema=schema)
+    con.register("recovered_months", recovered.select("insz", "budget", "month").unique().to_arrow())
+    try:
+        sql = (
+            "SELECT DISTINCT insz, budget, unnest(evidence) AS evidence FROM ("
+            " SELECT r.insz, r.budget, g.evidence FROM recovered_months r"
+            " JOIN grant_history g ON g.insz = r.insz AND g.budget = r.budget AND g.first_month <= r.month"
+            " AND (g.last_month IS NULL OR g.last_month >= r.month)"
+            " JOIN runs u ON u.run_key = g.run_key AND u.kind = 'nightly'"
+            " WHERE NOT list_contains(?, g.run_key)"
+            " QUALIFY u.seq = max(u.seq) OVER (PARTITION BY r.insz, r.budget, r.month))"
+            " ORDER BY ALL"
+        )
+        return frame_of(con, sql, [not_before(con, run_key)], schema)
+    finally:
+        con.unregister("recovered_months")

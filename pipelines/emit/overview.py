@@ -11,7 +11,11 @@ code that appears in them. Cells are typed, so that filtering and sorting in Exc
   Excel); lists joined with "; "; nulls as empty cells.
 
 Every sheet has a bold header row that stays in view (frozen pane) and an autofilter; column widths
-follow the data (the longest value, capped at `MAX_WIDTH`).
+follow the data (the longest value, capped at `MAX_WIDTH`). For people: the headers are the words of the
+zorgkas's language (`headers`: the codes reference's `column` terms, data/reference/codes.yaml), a month
+(MONTH_COLUMNS: the first day of a month) is shown as 2024-12, and the work list's `detail` is in that
+language (`details`: the codes reference's `detail` terms, a pattern of the English text each); the files
+themselves keep their column names and English details, and the codes sheet stays in Dutch and French.
 
 Excel's limit: a sheet holds at most 1,048,576 rows, one of them the header. A frame longer than
 `max_rows_per_sheet` (default: that limit) continues on sheets named "<name> (2)", "<name> (3)", ...,
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -64,6 +68,8 @@ WRAPPED = frozenset({"explanation_nl", "explanation_fr"})
 CODE_COLUMNS = ("code", "rule", "rules", "grounds", "reason", "fails", "holds", "kind")
 # free-text columns that may name codes ("held: R-ENUM in residence_periods"): only known codes are taken
 TEXT_COLUMNS = ("detail", "subject")
+# columns that hold a month (its first day): shown as yyyy-mm
+MONTH_COLUMNS = ("first_month", "last_month", "month")
 CODE_PATTERN = r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b"
 
 
@@ -76,6 +82,9 @@ def overview_xlsx(
     max_rows_per_sheet: int = MAX_DATA_ROWS,
     code_columns: Iterable[str] = CODE_COLUMNS,
     text_columns: Iterable[str] = TEXT_COLUMNS,
+    headers: Mapping[str, str] | None = None,
+    details: Sequence[tuple[str, str]] = (),
+    month_columns: Iterable[str] = MONTH_COLUMNS,
 ) -> bytes:
     """The workbook's bytes: a typed sheet per frame of `sheets` (sheet name -> frame, in that
     order), then the `codes` sheet explaining every code found in them.
@@ -83,7 +92,9 @@ def overview_xlsx(
     `codes`: one row per known code with CODES_COLUMNS (code, title_nl, explanation_nl, title_fr,
     explanation_fr); extra columns are ignored. A code that appears but is not in `codes` is listed
     with empty texts, so a missing text shows. `created` (the run date) is the document's creation
-    date: the same input gives the same bytes.
+    date: the same input gives the same bytes. `headers` (column name -> header shown) and `details`
+    ((regular expression, replacement) pairs, the first that matches a `detail` wins) put the sheets in
+    the reader's language; `month_columns` are shown as yyyy-mm.
     """
     if not 1 <= max_rows_per_sheet <= MAX_DATA_ROWS:
         raise ValueError(f"max_rows_per_sheet must be 1..{MAX_DATA_ROWS}, not {max_rows_per_sheet}")
@@ -91,19 +102,43 @@ def overview_xlsx(
         raise ValueError(f"the sheet name {CODES_SHEET!r} is kept for the codes")
     names = sheet_names(sheets, max_rows_per_sheet)
     explained = codes_sheet(sheets, codes, code_columns, text_columns)
+    headers, months = dict(headers or {}), set(month_columns)
+    shown_months = frozenset(headers.get(c, c) for c in months)
     parts = [
-        typed_sheet(part, frame.slice(start, length))
+        typed_sheet(part, readable(frame.slice(start, length), headers, details), months=shown_months)
         for name, frame in sheets.items()
         for part, (start, length) in zip(names[name], _chunks(frame.height, max_rows_per_sheet), strict=True)
     ]
-    parts.append(typed_sheet(CODES_SHEET, explained, WRAPPED))
+    wrapped = frozenset(headers.get(c, c) for c in WRAPPED)
+    parts.append(typed_sheet(CODES_SHEET, readable(explained, headers), wrapped))
     return workbook(parts, title or "vsb-engine overview", _created(created))
 
 
-def typed_sheet(name: str, frame: pl.DataFrame, wrap: frozenset[str] = frozenset()) -> Sheet:
-    """A frame as a sheet: its cell values, their kinds and the column widths."""
+def typed_sheet(
+    name: str, frame: pl.DataFrame, wrap: frozenset[str] = frozenset(), months: frozenset[str] = frozenset()
+) -> Sheet:
+    """A frame as a sheet: its cell values, their kinds and the column widths; the date columns `months` as months."""
     cells, kinds = cell_columns(frame)
+    kinds = {n: "month" if k == "date" and n in months else k for n, k in kinds.items()}
     return Sheet(name, cells, kinds, column_widths(cells, kinds), wrap)
+
+
+def readable(
+    frame: pl.DataFrame,
+    headers: Mapping[str, str],
+    details: Sequence[tuple[str, str]] = (),
+) -> pl.DataFrame:
+    """The frame for people: `detail` in the reader's language (`details`: the first (pattern, replacement) whose
+    pattern matches; an unknown text stays) and the headers of `headers` (a column without one keeps its name)."""
+    if details and "detail" in frame.columns and frame.schema["detail"] == pl.String:
+        text = pl.col("detail")
+        translated = pl.lit(None, pl.String)
+        for pattern, replacement in reversed(details):
+            translated = (
+                pl.when(text.str.contains(pattern)).then(text.str.replace(pattern, replacement)).otherwise(translated)
+            )
+        frame = frame.with_columns(pl.coalesce(translated, text).alias("detail"))
+    return frame.rename({c: headers[c] for c in frame.columns if c in headers and headers[c] not in frame.columns})
 
 
 def sheet_names(sheets: Mapping[str, pl.DataFrame], max_rows_per_sheet: int = MAX_DATA_ROWS) -> dict[str, list[str]]:
@@ -237,7 +272,7 @@ def _utf16_cut(value: str) -> str:
 def column_widths(cells: pl.DataFrame, kinds: dict[str, str]) -> dict[str, float]:
     """Column widths in characters: the header or the longest shown value, plus a margin, within
     MIN_WIDTH..MAX_WIDTH."""
-    fixed = {"date": 10, "datetime": 19, "boolean": 6}
+    fixed = {"date": 10, "datetime": 19, "boolean": 6, "month": 7}
     lengths = {}
     for name, kind in kinds.items():
         if kind in fixed:

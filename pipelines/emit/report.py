@@ -16,8 +16,10 @@ The report dict: today's `_report.json` (flows/nightly.py `build_run`, flows/pre
                      optional), code_version (optional)
     feeds:           {feed: {delivery_date, rows_read, rows_valid, rows_quarantined,
                      quarantined_by_rule: {R-code: n}, rows_without_member?, iban?: {missing, invalid}}}
-    decisions:       nightly: {periods: {"ZZB:ENTITLED": n, ...}, months_entitled, persons_with_a_right,
-                     absence_budgets_due, worklist: {W-code: n}}
+    decisions:       nightly: {periods: {"ZZB:ENTITLED": n, ...}, months_entitled, persons_entitled (with an
+                     entitled month: the simulation's "persons"), persons_decided (with any decided period,
+                     entitled, not entitled or pending), absence_budgets_due, worklist: {W-code: n}}
+                     (`person_counts`; older reports: persons_with_a_right, which counted persons_decided)
     events:          nightly: {NEW|CONTINUED|CHANGED|STOPPED|CANCELLED: n}
     payments:        nightly: {rows, recoveries}
     holds:           {persons, by_rule: {R-code: n}, by_feed?: {feed: n}}
@@ -28,8 +30,9 @@ The report dict: today's `_report.json` (flows/nightly.py `build_run`, flows/pre
                      outcome ("passed" | "accepted" | "refused" | "exempt")}, shrink?: [{feed, rows,
                      previous_rows, previous_date?, min_rows_ratio, accepted (bool)}]};
                      `mass_change_counts` makes the first
-    warnings:        [text]
-    timings_seconds: {step: seconds}, in step order
+    warnings:        [text] (the feed checks', and `threshold_warnings`)
+    timings_seconds: {step: seconds}, in step order; the steps of PART_STEPS are parts of others (not added up:
+                     `run_seconds`)
     invoices:        invoice runs: {issued, issued_earlier_on_this_date, liable,
                      liable_already_invoiced_by_other_runs, held, deceased_not_invoiced,
                      per_zorgkas: {zorgkas: {invoices, reduced, amount}}}
@@ -70,6 +73,14 @@ TRENDS_COLUMNS = {
     "seconds": pl.Float64,
 }
 EVENTS = ("NEW", "CONTINUED", "CHANGED", "STOPPED", "CANCELLED")
+# steps timed inside others: shown under them, never added to the run time. "letters render" is part of "files";
+# "letters" is the letters' whole time: taking their inputs (in decide), building them (in settle), rendering (in
+# files)
+PART_STEPS = {"letters render": "part of files", "letters": "inputs in decide and settle, rendering in files"}
+PERSON_LABELS = {
+    "persons_entitled": "Persons with an entitled month",
+    "persons_decided": "Persons decided (any period: entitled, not entitled or pending)",
+}
 RULES = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")  # docs/spec/feeds.md order
 KINDS = {"nightly": "Nightly run", "invoices": "Premium invoice run", "fines": "Fine-candidate run"}
 GOOD_STATUS = {"published", "identical", "replaced"}
@@ -167,6 +178,42 @@ def mass_change_counts(
     }
 
 
+def person_counts(periods: pl.DataFrame) -> dict[str, int]:
+    """The report's person figures of the decided periods (insz, entitled): persons with an entitled month (the
+    simulation's "persons", pipelines/simulate/summary.py) and persons with any decided period."""
+    return {
+        "persons_entitled": periods.filter(pl.col("entitled"))["insz"].n_unique(),
+        "persons_decided": periods["insz"].n_unique(),
+    }
+
+
+def run_seconds(timings: Mapping[str, float]) -> float:
+    """The run's time: its steps one after the other, each counted once (PART_STEPS are inside other steps)."""
+    return round(sum(v for k, v in timings.items() if k not in PART_STEPS), 3)
+
+
+def threshold_warnings(
+    feeds: Mapping[str, Mapping], held_persons: int, members: int, quarantine_fraction: float, held_fraction: float
+) -> list[str]:
+    """The run's warnings about its data, for the report, the Prefect summary and the run's log: a feed whose
+    quarantined share of the rows read is above `quarantine_fraction` (parameter warn_quarantine_fraction), and
+    held persons (S-HOLD) above `held_fraction` of the members (warn_held_fraction). Counts only."""
+    found = []
+    for feed, f in sorted(feeds.items()):
+        read, quarantined = f.get("rows_read", 0), f.get("rows_quarantined", 0)
+        if read and quarantined / read > quarantine_fraction:
+            found.append(
+                f"feed {feed}: {quarantined:,} of {read:,} rows quarantined ({quarantined / read:.1%}), "
+                f"above {quarantine_fraction:.0%} (warn_quarantine_fraction)"
+            )
+    if members and held_persons / members > held_fraction:
+        found.append(
+            f"{held_persons:,} persons held (S-HOLD), {held_persons / members:.1%} of {members:,} members, "
+            f"above {held_fraction:.0%} (warn_held_fraction): they get no payment and no letter"
+        )
+    return found
+
+
 def trend_row(report: Mapping, active_grants: int | None = None) -> dict:
     """A run's row of the trends (TRENDS_COLUMNS) from its report: for the state to keep."""
     run = report["run"]
@@ -182,7 +229,7 @@ def trend_row(report: Mapping, active_grants: int | None = None) -> dict:
         "payment_rows": report.get("payments", {}).get("rows") if run.get("payment_run") else None,
         "payment_amount": float(sum(Decimal(p["amount"]) for p in paid)) if paid else None,
         "quarantine_rate": quarantined / read if read else None,
-        "seconds": round(sum(report.get("timings_seconds", {}).values()), 3),
+        "seconds": run_seconds(report.get("timings_seconds", {})),
     }
 
 
@@ -266,8 +313,8 @@ def _header(run: Mapping) -> str:
 def _summary(report: Mapping, page: _Page) -> str:
     tiles = []
     decisions = report.get("decisions", {})
-    if "persons_with_a_right" in decisions:
-        tiles.append(("Persons with a right", _n(decisions["persons_with_a_right"])))
+    if "persons_entitled" in decisions:
+        tiles.append((PERSON_LABELS["persons_entitled"], _n(decisions["persons_entitled"])))
     if "events" in report:
         tiles.append(("Grant events", _n(sum(report["events"].values()))))
     zorgkassen = report.get("per_zorgkas", {})
@@ -289,7 +336,7 @@ def _summary(report: Mapping, page: _Page) -> str:
             tiles.append((label, _n(report[key].get("issued", report[key].get("proposed", 0)))))
     timings = report.get("timings_seconds", {})
     if timings:
-        tiles.append(("Run time", _seconds(sum(timings.values()))))
+        tiles.append(("Run time", _seconds(run_seconds(timings))))
     if not tiles:
         return ""
     cells = "".join(
@@ -579,7 +626,8 @@ def _decisions(report: Mapping, page: _Page) -> str:
     if not decisions:
         return ""
     facts = [
-        ("Persons with a right", decisions.get("persons_with_a_right")),
+        (PERSON_LABELS["persons_entitled"], decisions.get("persons_entitled")),
+        (PERSON_LABELS["persons_decided"], decisions.get("persons_decided", decisions.get("persons_with_a_right"))),
         ("Months entitled", decisions.get("months_entitled")),
         ("Absence budgets due", decisions.get("absence_budgets_due")),
     ]
@@ -598,12 +646,19 @@ def _timings(report: Mapping) -> str:
     if not timings:
         return ""
     longest = max(timings.values()) or 1
+    steps = [(k, v) for k, v in timings.items() if k not in PART_STEPS]
+    steps += [(k, timings[k]) for k in PART_STEPS if k in timings]  # the parts last, after the steps they are in
     rows = "".join(
-        f"<tr><th>{_e(step)}</th><td class='num'>{_seconds(s)}</td>"
+        f"<tr{' class=part' if step in PART_STEPS else ''}><th>{_e(step)}"
+        + (f" <span class='muted'>({_e(PART_STEPS[step])})</span>" if step in PART_STEPS else "")
+        + f"</th><td class='num'>{_seconds(s)}</td>"
         f"<td><span class='bar' style='width:{_bar_width(s, longest)}px'></span></td></tr>"
-        for step, s in timings.items()
+        for step, s in steps
     )
-    total = f"<tr class='total'><th>Total</th><th class='num'>{_seconds(sum(timings.values()))}</th><th></th></tr>"
+    total = (
+        f"<tr class='total'><th>Run time (the steps, each once)</th><th class='num'>{_seconds(run_seconds(timings))}"
+        "</th><th></th></tr>"
+    )
     note = f"<p class='muted note'>{_e(report['timings_note'])}</p>" if report.get("timings_note") else ""
     return f"<section><h2>Timings per step</h2><table class='narrow'>{rows}{total}</table>{note}</section>"
 
@@ -820,6 +875,7 @@ table.rules th code, table.rules th abbr { white-space: normal; }
 .columns { display: flex; flex-wrap: wrap; gap: 0 40px; align-items: flex-start; }
 tr.total th { background: #f6f8fa; }
 table.narrow th { font-weight: 500; background: #f6f8fa; }
+tr.part th { font-weight: 400; padding-left: 22px; }
 .bar { display: inline-block; height: 9px; background: #1f5fa8; border-radius: 2px; vertical-align: middle; }
 .warnings li { color: #7d4e00; }
 abbr { text-decoration: underline dotted; cursor: help; }

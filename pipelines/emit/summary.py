@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from pipelines.emit.report import EVENTS, KINDS, personal_data
+from pipelines.emit.report import EVENTS, KINDS, PERSON_LABELS, personal_data
 
 STATUS = {"published": "published", "replaced": "published again", "identical": "unchanged (already published)"}
 
@@ -39,8 +39,8 @@ def key_figures(report: Mapping) -> list[tuple[str, str]]:
     """(label, value) of the run's main counts, those its report holds."""
     figures = []
     decisions = report.get("decisions", {})
-    if "persons_with_a_right" in decisions:
-        figures.append(("Persons with a right", _n(decisions["persons_with_a_right"])))
+    if "persons_entitled" in decisions:
+        figures.append((PERSON_LABELS["persons_entitled"], _n(decisions["persons_entitled"])))
     if "events" in report:
         events = report["events"]
         figures.append(("Grant events", ", ".join(f"{e} {_n(n)}" for e, n in events.items()) or "none"))

@@ -15,11 +15,12 @@ dimension, a frozen header row, column widths, the cells and an autofilter. Stri
 their row; rows carry theirs).
 
 Cells by kind (`KINDS`): text as text cells with the text format "@" (an insz keeps its leading zero),
-dates and datetimes as Excel serial numbers with a date format, money (Decimal, written exactly as its
-digits) with "#,##0.00", integers with "0", other numbers as General, booleans as TRUE/FALSE, a null as
-an empty cell. A non-finite number is the error #NUM!. Text that XML cannot carry is made safe: &, < and
-> escaped, a carriage return as &#13;, a literal "_xHHHH_" protected from Excel's own unescaping, the
-control characters XML 1.0 forbids replaced by U+FFFD, and leading or trailing spaces kept.
+dates and datetimes as Excel serial numbers with a date format (a month: "yyyy-mm", 2024-12), money
+(Decimal, written exactly as its digits) with "#,##0.00", integers with "0", other numbers as General,
+booleans as TRUE/FALSE, a null as an empty cell. A non-finite number is the error #NUM!. Text that XML
+cannot carry is made safe: &, < and > escaped, a carriage return as &#13;, a literal "_xHHHH_" protected
+from Excel's own unescaping, the control characters XML 1.0 forbids replaced by U+FFFD, and leading or
+trailing spaces kept.
 
 Deterministic: every zip entry is dated 1980-01-01 00:00 and the document's dates are the `created`
 argument, so the same frames give the same bytes (with the same ISA-L version).
@@ -40,8 +41,8 @@ from isal import isal_zlib
 
 SLICE_ROWS = 50_000  # rows made into XML at a time
 LEVEL = 1
-STYLE = {"text": 1, "date": 2, "datetime": 3, "money": 4, "integer": 5, "header": 6, "wrap": 7}
-KINDS = ("text", "date", "datetime", "money", "integer", "number", "boolean")
+STYLE = {"text": 1, "date": 2, "datetime": 3, "money": 4, "integer": 5, "header": 6, "wrap": 7, "month": 8}
+KINDS = ("text", "date", "datetime", "money", "integer", "number", "boolean", "month")
 WIDTH_PADDING = 0.7109375  # what Excel adds to a width in characters of the default font
 INVALID_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 SPECIAL_CHARACTERS = r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
@@ -274,8 +275,8 @@ def _app() -> str:
 
 STYLES = (
     HEADER + f'<styleSheet xmlns="{MAIN}">'
-    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
-    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
+    '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/><numFmt numFmtId="166" formatCode="yyyy-mm"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
@@ -284,7 +285,7 @@ STYLES = (
     '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
     '<border><left/><right/><top/><bottom style="thin"><color auto="1"/></bottom><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="8"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="9"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
@@ -292,7 +293,8 @@ STYLES = (
     '<xf numFmtId="1" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/>'
     '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyAlignment="1">'
-    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
     'defaultPivotStyle="PivotStyleLight16"/></styleSheet>'

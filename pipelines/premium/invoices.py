@@ -23,7 +23,9 @@ from pipelines.timeline import active_on
 from schemas.outputs import Invoices, columns
 
 MONEY = pl.Decimal(12, 2)
-REFERENCE_BASE_LIMIT = 10**10  # a structured communication has 10 digits of base
+# a structured communication has 10 digits of base; an invoice's base stays below 9,000,000,000, whose bases are
+# the recovery letters' (pipelines/emit/letters/payment.py): an invoice and a recovery never share a reference
+REFERENCE_BASE_LIMIT = 9 * 10**9
 
 INVOICE_COLUMNS = columns(Invoices)
 # an invoice as the ledger keeps it: the published columns but the reference, plus its base
@@ -184,7 +186,7 @@ def p_reference(new: pl.LazyFrame, last_bases: pl.LazyFrame) -> pl.LazyFrame:
     digits, so its number orders it as its text does, and faster). The same inputs and ledger give the
     same bases; an issued invoice keeps its base for ever (the ledger holds it, and the published files
     format it again: `structured_reference`). Adds reference_base, invoice_id ("<zorgkas>-<year>-<base>")
-    and structured_reference; `check_new_invoices` refuses a base reused or beyond 10 digits.
+    and structured_reference; `check_new_invoices` refuses a base reused or at or above REFERENCE_BASE_LIMIT.
     """
     numbered = new.join(last_bases, on="zorgkas", how="left").with_columns(
         (pl.col("last_base").fill_null(0) + insz_number(pl.col("insz")).rank("ordinal").over("zorgkas"))
@@ -281,8 +283,8 @@ def plan_invoices(
 def check_new_invoices(new: pl.DataFrame, ledger: pl.DataFrame, last_bases: pl.DataFrame) -> None:
     """The invoice ledger's keys, checked before the commit (DuckDB constraints would cost ~2 s per million
     rows): one invoice per (insz, premium_year), and new reference bases above every base of their zorgkas
-    and within 10 digits. One run at a time holds the state, so the ledger read at the start of the run is
-    the ledger at the commit. Names counts, never a value."""
+    and below REFERENCE_BASE_LIMIT (the recovery letters' bases start there). One run at a time holds the state,
+    so the ledger read at the start of the run is the ledger at the commit. Names counts, never a value."""
     numbers = new.select(insz_number(pl.col("insz")))["insz"]
     twice = new.height - numbers.n_unique() + new.join(ledger, on="insz", how="semi").height
     bases = new.group_by("zorgkas").agg(pl.col("reference_base").min().alias("first"), pl.col("reference_base").max())
@@ -291,5 +293,5 @@ def check_new_invoices(new: pl.DataFrame, ledger: pl.DataFrame, last_bases: pl.D
     if twice or reused or bases.filter(pl.col("reference_base") >= REFERENCE_BASE_LIMIT).height:
         raise PremiumRunError(
             f"{twice} invoices would be issued twice, {reused} zorgkassen would reuse a reference base, "
-            "or a zorgkas has used every 10-digit base"
+            "or a zorgkas has used every invoice base (below 9,000,000,000: the higher ones are recoveries')"
         )

@@ -1,9 +1,14 @@
 """report.html of a simulation: summary.json as a page for people (docs/spec/outputs.md, Simulation).
 
-Self-contained like the run report (pipelines/emit/report.py, whose style sheet, number formats and
-personal-data check it shares): inline CSS, charts as small hand-written inline SVG, no script, nothing
-from elsewhere. Counts and money only: `simulation_html` refuses to return a page in which an insz or an
-IBAN could be read. The same summary gives the same text.
+Self-contained like the run report (pipelines/emit/report.py, whose style sheet and personal-data check it
+shares): inline CSS, charts as small hand-written inline SVG, no script, nothing from elsewhere. Counts and
+money only: `simulation_html` refuses to return a page in which an insz or an IBAN could be read. The same
+summary gives the same text.
+
+In the user's language (`vsb simulate --lang NL|FR`, Dutch by default: the policy makers of the Flemish
+agency), with Belgian number formats from Babel ("1.234", "€ 1.234,50" in Dutch; "1 234", "1 234,50 €" in
+French). The figures are named as the run report names them: "persons with an entitled month" is the run
+report's figure of the same name (pipelines/emit/report.py `person_counts`).
 """
 
 from __future__ import annotations
@@ -12,14 +17,156 @@ import html
 from collections.abc import Callable
 from decimal import Decimal
 
-from pipelines.emit.report import _CSS, _money, _n, _short, _ticks, personal_data
+from babel.numbers import format_compact_decimal, format_currency, format_decimal
+
+from pipelines.emit.report import _CSS, _ticks, personal_data
 
 BASELINE_COLOUR, REFORM_COLOUR = "#8c959f", "#1f5fa8"
 GAIN_COLOUR, LOSS_COLOUR = "#2da44e", "#cf222e"
-BUDGET_NAMES = {
-    "ZZB": "Care budget for severe care needs (ZZB)",
-    "BOB": "Care budget for persons with a disability (BOB)",
+LOCALES = {"NL": "nl_BE", "FR": "fr_BE"}
+TEXTS = {
+    "NL": {
+        "budgets": {
+            "ZZB": "Zorgbudget voor zwaar zorgbehoevenden (ZZB)",
+            "BOB": "Zorgbudget voor personen met een handicap (BOB)",
+        },
+        "persons": "Personen met een maand recht",
+        "persons_per_zorgkas": "Personen met een maand recht per zorgkas",
+        "gaining_losing": "Personen die een recht winnen / verliezen",
+        "gaining_losing_per_zorgkas": "Personen die een recht winnen en verliezen per zorgkas",
+        "months": "Maanden met recht",
+        "cost": "Kostprijs over het venster",
+        "cost_per_year": "Kostprijs per kalenderjaar (EUR)",
+        "cost_difference": "Verschil in kostprijs",
+        "baseline": "basis",
+        "reform": "hervorming",
+        "gaining": "winnen",
+        "losing": "verliezen",
+        "gaining_short": "Winnen",
+        "losing_short": "Verliezen",
+        "months_gained": "Maanden gewonnen",
+        "months_lost": "Maanden verloren",
+        "months_amount_changed": "Maanden tegen een ander bedrag",
+        "cost_short": "Kostprijs",
+        "difference": "Verschil",
+        "year": "Jaar {year}",
+        "total": "Totaal",
+        "reform_title": "Hervorming {name}",
+        "value_from": "{name} = {value} vanaf {from}",
+        "no_change": "Geen maand met recht en geen bedrag verschilt voor dit zorgbudget.",
+        "overview": "Overzicht",
+        "reform_column": "Hervorming",
+        "budget_column": "Zorgbudget",
+        "simulation": "Simulatie",
+        "as_of": "Op",
+        "window": "Venster",
+        "window_value": "{first} tot {last}",
+        "reforms": "Hervormingen",
+        "title": "Simulatie {name} op {as_of}",
+        "deliveries": "Leveringen",
+        "warnings": "Waarschuwingen",
+        "how_to_read": "Hoe leest u de cijfers?",
+        "footer": "vsb-engine simulatierapport: aantallen en bedragen, geen insz, naam of IBAN. De personen achter "
+        "de cijfers staan in changes.parquet, naast deze pagina (leesbaar voor eigenaar en groep).",
+        "definitions": {
+            "window": "het evaluatievenster van de rundatum: evaluation_window_months maanden tot en met de maand "
+            "van D",
+            "entitled month": "een maand met status ENTITLED in _decisions/periods.parquet (maanden PENDING tellen "
+            "niet mee)",
+            "persons": "personen met minstens één maand recht in de groep (in het runrapport: 'Persons with an "
+            "entitled month')",
+            "cost": "de som van de maandbedragen van de maanden met recht (EUR)",
+            "persons_gaining": "personen met een maand recht in de groep onder de hervorming en geen onder de basis",
+            "persons_losing": "personen met een maand recht in de groep onder de basis en geen onder de hervorming",
+            "months_gained": "maanden met recht onder de hervorming en niet onder de basis",
+            "months_lost": "maanden met recht onder de basis en niet onder de hervorming",
+            "months_amount_changed": "maanden met recht onder beide, tegen een ander maandbedrag",
+            "years": "kalenderjaren, beperkt tot het venster: maanden en kosten tellen op over jaren en "
+            "zorgkassen, personen niet",
+        },
+    },
+    "FR": {
+        "budgets": {
+            "ZZB": "Budget de soins pour personnes lourdement dépendantes (ZZB)",
+            "BOB": "Budget de soins pour personnes handicapées (BOB)",
+        },
+        "persons": "Personnes avec un mois de droit",
+        "persons_per_zorgkas": "Personnes avec un mois de droit par caisse d'assurance soins",
+        "gaining_losing": "Personnes qui gagnent / perdent un droit",
+        "gaining_losing_per_zorgkas": "Personnes qui gagnent et perdent un droit par caisse d'assurance soins",
+        "months": "Mois de droit",
+        "cost": "Coût sur la fenêtre",
+        "cost_per_year": "Coût par année civile (EUR)",
+        "cost_difference": "Différence de coût",
+        "baseline": "base",
+        "reform": "réforme",
+        "gaining": "gagnent",
+        "losing": "perdent",
+        "gaining_short": "Gagnent",
+        "losing_short": "Perdent",
+        "months_gained": "Mois gagnés",
+        "months_lost": "Mois perdus",
+        "months_amount_changed": "Mois à un autre montant",
+        "cost_short": "Coût",
+        "difference": "Différence",
+        "year": "Année {year}",
+        "total": "Total",
+        "reform_title": "Réforme {name}",
+        "value_from": "{name} = {value} à partir du {from}",
+        "no_change": "Aucun mois de droit ni aucun montant ne diffère pour ce budget de soins.",
+        "overview": "Vue d'ensemble",
+        "reform_column": "Réforme",
+        "budget_column": "Budget de soins",
+        "simulation": "Simulation",
+        "as_of": "Au",
+        "window": "Fenêtre",
+        "window_value": "{first} à {last}",
+        "reforms": "Réformes",
+        "title": "Simulation {name} au {as_of}",
+        "deliveries": "Livraisons",
+        "warnings": "Avertissements",
+        "how_to_read": "Comment lire les chiffres\u00a0?",
+        "footer": "Rapport de simulation vsb-engine : des nombres et des montants, aucun insz, nom ou IBAN. Les "
+        "personnes derrière les chiffres sont dans changes.parquet, à côté de cette page (lisible par le "
+        "propriétaire et le groupe).",
+        "definitions": {
+            "window": "la fenêtre d'évaluation de la date du run : evaluation_window_months mois jusqu'au mois de D "
+            "inclus",
+            "entitled month": "un mois au statut ENTITLED dans _decisions/periods.parquet (les mois PENDING ne "
+            "comptent pas)",
+            "persons": "les personnes avec au moins un mois de droit dans le groupe (dans le rapport du run : "
+            "'Persons with an entitled month')",
+            "cost": "la somme des montants mensuels des mois de droit (EUR)",
+            "persons_gaining": "les personnes avec un mois de droit dans le groupe sous la réforme et aucun sous la "
+            "base",
+            "persons_losing": "les personnes avec un mois de droit dans le groupe sous la base et aucun sous la "
+            "réforme",
+            "months_gained": "les mois de droit sous la réforme et pas sous la base",
+            "months_lost": "les mois de droit sous la base et pas sous la réforme",
+            "months_amount_changed": "les mois de droit sous les deux, à un autre montant mensuel",
+            "years": "les années civiles, limitées à la fenêtre : mois et coûts s'additionnent sur les années et "
+            "les caisses, les personnes non",
+        },
+    },
 }
+
+
+class _Format:
+    """Numbers and money in the report's language, Belgian conventions (Babel)."""
+
+    def __init__(self, lang: str):
+        self.locale = LOCALES[lang]
+
+    def n(self, value) -> str:
+        return "—" if value is None else format_decimal(int(value), locale=self.locale)
+
+    def money(self, value) -> str:
+        return format_currency(Decimal(str(value)), "EUR", locale=self.locale)
+
+    def short(self, value: float) -> str:
+        return format_compact_decimal(value, locale=self.locale, fraction_digits=2)
+
+
 HEIGHT, TOP, BOTTOM, LEFT, RIGHT = 190, 14, 40, 58, 10
 
 EXTRA_CSS = """
@@ -35,7 +182,7 @@ def _e(value) -> str:
 
 
 def grouped_bars_svg(
-    categories: list[str], series: list[tuple[str, str, list[float]]], label: str, fmt: Callable = _short
+    categories: list[str], series: list[tuple[str, str, list[float]]], label: str, fmt: Callable = str
 ) -> str:
     """Bars of each series side by side per category (x), y from 0 with a few labelled grid lines; a tooltip
     on every bar. Deterministic: coordinates rounded to 0.1."""
@@ -87,95 +234,100 @@ def _figure(caption: str, svg: str, legend: list[tuple[str, str]]) -> str:
     return f"<figure><figcaption>{_e(caption)}</figcaption>{_legend(legend)}{svg}</figure>"
 
 
-def _delta(value, money: bool = False) -> str:
+def _delta(f: _Format, value, money: bool = False) -> str:
     number = Decimal(str(value))
-    text = _money(abs(number)) if money else _n(abs(number))
+    text = f.money(abs(number)) if money else f.n(abs(number))
     sign, css = ("+", "up") if number > 0 else ("−", "down") if number < 0 else ("", "")
     return f"<span class='{css}'>{sign}{text}</span>"
 
 
-def _budget_tiles(budget: str, block: dict) -> str:
+def _budget_tiles(t: dict, f: _Format, budget: str, block: dict) -> str:
     total = block["total"]
     b, r = total["baseline"], total["reform"]
     tiles = [
-        ("Persons with a right", f"{_n(b['persons'])} → {_n(r['persons'])}"),
-        ("Gaining / losing a right", f"{_delta(total['persons_gaining'])} / {_delta(-total['persons_losing'])}"),
-        ("Entitled months", f"{_n(b['months'])} → {_n(r['months'])}"),
-        ("Cost over the window", f"{_money(b['cost'])} → {_money(r['cost'])}"),
-        ("Cost difference", _delta(total["cost_difference"], money=True)),
+        (t["persons"], f"{f.n(b['persons'])} → {f.n(r['persons'])}"),
+        (t["gaining_losing"], f"{_delta(f, total['persons_gaining'])} / {_delta(f, -total['persons_losing'])}"),
+        (t["months"], f"{f.n(b['months'])} → {f.n(r['months'])}"),
+        (t["cost"], f"{f.money(b['cost'])} → {f.money(r['cost'])}"),
+        (t["cost_difference"], _delta(f, total["cost_difference"], money=True)),
     ]
     cells = "".join(
         f'<div class="tile"><div class="label">{_e(k)}</div><div class="value">{v}</div></div>' for k, v in tiles
     )
-    return f"<h3>{_e(BUDGET_NAMES.get(budget, budget))}</h3><div class='tiles'>{cells}</div>"
+    return f"<h3>{_e(t['budgets'].get(budget, budget))}</h3><div class='tiles'>{cells}</div>"
 
 
-def _budget_charts(block: dict) -> str:
+def _budget_charts(t: dict, f: _Format, block: dict) -> str:
     years = list(block["years"])
     zorgkassen = list(block["zorgkassen"])
     both = [("baseline", BASELINE_COLOUR), ("reform", REFORM_COLOUR)]
+    named = [(t[n], c) for n, c in both]
     cost = grouped_bars_svg(
         years,
-        [(n, c, [float(block["years"][y][n]["cost"]) for y in years]) for n, c in both],
-        "Cost per calendar year (EUR)",
+        [(t[n], c, [float(block["years"][y][n]["cost"]) for y in years]) for n, c in both],
+        t["cost_per_year"],
+        f.short,
     )
     persons = grouped_bars_svg(
         zorgkassen,
-        [(n, c, [block["zorgkassen"][z]["total"][n]["persons"] for z in zorgkassen]) for n, c in both],
-        "Persons with a right per zorgkas",
-        _n,
+        [(t[n], c, [block["zorgkassen"][z]["total"][n]["persons"] for z in zorgkassen]) for n, c in both],
+        t["persons_per_zorgkas"],
+        f.n,
     )
     moves = [("gaining", GAIN_COLOUR), ("losing", LOSS_COLOUR)]
     moved = grouped_bars_svg(
         zorgkassen,
-        [(n, c, [block["zorgkassen"][z]["total"][f"persons_{n}"] for z in zorgkassen]) for n, c in moves],
-        "Persons gaining and losing a right per zorgkas",
-        _n,
+        [(t[n], c, [block["zorgkassen"][z]["total"][f"persons_{n}"] for z in zorgkassen]) for n, c in moves],
+        t["gaining_losing_per_zorgkas"],
+        f.n,
     )
     figures = [
-        _figure("Cost per calendar year (EUR)", cost, both),
-        _figure("Persons with a right per zorgkas", persons, both),
-        _figure("Persons gaining and losing a right", moved, moves),
+        _figure(t["cost_per_year"], cost, named),
+        _figure(t["persons_per_zorgkas"], persons, named),
+        _figure(t["gaining_losing_per_zorgkas"], moved, [(t[n], c) for n, c in moves]),
     ]
     return f"<div class='charts'>{''.join(figures)}</div>"
 
 
-def _budget_table(block: dict) -> str:
+def _budget_table(t: dict, f: _Format, block: dict) -> str:
     head = (
-        "<tr><th rowspan='2'></th><th colspan='2'>Persons with a right</th><th rowspan='2'>Gaining</th>"
-        "<th rowspan='2'>Losing</th><th colspan='2'>Entitled months</th><th colspan='2'>Cost</th>"
-        "<th rowspan='2'>Difference</th></tr><tr><th>Baseline</th><th>Reform</th><th>Baseline</th>"
-        "<th>Reform</th><th>Baseline</th><th>Reform</th></tr>"
+        f"<tr><th rowspan='2'></th><th colspan='2'>{_e(t['persons'])}</th><th rowspan='2'>{_e(t['gaining_short'])}</th>"
+        f"<th rowspan='2'>{_e(t['losing_short'])}</th><th colspan='2'>{_e(t['months'])}</th>"
+        f"<th colspan='2'>{_e(t['cost_short'])}</th><th rowspan='2'>{_e(t['difference'])}</th></tr>"
+        + "<tr>"
+        + f"<th>{_e(t['baseline'])}</th><th>{_e(t['reform'])}</th>" * 3
+        + "</tr>"
     )
 
-    def row(name: str, f: dict, tag: str = "td") -> str:
-        b, r = f["baseline"], f["reform"]
-        cells = [_n(b["persons"]), _n(r["persons"]), _n(f["persons_gaining"]), _n(f["persons_losing"])]
-        cells += [_n(b["months"]), _n(r["months"]), _money(b["cost"]), _money(r["cost"])]
+    def row(name: str, g: dict, tag: str = "td") -> str:
+        b, r = g["baseline"], g["reform"]
+        cells = [f.n(b["persons"]), f.n(r["persons"]), f.n(g["persons_gaining"]), f.n(g["persons_losing"])]
+        cells += [f.n(b["months"]), f.n(r["months"]), f.money(b["cost"]), f.money(r["cost"])]
         body = "".join(f"<{tag} class='num'>{c}</{tag}>" for c in cells)
-        return (
-            f"<tr><th>{_e(name)}</th>{body}<{tag} class='num delta'>{_delta(f['cost_difference'], True)}</{tag}></tr>"
-        )
+        delta = _delta(f, g["cost_difference"], True)
+        return f"<tr><th>{_e(name)}</th>{body}<{tag} class='num delta'>{delta}</{tag}></tr>"
 
-    rows = [row(f"Year {y}", f) for y, f in block["years"].items()]
-    rows += [row(z, f["total"]) for z, f in block["zorgkassen"].items()]
-    total = row("Total", block["total"], "th").replace("<tr>", "<tr class='total'>", 1)
+    rows = [row(t["year"].format(year=y), g) for y, g in block["years"].items()]
+    rows += [row(z, g["total"]) for z, g in block["zorgkassen"].items()]
+    total = row(t["total"], block["total"], "th").replace("<tr>", "<tr class='total'>", 1)
     return f"<div class='scroll'><table>{head}{''.join(rows)}{total}</table></div>"
 
 
-def _reform_section(name: str, reform: dict, given: dict) -> str:
+def _reform_section(t: dict, f: _Format, name: str, reform: dict, given: dict) -> str:
     values = "".join(
-        f"<li><code>{_e(v['name'])}</code> = {_e(v['value'])} from {_e(v['from'])}"
-        f" <span class='muted'>({_e(v['source'])})</span></li>"
+        "<li>"
+        + t["value_from"].format(name=f"<code>{_e(v['name'])}</code>", value=_e(v["value"]), **{"from": _e(v["from"])})
+        + f" <span class='muted'>({_e(v['source'])})</span></li>"
         for v in given.get("parameters", [])
     )
-    parts = [f"<h2>Reform {_e(name)}</h2><p>{_e(reform.get('description', ''))}</p><ul>{values}</ul>"]
+    title = t["reform_title"].format(name=_e(name))
+    parts = [f"<h2>{title}</h2><p>{_e(reform.get('description', ''))}</p><ul>{values}</ul>"]
     for budget, block in reform["budgets"].items():
-        parts.append(_budget_tiles(budget, block))
+        parts.append(_budget_tiles(t, f, budget, block))
         if _changed(block["total"]):
-            parts += [_budget_charts(block), _budget_table(block)]
+            parts += [_budget_charts(t, f, block), _budget_table(t, f, block)]
         else:
-            parts.append("<p class='muted'>No entitled month and no amount differs for this budget.</p>")
+            parts.append(f"<p class='muted'>{_e(t['no_change'])}</p>")
     return "<section>" + "".join(parts) + "</section>"
 
 
@@ -183,57 +335,59 @@ def _changed(total: dict) -> bool:
     return any(total[k] for k in ("months_gained", "months_lost", "months_amount_changed"))
 
 
-def _overview(reforms: dict) -> str:
+def _overview(t: dict, f: _Format, reforms: dict) -> str:
     """One row per reform and budget: the totals' differences."""
-    head = (
-        "<tr><th>Reform</th><th>Budget</th><th>Persons gaining</th><th>Persons losing</th><th>Months gained</th>"
-        "<th>Months lost</th><th>Months at another amount</th><th>Cost difference</th></tr>"
-    )
+    columns = ["reform_column", "budget_column", "gaining_short", "losing_short", "months_gained", "months_lost"]
+    columns += ["months_amount_changed", "cost_difference"]
+    head = "<tr>" + "".join(f"<th>{_e(t[c])}</th>" for c in columns) + "</tr>"
     rows = []
     for name, reform in reforms.items():
         for budget, block in reform["budgets"].items():
-            t = block["total"]
-            counts = [t["persons_gaining"], t["persons_losing"], t["months_gained"], t["months_lost"]]
-            counts.append(t["months_amount_changed"])
-            cells = "".join(f"<td class='num'>{_n(c)}</td>" for c in counts)
-            delta = f"<td class='num delta'>{_delta(t['cost_difference'], True)}</td>"
+            total = block["total"]
+            counts = [total["persons_gaining"], total["persons_losing"], total["months_gained"], total["months_lost"]]
+            counts.append(total["months_amount_changed"])
+            cells = "".join(f"<td class='num'>{f.n(c)}</td>" for c in counts)
+            delta = f"<td class='num delta'>{_delta(f, total['cost_difference'], True)}</td>"
             rows.append(f"<tr><th>{_e(name)}</th><td>{_e(budget)}</td>{cells}{delta}</tr>")
-    return f"<section><h2>Overview</h2><table>{head}{''.join(rows)}</table></section>"
+    return f"<section><h2>{_e(t['overview'])}</h2><table>{head}{''.join(rows)}</table></section>"
 
 
-def simulation_html(summary: dict) -> str:
-    """The report.html page of a simulation's summary.json."""
+def simulation_html(summary: dict, lang: str = "NL") -> str:
+    """The report.html page of a simulation's summary.json, in `lang` (NL or FR: module docstring)."""
+    t, f = TEXTS[lang], _Format(lang)
     simulation = summary["simulation"]
     given = {r["name"]: r for r in simulation.get("reforms", [])}
     window = simulation["window"]
     facts = [
-        ("Simulation", simulation["name"]),
-        ("As of", simulation["as_of"]),
-        ("Window", f"{window['first_month'][:7]} to {window['last_month'][:7]}"),
-        ("Reforms", ", ".join(summary["reforms"])),
+        (t["simulation"], simulation["name"]),
+        (t["as_of"], simulation["as_of"]),
+        (t["window"], t["window_value"].format(first=window["first_month"][:7], last=window["last_month"][:7])),
+        (t["reforms"], ", ".join(summary["reforms"])),
     ]
     items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
-    deliveries = ", ".join(f"{f} {d}" for f, d in simulation.get("deliveries", {}).items())
+    deliveries = ", ".join(f"{feed} {d}" for feed, d in simulation.get("deliveries", {}).items())
+    title = t["title"].format(name=simulation["name"], as_of=simulation["as_of"])
     header = (
-        f"<header><h1>Simulation {_e(simulation['name'])} as of {_e(simulation['as_of'])}</h1>"
-        f"<dl class='facts'>{items}</dl><p class='muted'>Deliveries: {_e(deliveries)}</p></header>"
+        f"<header><h1>{_e(title)}</h1>"
+        f"<dl class='facts'>{items}</dl><p class='muted'>{_e(t['deliveries'])}: {_e(deliveries)}</p></header>"
     )
     warnings = "".join(f"<li>{_e(w)}</li>" for w in summary.get("warnings", []))
-    body = header + (f"<section><h2>Warnings</h2><ul class='warnings'>{warnings}</ul></section>" if warnings else "")
-    body += _overview(summary["reforms"])
-    body += "".join(_reform_section(n, r, given.get(n, {})) for n, r in summary["reforms"].items())
-    notes = "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in summary.get("definitions", {}).items())
-    body += f"<section><h2>How to read the figures</h2><ul>{notes}</ul></section>"
-    text = _DOCUMENT.format(
-        title=_e(f"Simulation {simulation['name']} {simulation['as_of']}"), css=_CSS + EXTRA_CSS, body=body
+    if warnings:
+        header += f"<section><h2>{_e(t['warnings'])}</h2><ul class='warnings'>{warnings}</ul></section>"
+    body = header + _overview(t, f, summary["reforms"])
+    body += "".join(_reform_section(t, f, n, r, given.get(n, {})) for n, r in summary["reforms"].items())
+    notes = "".join(
+        f"<li><b>{_e(k)}</b>: {_e(t['definitions'].get(k, v))}</li>" for k, v in summary.get("definitions", {}).items()
     )
+    body += f"<section><h2>{_e(t['how_to_read'])}</h2><ul>{notes}</ul></section>"
+    text = _DOCUMENT.format(lang=lang.lower(), title=_e(title), css=_CSS + EXTRA_CSS, body=body, footer=_e(t["footer"]))
     if personal_data(text):
         raise ValueError("the simulation report would show insz or IBAN values: it carries counts only")
     return text
 
 
 _DOCUMENT = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -242,8 +396,7 @@ _DOCUMENT = """<!DOCTYPE html>
 </head>
 <body>
 {body}
-<footer>vsb-engine simulation report: counts and money only, no insz, name or IBAN. The persons behind the
-figures are in changes.parquet, beside this page (readable by owner and group only).</footer>
+<footer>{footer}</footer>
 </body>
 </html>
 """

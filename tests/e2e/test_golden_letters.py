@@ -1,5 +1,9 @@
 """Golden letters (docs/spec/rules.md §9): the sample's nights and invoice run on a fresh state, and hand-picked letters, one
-per kind and language, read back with pdftotext and compared with the reviewed texts in tests/e2e/golden/letters/.
+per kind and language and one per case of L-ADDRESSEE and L-REASON (a letter to the heirs of a deceased member, to a
+minor's parents, each reason a grant stops that the sample holds, a recovery with how to pay it back, an invoice with its
+EPC QR code), read back with pdftotext and compared with the reviewed texts in tests/e2e/golden/letters/; the reasons
+the sample does not hold (the end of the affiliation, of a facility stay, a VAPH record that started, a residence that
+no longer counts) are letters built here from the rules' own frames.
 
 The runs: the go-live payment night 2026-10-26, the night of 2026-11-06 (the delivery of 2026-11-01: new, changed,
 stopped and cancelled grants, a death reported late), the payment night 2026-11-26 (recoveries), the night after,
@@ -13,20 +17,23 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipelines.emit.letters.appeal import appeal_deadline, receipt_date
+from pipelines.emit.letters.appeal import appeal_deadline, appeal_terms, receipt_date
 from pipelines.emit.letters.content import DECISION_EVENTS, REQUEST_CODES
 from schemas.outputs import Letters, columns
 from synthdata.scenarios import scenario_insz
 
 ROOT = Path(__file__).resolve().parents[2]
 LANDING = ROOT / "data" / "sample" / "landing"
+D = dt.date
 GOLDEN = Path(__file__).resolve().parent / "golden" / "letters"
 NIGHTS = ["2026-10-26", "2026-11-06", "2026-11-26", "2026-11-27"]
 INVOICES = "invoices/2026/2026-11-26"
@@ -42,6 +49,11 @@ PICKED = {
     "request-fr": ("nightly/2026-10-26", S["S13"], "L-REQUEST"),
     "invoice-nl": (INVOICES, S["S01"], "L-INVOICE"),
     "invoice-fr": (INVOICES, S["S07"], "L-INVOICE"),
+    # L-ADDRESSEE and L-REASON: decision-fr and recovery-fr go to the heirs of S14 (died 20 August 2026); recovery-nl
+    # to the parents of a child born in 2022, with the scale that ended and the one no longer delivered
+    "stop-scale-ended-nl": ("nightly/2026-11-06", "22090176748", "L-DECISION"),
+    "cancel-record-gone-nl": ("nightly/2026-11-06", "70010306561", "L-DECISION"),
+    "cancel-newer-screener-nl": ("nightly/2026-11-06", "42081255325", "L-DECISION"),
 }
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),
@@ -118,10 +130,10 @@ def test_the_motivation_names_each_rule_and_the_record_behind_it(sample):
     assert "Gegevens: BelRAI Screener van 10 februari 2025, gezinszorg, score 14, ref. SC-BR-01" in granted
     assert "Start van het recht na de zorgnood (ZZB-START)" in granted
     stopped = flat(letter_text(sample, *PICKED["decision-fr"]))
-    assert "Votre budget de soins pour personnes fortement dépendantes prend fin." in stopped
+    assert "Le budget de soins pour personnes lourdement dépendantes de la personne décédée prend fin." in stopped
     assert "de juillet 2025 à août 2026 inclus" in stopped
     assert "En vie le premier jour du mois (E-ALIVE)" in stopped
-    assert "Données: données de la caisse d'assurance soins : 20 août 2026, décès" in stopped
+    assert "Données : données de la caisse d'assurance soins : 20 août 2026, décès" in stopped
     recovered = flat(letter_text(sample, *PICKED["recovery-fr"]))
     assert "Le titulaire du budget de soins est décédé" in recovered
 
@@ -170,10 +182,14 @@ def test_the_fee_is_reduced_exactly_for_an_increased_allowance_on_the_letters_da
 
 def test_amounts_and_dates_follow_the_letters_language(sample):
     nl, fr = flat(letter_text(sample, *PICKED["decision-nl"])), flat(letter_text(sample, *PICKED["decision-fr"]))
-    assert "U krijgt € 140,00 per maand." in nl and "Datum: 26 oktober 2026" in nl and "juni 2025: € 140,00" in nl
-    assert "Montant mensuel: 140,00 €" in fr and "Date: 6 novembre 2026" in fr
+    assert (
+        "U krijgt € 140,00 per maand." in nl
+        and "Datum: 26 oktober 2026" in nl
+        and "juni 2025 tot en met oktober 2026 (17 maanden van € 140,00): € 2.380,00" in nl
+    )
+    assert "Montant mensuel : 140,00 €" in fr and "Date : 6 novembre 2026" in fr
     assert "U moet in totaal € 2.660,00 terugbetalen." in flat(letter_text(sample, *PICKED["recovery-nl"]))
-    assert "Vous devez rembourser 280,00 € au total." in flat(letter_text(sample, *PICKED["recovery-fr"]))
+    assert "La succession doit rembourser 280,00 € au total." in flat(letter_text(sample, *PICKED["recovery-fr"]))
     assert "Voor 2026 is dat € 100,00." in flat(letter_text(sample, *PICKED["invoice-nl"]))
     assert "Pour 2026, elle s'élève à 100,00 €." in flat(letter_text(sample, *PICKED["invoice-fr"]))
 
@@ -211,8 +227,8 @@ def digests(out: Path, run: str) -> dict[str, str]:
 
 
 def test_the_same_night_on_a_fresh_state_gives_byte_identical_letters(sample, tmp_path):
-    run_sample(tmp_path / "out", tmp_path / "state.duckdb", nights=NIGHTS[:2], invoices=False)
-    for night in NIGHTS[:2]:
+    run_sample(tmp_path / "out", tmp_path / "state.duckdb", nights=NIGHTS[:3], invoices=False)
+    for night in NIGHTS[:3]:  # the payment night's recovery letters with their references
         again = digests(tmp_path / "out", f"nightly/{night}")
         assert again and again == digests(sample, f"nightly/{night}")
         for name in ("letters.parquet", "manifest.json"):
@@ -229,3 +245,308 @@ def test_a_rerun_of_a_night_after_later_nights_sends_the_same_letters(sample):
     assert result["status"] == "identical"  # the same letters, ids and request ledger rows: nothing to publish
     report = json.loads((sample / "nightly" / "2026-10-26" / "_report.json").read_text())
     assert report["letters"]["by_kind"]["L-REQUEST"] == 15
+
+
+# --- L-ADDRESSEE ------------------------------------------------------------------------------------------------------
+
+
+def test_a_letter_about_a_member_who_died_goes_to_the_heirs_in_the_past_tense(sample):
+    """L-ADDRESSEE: S14 died on 20 August 2026; the letters of November speak of the member in the third person."""
+    for name in ("decision-fr", "recovery-fr"):
+        text = flat(letter_text(sample, *PICKED[name]))
+        assert "Aux héritiers de feu Scenario S14 Rue de l'Église 12" in text, name
+        assert "Décédé(e) le : 20 août 2026" in text and "Mesdames, Messieurs," in text, name
+        assert "Madame, Monsieur," not in text and "votre budget" not in text.lower(), name
+    assert "Elle y avait droit de juillet 2025 à août 2026 inclus." in flat(letter_text(sample, *PICKED["decision-fr"]))
+    assert "La succession doit rembourser 280,00 € au total." in flat(letter_text(sample, *PICKED["recovery-fr"]))
+
+
+def test_a_letter_about_a_minor_goes_to_the_parents(sample):
+    """L-ADDRESSEE: the child born on 1 September 2022 is 4 on the letter's date."""
+    for name in ("recovery-nl", "stop-scale-ended-nl"):
+        text = flat(letter_text(sample, *PICKED[name]))
+        assert "Aan de ouders of de wettelijke vertegenwoordiger van Senne Van Damme Lindenlaan 172" in text, name
+        assert "Geachte ouders, geachte vertegenwoordiger," in text, name
+        assert "Geachte mevrouw, geachte heer" not in text, name
+    assert "Het kind had recht van november 2024" in flat(letter_text(sample, *PICKED["stop-scale-ended-nl"]))
+
+
+def test_an_adult_alive_on_the_letters_date_is_written_to_directly(sample):
+    text = flat(letter_text(sample, *PICKED["decision-nl"]))
+    assert "Geachte mevrouw, geachte heer," in text and "erfgenamen" not in text and "ouders" not in text
+
+
+# --- L-REASON -------------------------------------------------------------------------------------------------------
+
+GENERIC = "De maand ligt niet binnen een periode met recht"
+REASONS = [
+    # name                       the fact, with its record and dates
+    ("stop-scale-ended-nl",      "De beslissing over de zorgtoeslag die de zorgnood aantoonde, geldt niet meer. Gegevens: medisch-sociale schaal geldig vanaf 30 oktober 2022, zorgtoeslag, score 22, tot 24 maart 2025, ref. MS000000033"),
+    ("cancel-record-gone-nl",    "Het gegeven waarop onze vorige beslissing steunde, komt niet meer voor in de gegevens die de zorgkas ontvangt. Gegevens: medisch-sociale schaal, ref. MS000000013"),
+    ("cancel-newer-screener-nl", "Een nieuwere BelRAI Screener toont geen zware zorgnood die recht geeft op dit zorgbudget. Gegevens: BelRAI Screener van 20 mei 2026, andere dienst, score 5, ref. BR000000132"),
+    ("decision-fr",              "Le titulaire du budget de soins est décédé : le budget de soins court jusqu'au mois du décès inclus. Données : données de la caisse d'assurance soins : 20 août 2026, décès"),
+    ("recovery-nl",              "Gegevens: medisch-sociale schaal geldig vanaf 30 oktober 2022, zorgtoeslag, score 22, tot 24 maart 2025, ref. MS000000033"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, fact", REASONS, ids=[r[0] for r in REASONS])
+def test_a_stop_cancel_or_recovery_names_the_fact_that_changed(sample, name, fact):
+    """L-REASON: the fact with its record and dates, never only the generic sentence of ZZB-START."""
+    text = flat(letter_text(sample, *PICKED[name]))
+    assert fact in text
+    assert GENERIC not in text
+
+
+def test_a_new_grant_from_the_windows_first_month_says_earlier_months_are_not_decided(sample):
+    """L-REASON: S01's right starts in June 2025, inside the window: no such sentence; a BOB right from the window's
+    first month (November 2024) says it, and the letter states the months and the amount paid."""
+    assert "Eerdere maanden maken er geen deel van uit" not in flat(letter_text(sample, *PICKED["decision-nl"]))
+    letters = letters_of(sample, "nightly/2026-10-26").filter(pl.col("subject") == "BOB NEW 2024-11")
+    assert letters.height
+    text = flat(text_of(sample, "nightly/2026-10-26", letters.row(0, named=True)))
+    assert (
+        "Deze beslissing gaat over de maanden vanaf november 2024. Eerdere maanden maken er geen deel van uit" in text
+    )
+    assert "november 2024 tot en met oktober 2026 (24 maanden van € 300,00): € 7.200,00" in text
+
+
+# --- L-RECOVERY and L-INVOICE: how to pay, and the EPC QR code -----------------------------------------------------
+
+
+def epc_fields(payload: str) -> list[str]:
+    return payload.split("\n")
+
+
+def qr_codes(pdf: Path, page: int, tmp_path: Path) -> list[str]:
+    """The QR codes on a page of a PDF, read back with zxing-cpp from a 200 dpi rendering (poppler's pdftoppm)."""
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    stem = tmp_path / f"page-{page}"
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-f", str(page), "-l", str(page), "-png", "-singlefile", str(pdf), str(stem)],
+        check=True,
+    )
+    return [found.text for found in zxingcpp.read_barcodes(Image.open(f"{stem}.png")) if found.format.name == "QRCode"]
+
+
+def letter_row(out: Path, run: str, insz: str, kind: str) -> dict:
+    rows = letters_of(out, run).filter((pl.col("insz") == insz) & (pl.col("kind") == kind))
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
+def test_a_recovery_letter_says_how_to_pay_back(sample, tmp_path):
+    """L-RECOVERY: the zorgkas account, a structured reference of its own, the date by which to pay (the letter's date
+    + recovery_due_days, 60), a payment plan or a waiver; and an EPC QR code that decodes to the same."""
+    from stdnum.be import ogm_vcs
+
+    run, insz, kind = PICKED["recovery-nl"]
+    text = flat(letter_text(sample, run, insz, kind))
+    assert "Rekening van de zorgkas: BE72 7351 0000 0116 BIC: VSBZBEB1" in text
+    assert "Uiterlijk op: 25 januari 2027" in text  # 26 November 2026 + 60 days
+    assert "afbetalingsplan" in text and "af te zien" in text
+    assert "Wij verrekenen het niet met betalingen aan andere personen" not in text
+    reference = text.split("Gestructureerde mededeling: ")[1].split()[0]
+    assert ogm_vcs.is_valid(reference) and reference.startswith("+++9")  # 9: a recovery, never an invoice's base
+    invoices = pl.read_parquet(sample / INVOICES / "ZK100" / "invoices.parquet")
+    assert reference not in set(invoices["structured_reference"])
+    row = letter_row(sample, run, insz, kind)
+    assert (row["structured_reference"], row["due_date"]) == (reference, D(2027, 1, 25))  # for the zorgkas to match
+    codes = qr_codes(sample / run / row["zorgkas"] / row["file"], row["first_page"], tmp_path)
+    assert len(codes) == 1
+    fields = epc_fields(codes[0])
+    assert fields[:8] == ["BCD", "002", "1", "SCT", "VSBZBEB1", "Zorgkas CM", "BE72735100000116", "EUR2660.00"]
+    assert fields[9] == reference.strip("+").replace("/", "")
+
+
+def test_every_recovery_reference_is_its_own_and_the_same_in_a_rerun(sample):
+    """L-RECOVERY: no two recovery letters share a reference, none equals an invoice reference of its zorgkas (the
+    9 that opens a recovery base is above every invoice base), and a rerun gives the same (byte-identical letters)."""
+    from stdnum.be import ogm_vcs
+
+    found = set()
+    for row in letters_of(sample, "nightly/2026-11-26").filter(pl.col("kind") == "L-RECOVERY").iter_rows(named=True):
+        text = flat(text_of(sample, "nightly/2026-11-26", row))
+        reference = (
+            text.split("Gestructureerde mededeling: ")[-1].split()[0]
+            if row["language"] == "NL"
+            else (text.split("Communication structurée : ")[-1].split()[0])
+        )
+        assert ogm_vcs.is_valid(reference), reference
+        invoices = pl.read_parquet(sample / INVOICES / row["zorgkas"] / "invoices.parquet")
+        assert reference not in set(invoices["structured_reference"])
+        assert (row["zorgkas"], reference) not in found  # unique within the zorgkas, as an invoice's (P-REFERENCE)
+        found.add((row["zorgkas"], reference))
+    assert found
+
+
+@pytest.mark.parametrize("name", ["invoice-nl", "invoice-fr"])
+def test_the_invoices_epc_qr_code_decodes_to_its_iban_amount_and_reference(sample, tmp_path, name):
+    """L-INVOICE: the EPC QR code (EPC069-12 version 002, UTF-8, SCT) decodes, with a QR reader, to the zorgkas's BIC,
+    name and IBAN, the invoice's amount and its structured communication (12 digits, structured remittance line)."""
+    run, insz, kind = PICKED[name]
+    row = letter_row(sample, run, insz, kind)
+    invoice = (
+        pl.read_parquet(sample / run / row["zorgkas"] / "invoices.parquet")
+        .filter(pl.col("insz") == insz)
+        .row(0, named=True)
+    )
+    assert (row["structured_reference"], row["due_date"]) == (invoice["structured_reference"], invoice["due_date"])
+    codes = qr_codes(sample / run / row["zorgkas"] / row["file"], row["first_page"], tmp_path)
+    assert len(codes) == 1
+    fields = epc_fields(codes[0])
+    assert fields[:4] == ["BCD", "002", "1", "SCT"]
+    assert fields[4:7] == ["VSBZBEB1", "Zorgkas CM", "BE72735100000116"]
+    assert fields[7] == f"EUR{invoice['amount']}"
+    assert fields[8] == "" and fields[9] == invoice["structured_reference"].strip("+").replace("/", "")
+    assert len(fields) == 10  # no unstructured remittance line: the structured one is given
+
+
+# --- the small things -------------------------------------------------------------------------------------------------
+
+
+def test_every_page_carries_the_letter_id_and_its_page_of_the_letter(sample):
+    files = {}
+    for run in (*[f"nightly/{n}" for n in NIGHTS[:3]], INVOICES):
+        for row in letters_of(sample, run).iter_rows(named=True):
+            pdf = sample / run / row["zorgkas"] / row["file"]
+            files[pdf] = files.get(pdf) or pages(pdf)
+            found = files[pdf][row["first_page"] - 1 : row["first_page"] - 1 + row["pages"]]
+            for number, page in enumerate(found, start=1):
+                last = [line for line in page.splitlines() if line.strip()][-1].split()
+                assert last == [row["letter_id"], f"{number}/{row['pages']}"], (run, row["letter_id"], last)
+
+
+def test_french_puts_a_space_before_every_colon_and_dutch_none(sample):
+    """French colon spacing, consistent in every letter (a no-break space in the texts: pdftotext reads it back as a
+    plain space; tests/emit/test_letters.py checks the character itself)."""
+    for run in ("nightly/2026-11-06", "nightly/2026-11-26"):
+        for row in letters_of(sample, run).iter_rows(named=True):
+            text = text_of(sample, run, row)
+            if row["language"] == "FR":
+                assert not re.search(r"\S:", text), (row["letter_id"], re.findall(r".{12}\S:", text)[:3])
+            else:
+                assert not re.search(r"\s:", text), (row["letter_id"], re.findall(r".{12}\s:", text)[:3])
+
+
+def test_the_appeal_names_the_agencys_web_and_postal_address(sample):
+    nl, fr = flat(letter_text(sample, *PICKED["decision-nl"])), flat(letter_text(sample, *PICKED["decision-fr"]))
+    assert (
+        "met het onlineformulier op www.vlaamsesocialebescherming.be, of met een brief aan Koning Albert II-laan 35 bus 37, 1030 Schaarbeek."
+        in nl
+    )
+    assert (
+        "avec le formulaire en ligne sur www.vlaamsesocialebescherming.be, ou par lettre à l'adresse Koning Albert II-laan 35 bus 37, 1030 Schaerbeek."
+        in fr
+    )
+
+
+# --- the stop reasons the sample does not hold, built from the rules' own frames --------------------------------------
+
+BUILT = {
+    # name: (what fails from July 2026, the records) — the grant: a BelRAI right of January to June 2026
+    "stop-affiliation-ended-nl": ("E-AFFILIATED", "Gegevens: gegevens van de zorgkas: 30 juni 2026, einde van de aansluiting"),
+    "stop-stay-ended-nl": ("G-FACILITY", "Uw verblijf in het woonzorgcentrum of psychiatrisch verzorgingstehuis is beëindigd. Gegevens: verblijf sinds 10 januari 2024, woonzorgcentrum, tot 15 juni 2026, ref. FS-1"),
+    "stop-vaph-started-nl": ("X-VAPH-PVB", "U hebt een persoonsvolgend budget van het VAPH; dat kan niet samen met dit zorgbudget. Gegevens: VAPH-dossier vanaf 20 juni 2026, persoonsvolgend budget, ref. V-1"),
+    "stop-residence-nl": ("E-RESIDENCE", "Gegevens: rijksregister, woonplaats vanaf 1 juli 2026, Wallonië"),
+}  # fmt: skip
+
+
+def built_stop(name: str, tmp_path: Path) -> str:
+    """The text of a STOPPED decision letter whose grant (January to June 2026) stops for the reason `name`."""
+    from flows.io.letters import render_letters
+    from flows.reference import load_reference
+    from pipelines.emit.letters.content import decision_letters
+    from pipelines.emit.letters.motivation import evidence_records, member_records, motivation, residence_records
+    from tests.emit.test_motivation import events, feeds, periods
+
+    insz, code = "85073112305", BUILT[name][0]
+    f = feeds()
+    stays = f["stays"].with_columns(
+        pl.lit(insz).alias("insz"),
+        pl.lit(None, pl.String).alias("special_category"),
+        pl.lit(D(2024, 1, 10)).alias("admission_date"),
+        pl.lit(D(2026, 6, 15)).alias("discharge_date"),
+    )
+    vaph = pl.DataFrame(
+        {
+            "record_id": ["V-1"],
+            "insz": [insz],
+            "support_kind": ["PVB"],
+            "start_date": [D(2026, 6, 20)],
+            "end_date": [None],
+        },
+        schema_overrides={"end_date": pl.Date},
+    )
+    ground = "facility_stays:FS-1" if code == "G-FACILITY" else "belrai_screeners:BS-1"
+    screeners = f["screeners"].with_columns(pl.lit(insz).alias("insz"))
+    holds = ["G-FACILITY" if code == "G-FACILITY" else "G-BELRAI", "ZZB-START", "E-AFFILIATED", "E-RESIDENCE"]
+    after = {
+        "E-AFFILIATED": (holds[:2], ["E-AFFILIATED"], [ground]),
+        "G-FACILITY": ([], ["ZZB-START"], []),
+        "X-VAPH-PVB": (holds[:2], ["X-VAPH-PVB"], [ground, "vaph_support:V-1"]),
+        "E-RESIDENCE": (holds[:2], ["E-RESIDENCE"], [ground]),
+    }[code]
+    decided = periods(
+        [
+            (insz, "ZZB", D(2026, 1, 1), D(2026, 6, 1), True, holds, [], [ground]),
+            (insz, "ZZB", D(2026, 7, 1), D(2026, 11, 1), False, *after),
+        ]
+    )
+    members = pl.DataFrame(
+        {
+            "insz": [insz],
+            "name": ["Jan Peeters"],
+            "language": ["NL"],
+            "street": ["Kerkstraat 1"],
+            "postal_code": ["9000"],
+            "city": ["Gent"],
+            "birth_date": [D(1950, 3, 1)],
+            "death_date": [None],
+            "affiliation_end": [D(2026, 6, 30) if code == "E-AFFILIATED" else None],
+        },
+        schema_overrides={"death_date": pl.Date, "affiliation_end": pl.Date},
+    )
+    residence = pl.DataFrame(
+        {
+            "insz": [insz, insz],
+            "region": ["VL", "WAL"],
+            "start_date": [D(1990, 1, 1), D(2026, 7, 1)],
+            "end_date": [D(2026, 6, 30), None],
+        }
+    )
+    records = pl.concat(
+        [
+            evidence_records(screeners, f["scales"], stays, vaph, pl.DataFrame({"insz": [insz]}), D(2017, 1, 1)),
+            member_records(members),
+            residence_records(residence),
+        ]
+    )
+    stopped = events([(insz, "ZZB", "STOPPED", D(2026, 1, 1), D(2026, 6, 1))]).with_columns(
+        pl.lit([ground]).alias("evidence")
+    )
+    reasons = motivation(stopped, decided, records, D(2026, 11, 1))
+    terms = appeal_terms(D(2026, 11, 26), 90, 5, Decimal("75.00"), Decimal("37.50"))
+    letters = decision_letters(
+        stopped,
+        pl.DataFrame(schema={"insz": pl.String, "budget": pl.String, "month": pl.Date, "amount": pl.Decimal(12, 2)}),
+        reasons,
+        members,
+        terms,
+    )
+    rows = render_letters(letters, tmp_path, load_reference().zorgkassen, workers=1)
+    lines = [line.rstrip() for page in pages(tmp_path / rows["file"][0]) for line in page.splitlines()]
+    return "\n".join(line for line in lines if line.strip()) + "\n"
+
+
+@pytest.mark.parametrize("name", list(BUILT))
+def test_golden_stop_reason(name, tmp_path):
+    """L-REASON for the reasons the sample does not hold: the fact, its record and dates, in a rendered letter."""
+    text = built_stop(name, tmp_path)
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("VSB_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+    assert BUILT[name][1] in flat(text)
+    assert GENERIC not in text

@@ -14,6 +14,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from flows.io.overview import readers_words
 from pipelines.emit.report import personal_data
 from tests.helpers import browser
 
@@ -77,10 +78,11 @@ def test_overview_xlsx_is_the_same_rows_typed_for_people(outbox):
     folder = outbox / "2026-11-26" / "ZK100"
     book = openpyxl.load_workbook(folder / "overview.xlsx")
     assert book.sheetnames == ["grants", "worklist", "payments", "quarantine", "letters", "codes"]
+    headers, _ = readers_words("NL")  # ZK100's staff read Dutch (data/reference/zorgkassen.csv)
     for sheet in book.sheetnames[:-1]:
         frame = pl.read_parquet(folder / f"{sheet}.parquet")
         rows = list(book[sheet].iter_rows(values_only=True))
-        assert rows[0] == tuple(frame.columns) and len(rows) == frame.height + 1
+        assert rows[0] == tuple(headers.get(c, c) for c in frame.columns) and len(rows) == frame.height + 1
         assert [r[0] for r in rows[1:]] == frame.get_column(frame.columns[0]).to_list()  # insz with its zeros
     assert book["payments"]["B2"].data_type == "s" and book["payments"]["G2"].number_format == "#,##0.00"
     codes = {r[0]: r for r in book["codes"].iter_rows(min_row=2, values_only=True)}

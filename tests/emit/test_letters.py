@@ -333,10 +333,9 @@ def test_decision_letter_in_dutch():
         "€ 140,00",
     )
     assert jan["date_text"] == "26 november 2026"
-    assert [(m["month"], _spaces(m["amount"])) for m in jan["months"]] == [
-        ("september 2026", "€ 140,00"),
-        ("oktober 2026", "€ 140,00"),
-        ("november 2026", "€ 140,00"),
+    # L-REASON: the months paid, consecutive months of one amount on one line
+    assert [(m["month"], m["last"], m["count"], _spaces(m["each"]), _spaces(m["amount"])) for m in jan["months"]] == [
+        ("september 2026", "november 2026", "3", "€ 140,00", "€ 420,00"),
     ]
     assert _spaces(jan["total"]) == "€ 420,00"
     # grounds first, then the right, then conditions; the record behind each
@@ -567,7 +566,7 @@ def test_rendered_letters_read_back_in_their_language(rendered):
         "Datum: 26 november 2026",
         "Ons kenmerk: 20261126-ZK100-DEC-",
         "U hebt recht op het zorgbudget voor zwaar zorgbehoevenden vanaf september 2026. U krijgt € 140,00 per maand.",
-        "oktober 2026: € 140,00",
+        "september 2026 tot en met november 2026 (3 maanden van € 140,00): € 420,00",
         "Totaal: € 420,00",
         "Uw BelRAI Screener toont een zware en langdurige zorgnood. "
         "Gegevens: BelRAI Screener van 15 mei 2026, gezinszorg, score 14,5, ref. BS-1",
@@ -579,11 +578,11 @@ def test_rendered_letters_read_back_in_their_language(rendered):
 
     marie = text[("L-DECISION", MARIE)]
     for expected in [
-        "Date: 26 novembre 2026",
+        "Date : 26 novembre 2026",
         "Votre budget de soins pour personnes handicapées prend fin.",
         "de janvier 2025 à septembre 2026 inclus",
         "Le titulaire du budget de soins est décédé",
-        "Données: données de la caisse d'assurance soins : 12 septembre 2026, décès",
+        "Données : données de la caisse d'assurance soins : 12 septembre 2026, décès",
         "taxe de dossier de 37,50 €",
         "Comme vous avez droit à l'intervention majorée",
         "Rue Haute 5",
@@ -628,7 +627,8 @@ def test_a_long_letter_runs_over_pages_and_the_next_starts_on_a_new_page(tmp_pat
     ev = events(
         [(JAN, "ZZB", "NEW", months[0], None, M("140.00")), (MARIE, "ZZB", "NEW", months[0], None, M("140.00"))]
     )
-    pay = payments([(i, "ZZB", m, M("140.00")) for i in (JAN, MARIE) for m in months])
+    # amounts that change every month: a line a month (consecutive months of one amount share a line)
+    pay = payments([(i, "ZZB", m, M("140.00") - n % 2) for i in (JAN, MARIE) for n, m in enumerate(months)])
     letters = content.decision_letters(
         ev, pay, motivation([]), members().with_columns(pl.lit("NL").alias("language")), TERMS
     )
@@ -671,3 +671,135 @@ def test_no_letters_no_file(tmp_path):
 def test_zorgkassen_reference_has_the_letterhead():
     for column in ("street", "postal_code", "city", "phone", "web"):
         assert ZORGKASSEN[column].null_count() == 0, column
+
+
+# --- issue 22: to whom, the voices, one name for the ZZB, how to pay ------------------------------------------------
+
+
+def test_every_voice_has_the_same_keys_in_both_languages():
+    texts = letter_texts()
+
+    def keys(node, prefix=""):
+        if isinstance(node, dict):
+            return {k for key, value in node.items() for k in keys(value, f"{prefix}{key}.")} | {prefix}
+        return {prefix}
+
+    for voice in ("-HEIRS", "-PARENTS"):
+        assert keys(texts["NL" + voice]) == keys(texts["FR" + voice]) == keys(texts["NL"])
+
+
+def test_the_budgets_have_one_name_in_letters_and_the_codes_reference():
+    """The ZZB is called by one name everywhere: the letters use the codes reference's terms (vsb explain, overview)."""
+    from flows.codes import load_codes
+
+    codes, texts = load_codes(), letter_texts()
+    for language in ("NL", "FR"):
+        for budget in ("ZZB", "BOB"):
+            assert texts[language]["budgets"][budget] == codes.term("budget", budget, language)
+
+
+ADDRESSEES = [
+    # name                                    birth            death             voice
+    ("an adult alive",                         D(1950, 1, 1),   None,             "SELF"),
+    ("died on the letter's date",              D(1950, 1, 1),   RUN,              "HEIRS"),
+    ("dies the day after the letter's date",   D(1950, 1, 1),   RUN + dt.timedelta(days=1), "SELF"),
+    ("turns 18 on the letter's date",          D(2008, 11, 26), None,             "SELF"),
+    ("turns 18 the day after",                 D(2008, 11, 27), None,             "PARENTS"),
+    ("a child who died",                       D(2022, 9, 1),   D(2026, 8, 20),   "HEIRS"),
+    ("no birth date",                          None,            None,             "SELF"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, birth, death, voice", ADDRESSEES, ids=[a[0] for a in ADDRESSEES])
+def test_l_addressee_at_the_edges(name, birth, death, voice):
+    frame = pl.DataFrame({"_birth": [birth], "_death": [death]}, schema={"_birth": pl.Date, "_death": pl.Date})
+    assert frame.select(content.l_addressee(pl.lit(RUN))).item() == voice
+
+
+def test_a_letter_to_the_heirs_and_to_a_minors_parents():
+    people = members().with_columns(
+        pl.Series("birth_date", [D(1950, 1, 1), D(2015, 5, 5), None, None]),
+        pl.Series("death_date", [D(2026, 10, 3), None, None, None], dtype=pl.Date),
+    )
+    ev = events([(JAN, "ZZB", "STOPPED", D(2025, 1, 1), D(2026, 10, 1), M("140.00")),
+                 (MARIE, "ZZB", "NEW", D(2026, 9, 1), None, M("140.00"))])  # fmt: skip
+    letters = content.decision_letters(ev, payments([]), motivation([]), people, TERMS)
+    jan, marie = by_insz(letters, JAN), by_insz(letters, MARIE)
+    assert (jan["texts"], jan["address"][0], jan["died"]) == (
+        "NL-HEIRS",
+        "Aan de erfgenamen van wijlen Jan Peeters",
+        "3 oktober 2026",
+    )
+    assert (marie["texts"], marie["address"][0], marie["died"]) == (
+        "FR-PARENTS",
+        "Aux parents ou au représentant légal de Marie Dubois",
+        None,
+    )
+
+
+def test_a_recovery_reference_is_its_own_and_never_an_invoices():
+    """L-RECOVERY: 9, the letter's month from January 2000, the letter's number: above every invoice base."""
+    from stdnum.be import ogm_vcs
+
+    from pipelines.emit.letters.payment import RECOVERY_BASE, recovery_reference
+    from pipelines.premium.invoices import REFERENCE_BASE_LIMIT
+
+    assert REFERENCE_BASE_LIMIT <= RECOVERY_BASE  # the last invoice base is below the first recovery base
+    frame = pl.DataFrame({"_n": [1, 2, 99_999]})
+    found = recovery_reference(frame, RUN, "_n")
+    assert found["reference_base"].to_list() == [9_032_200_001, 9_032_200_002, 9_032_299_999]
+    assert found["structured_reference"][0] == "+++903/2200/00190+++" and all(
+        map(ogm_vcs.is_valid, found["structured_reference"])
+    )
+    assert recovery_reference(frame, RUN, "_n").equals(found)  # the same in a rerun
+    next_month = recovery_reference(frame, D(2026, 12, 26), "_n")["reference_base"].to_list()
+    assert not set(next_month) & set(found["reference_base"].to_list())
+    with pytest.raises(ValueError, match="99,999 recovery letters"):
+        recovery_reference(pl.DataFrame({"_n": [100_000]}), RUN, "_n")
+
+
+def test_the_epc_payload_field_by_field():
+    """L-INVOICE: EPC069-12 version 002: BCD, 002, 1 (UTF-8), SCT, BIC, name, IBAN, EUR amount, purpose (empty),
+    the structured communication's 12 digits on the structured remittance line, no unstructured line."""
+    from pipelines.emit.letters.payment import epc_payload, qr_svg
+
+    frame = pl.DataFrame(
+        {"amount": [M("100.00")], "ref": ["+++000/0000/04141+++"]}, schema_overrides={"amount": pl.Decimal(12, 2)}
+    )
+    payload = frame.select(
+        epc_payload(
+            pl.lit("Zorgkas CM"), pl.lit("BE72 7351 0000 0116"), pl.lit("VSBZBEB1"), pl.col("amount"), pl.col("ref")
+        )
+    ).item()
+    assert payload.split("\n") == [
+        "BCD",
+        "002",
+        "1",
+        "SCT",
+        "VSBZBEB1",
+        "Zorgkas CM",
+        "BE72735100000116",
+        "EUR100.00",
+        "",
+        "000000004141",
+    ]
+    assert len(payload.encode()) <= 331
+    svg = qr_svg(payload)
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and qr_svg(payload) == svg
+
+
+def test_french_texts_put_a_no_break_space_before_a_colon_and_a_narrow_one_before_a_question_mark():
+    import re
+
+    def strings(node):
+        if isinstance(node, dict):
+            return [x for v in node.values() for x in strings(v)]
+        if isinstance(node, list):
+            return [x for v in node for x in strings(v)]
+        return [node] if isinstance(node, str) else []
+
+    for key in ("FR", "FR-HEIRS", "FR-PARENTS"):
+        for text in strings(letter_texts()[key]):
+            assert not re.search(r"[ ]:|\S:(?!//)", text.replace("{", "").replace("}", "")) or text.endswith(": "), text
+            assert not re.search(r"[^\u202f][?;!]", text.replace("(?", "")), text
+    assert letter_texts()["FR"]["labels"]["colon"] == "\u00a0: "

@@ -234,3 +234,47 @@ def test_continued_grants_get_no_motivation():
     decided = periods([(A, "ZZB", D(2026, 9, 1), D(2026, 11, 1), True, ["G-BELRAI"], [], ["belrai_screeners:BS-1"])])
     found = motivation(events([(A, "ZZB", "CONTINUED", D(2026, 9, 1), None)]), decided, records([]), MONTH)
     assert found.height == 0
+
+
+# --- L-REASON: the facts that changed ---------------------------------------------------------------------------
+
+ENDINGS = [
+    # name                                            valid_until          facts
+    ("the screener ended the day before the lost month", D(2026, 6, 30),   [("G-BELRAI", "ENDED", "BS-1")]),
+    ("the screener still valid on the lost month's 1st", D(2026, 7, 1),    [("ZZB-START", "FAILS", None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, until, expected", ENDINGS, ids=[e[0] for e in ENDINGS])
+def test_l_reason_names_the_ground_that_ended(name, until, expected):
+    """L-REASON: a STOPPED grant whose screener ended names it with its dates, not only the generic ZZB-START."""
+    f = feeds()
+    screeners = f["screeners"].with_columns(
+        pl.when(pl.col("assessment_id") == "BS-1").then(pl.lit(until)).alias("valid_until")
+    )
+    found = evidence_records(
+        screeners, f["scales"], f["stays"], f["vaph"], pl.DataFrame({"insz": [A]}), NRTH_TRANSITION
+    )
+    decided = periods(
+        [
+            (A, "ZZB", D(2026, 1, 1), D(2026, 6, 1), True, ["G-BELRAI", "ZZB-START"], [], ["belrai_screeners:BS-1"]),
+            (A, "ZZB", D(2026, 7, 1), D(2026, 11, 1), False, [], ["ZZB-START"], []),
+        ]
+    )  # fmt: skip
+    stopped = events([(A, "ZZB", "STOPPED", D(2026, 1, 1), D(2026, 6, 1))])
+    stopped = stopped.with_columns(pl.lit(["belrai_screeners:BS-1"]).alias("evidence"))
+    assert reasons(motivation(stopped, decided, found, MONTH), A) == expected
+
+
+def test_l_reason_names_a_record_no_longer_delivered_and_a_newer_one_that_proves_no_need():
+    """GONE: the cancelled grant's record is not among the person's records; BELOW: a newer screener of a service
+    that does not count is in no period's evidence."""
+    f = feeds()
+    newer = f["screeners"].with_columns(pl.lit("OTHER").alias("service_kind")).filter(pl.col("assessment_id") == "BS-1")
+    found = evidence_records(newer, f["scales"], f["stays"], f["vaph"], pl.DataFrame({"insz": [A]}), NRTH_TRANSITION)
+    cancelled = events([(A, "ZZB", "CANCELLED", D(2025, 1, 1), D(2025, 12, 1))])
+    cancelled = cancelled.with_columns(pl.lit(["belrai_screeners:GONE-1"]).alias("evidence"))
+    assert reasons(motivation(cancelled, periods([]), found, MONTH), A) == [
+        ("G-BELRAI", "BELOW", "BS-1"),
+        ("ZZB-START", "GONE", "GONE-1"),
+    ]

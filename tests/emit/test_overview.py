@@ -127,10 +127,11 @@ def test_insz_is_text_with_its_leading_zero(book):
     assert cell.number_format == "@"
 
 
-def test_dates_are_excel_dates_with_a_date_format(book):
-    cell = book["grants"]["E2"]  # first_month
+def test_dates_are_excel_dates_with_a_date_format_and_months_show_as_months(book):
+    cell = book["grants"]["E2"]  # first_month: a month, shown as 2024-12
     assert cell.is_date and cell.value == dt.datetime(2024, 12, 1)
-    assert cell.number_format == DATE_FORMAT
+    assert cell.number_format == "yyyy-mm"
+    assert book["grants"]["J2"].number_format == DATE_FORMAT  # decided_on: a day
     assert book["grants"]["F2"].value is None  # an open grant: no last month
     assert book["grants"]["F3"].value == dt.datetime(2026, 10, 1)
 
@@ -301,3 +302,45 @@ def test_the_package_is_a_sound_zip_of_well_formed_xml():
         assert names[0] == "[Content_Types].xml" and "xl/worksheets/sheet3.xml" in names
         for name in names:
             etree.fromstring(package.read(name))
+
+
+# --- for people: headers and work-list details in the zorgkas's language -----------------------------------------
+
+READERS = [
+    # language  headers of grants (first five)                                                   a work-list detail
+    ("NL", ["INSZ", "Zorgkas", "Zorgbudget", "Gebeurtenis", "Eerste maand"], "tegengehouden: R-ENUM in residence_periods, X-UNKNOWN-WORD in text"),
+    ("FR", ["NISS", "Caisse d'assurance soins", "Budget de soins", "Événement", "Premier mois"], "retenu : R-ENUM in residence_periods, X-UNKNOWN-WORD in text"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("language, headers, detail", READERS, ids=[r[0] for r in READERS])
+def test_headers_and_details_in_the_zorgkas_language(language, headers, detail):
+    from flows.io.overview import readers_words
+
+    words, details = readers_words(language)
+    sheets = {"grants": grants(), "worklist": worklist()}
+    book = workbook(overview_xlsx(sheets, CODES, headers=words, details=details))
+    assert [c.value for c in book["grants"][1]][:5] == headers
+    shown = rows(book["worklist"])
+    assert shown[1][4] == detail
+    assert shown[2][4] == '=HYPERLINK("x")'  # a detail no pattern knows stays as it is
+    assert "insz" not in [c.value for c in book["grants"][1]]
+
+
+def test_every_detail_the_engine_writes_has_its_words():
+    """Each pattern of the codes reference's `detail` terms matches the detail it was written for."""
+    from flows.io.overview import readers_words
+
+    written = [
+        "WZC stay, special category COMA_NAH", "PVT in VL, not recognised by Flanders", "WZC in BXL, recognised by Flanders",
+        "ZZB: ask for proof of EU/EEA/Swiss insurance or of residence", "open grant, person missing from the members feed",
+        "held: R-ENUM in residence_periods", "4 payments withheld: IBAN missing", "1 payments withheld: IBAN invalid",
+        "2 premium years in default: 2023, 2025", "NRTH record from before the 2017 transition",
+    ]  # fmt: skip
+    for language in ("NL", "FR"):
+        _, details = readers_words(language)
+        frame = pl.DataFrame({"detail": written})
+        from pipelines.emit.overview import readable
+
+        shown = readable(frame, {}, details)["detail"].to_list()
+        assert all(a != b for a, b in zip(written, shown, strict=True)), (language, shown)

@@ -20,8 +20,11 @@ from pipelines.emit.report import (
     chart_svg,
     mass_change_counts,
     per_zorgkas_counts,
+    person_counts,
     personal_data,
     report_html,
+    run_seconds,
+    threshold_warnings,
     trend_row,
 )
 from tests.helpers import browser
@@ -325,3 +328,81 @@ def section(tree, title: str):
     found = tree.xpath(f"//section[h2[normalize-space(.)='{title}']]")
     assert found, f"no section {title!r}"
     return found[0]
+
+
+# --- what each figure counts, the run time once, warnings above thresholds (issue 22) ----------------------------
+
+
+def nested_report() -> dict:
+    """A night whose step timings nest as the nightly run's do: "letters render" is part of "files", "letters" spans
+    decide, settle and files."""
+    report = copy.deepcopy(sample_report())
+    report["timings_seconds"] = {
+        "ingest members": 0.5, "decide": 1.0, "settle": 0.5, "files": 4.0, "letters render": 3.0, "letters": 3.2,
+    }  # fmt: skip
+    report["decisions"] = {"persons_entitled": 98, "persons_decided": 112, "months_entitled": 1708}
+    report["feeds"] = {
+        "vaph_support": {"rows_read": 81, "rows_valid": 57, "rows_quarantined": 24},
+        "members": {"rows_read": 2017, "rows_valid": 1999, "rows_quarantined": 18},
+    }
+    report["holds"] = {"persons": 97, "by_rule": {"R-NULL": 97}}
+    report["warnings"] = threshold_warnings(report["feeds"], 97, 2017, 0.05, 0.01)
+    return report
+
+
+def test_the_run_time_counts_each_step_once():
+    timings = nested_report()["timings_seconds"]
+    assert run_seconds(timings) == 6.0  # not 12.2: the letters are inside decide, settle and files
+    assert trend_row(nested_report())["seconds"] == 6.0
+
+
+THRESHOLDS = [
+    # name                                        quarantined  read  held  members  warnings
+    ("a feed exactly at 5% quarantined",          5,           100,  0,    1000,    0),
+    ("a feed just above 5% quarantined",          6,           100,  0,    1000,    1),
+    ("held exactly 1% of the members",            0,           100,  10,   1000,    0),
+    ("held just above 1%",                        0,           100,  11,   1000,    1),
+    ("both",                                      30,          100,  50,   1000,    2),
+    ("no rows read, no members",                  0,           0,    0,    0,       0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, quarantined, read, held, members, expected", THRESHOLDS, ids=[t[0] for t in THRESHOLDS])
+def test_warnings_above_the_thresholds(name, quarantined, read, held, members, expected):
+    feeds = {"medsoc_scales": {"rows_read": read, "rows_quarantined": quarantined}}
+    found = threshold_warnings(feeds, held, members, 0.05, 0.01)
+    assert len(found) == expected
+    assert not any(personal_data(w) for w in found)
+
+
+def test_person_counts_name_what_they_count():
+    periods = pl.DataFrame(
+        {"insz": ["A", "A", "B", "C"], "entitled": [True, False, False, False]},
+        schema_overrides={"entitled": pl.Boolean},
+    )
+    assert person_counts(periods) == {"persons_entitled": 1, "persons_decided": 3}
+
+
+@needs_chromium
+def test_chromium_shows_the_run_time_once_each_figure_by_its_name_and_the_warnings(tmp_path):
+    html = tmp_path / "_report.html"
+    html.write_text(report_html(nested_report(), sample_trends()), encoding="utf-8")
+    dom, messages = browser.dump_dom(html)
+    assert messages == []
+    tree = lxml.html.fromstring(dom)
+    tiles = {
+        t.findtext(".//div[@class='label']"): t.findtext(".//div[@class='value']")
+        for t in tree.xpath("//div[@class='tile']")
+    }
+    assert tiles["Run time"] == "6.0 s"
+    assert tiles["Persons with an entitled month"] == "98"
+    assert "Persons with a right" not in dom
+    decisions = section(tree, "Decisions").text_content()
+    assert "Persons decided (any period: entitled, not entitled or pending)" in decisions and "112" in decisions
+    timings = section(tree, "Timings per step").text_content()
+    assert "Run time (the steps, each once)6.0 s" in " ".join(timings.split()).replace(" 6.0", "6.0")
+    assert "letters render (part of files)" in " ".join(timings.split())
+    warnings = [li.text_content() for li in tree.xpath("//ul[@class='warnings']/li")]
+    assert any("feed vaph_support: 24 of 81 rows quarantined (29.6%)" in w for w in warnings)
+    assert any("97 persons held (S-HOLD), 4.8% of 2,017 members" in w for w in warnings)
+    assert "No warnings." not in dom

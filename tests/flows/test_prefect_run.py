@@ -102,8 +102,8 @@ def test_the_run_logs_its_counts(runs):
     _, found = runs
     logs = "\n".join(found["nightly-2026-11-26"]["logs"])
     assert "ingest members: rows read 1, quarantined 0" in logs
-    assert "decide: persons with a right 1" in logs
-    assert "nightly 2026-11-26 published: Persons with a right 1; Grant events NEW 2" in logs
+    assert "decide: persons with an entitled month 1" in logs
+    assert "nightly 2026-11-26 published: Persons with an entitled month 1; Grant events NEW 2" in logs
 
 
 def test_each_run_publishes_a_summary_and_a_table_linking_to_its_report(runs):

@@ -221,7 +221,8 @@ def test_the_report_opens_in_a_browser_without_errors(sample_runs):
     _, folder = sample_runs
     dom, messages = dump_dom(folder / "report.html")
     assert messages == []
-    assert dom.count("<svg") >= 6 and "Reform adl-iadl-6" in dom and "How to read the figures" in dom
+    assert dom.count("<svg") >= 6 and "Hervorming adl-iadl-6" in dom and "Hoe leest u de cijfers?" in dom
+    assert "Personen met een maand recht" in dom and "How to read" not in dom  # Dutch by default
 
 
 # --- publication ------------------------------------------------------------------------------------------
@@ -275,30 +276,37 @@ def test_explain_with_a_reform_shows_both_records_and_marks_the_months_and_codes
     assert [m["month"] for m in zzb if m["differs"]] == [m["month"] for m in zzb if m["month"] >= "2025-01"]
     may = next(m for m in zzb if m["month"] == "2025-05")
     assert (may["baseline"]["status"], may["reform"]["status"]) == ("ENTITLED", "NOT_ENTITLED")
+    # a ground that no longer holds fails (no care need proved): not "-", which is a condition not judged
     assert may["codes"] == [
-        {"code": "G-BELRAI", "baseline": "holds", "reform": "-"},
+        {"code": "G-BELRAI", "baseline": "holds", "reform": "fails"},
         {"code": "ZZB-START", "baseline": "holds", "reform": "fails"},
     ]
     april = next(m for m in zzb if m["month"] == "2025-04")
     assert april["baseline"]["status"] == april["reform"]["status"] == "NOT_ENTITLED"
-    assert april["codes"] == [{"code": "G-BELRAI", "baseline": "holds", "reform": "-"}]
+    assert april["codes"] == [{"code": "G-BELRAI", "baseline": "holds", "reform": "fails"}]
     assert not next(m for m in zzb if m["month"] == "2024-12")["differs"]
     assert record["differences"] == {
         "ZZB": {"months_differ": 23, "months_gained": 0, "months_lost": 19},
         "BOB": {"months_differ": 0, "months_gained": 0, "months_lost": 0},
     }
     assert record["reform"]["name"] == "adl-iadl-6"
-    text = explain_reform(person, AS_OF, tmp_path / "landing", reform)
-    lines = text.splitlines()
-    assert lines[0] == f"Decision record of {person} as of 2026-11-26: baseline and reform adl-iadl-6"
-    may_line = next(line for line in lines if "2025-05" in line)
-    assert may_line.startswith("  >> 2025-05  entitled         140.00 not entitled")
-    assert may_line.endswith("G-BELRAI holds -> -, ZZB-START holds -> fails")
-    assert next(line for line in lines if "2025-04" in line).startswith("  >> 2025-04  not entitled")
-    assert next(line for line in lines if "2024-12" in line).startswith("     2024-12  not entitled")
-    assert "  no month differs (24 months, 0 entitled under both)" in lines
+    # the text, in Dutch by default: equal consecutive months on one line
+    lines = explain_reform(person, AS_OF, tmp_path / "landing", reform).splitlines()
+    assert lines[0] == f"Beslissingsdossier van {person} op 2026-11-26: basis en hervorming adl-iadl-6"
+    lost = next(line for line in lines if line.startswith("  >> 2025-05 tot 2026-11"))
+    assert lost.split()[4:6] == ["recht", "140.00"]
+    assert lost.endswith("G-BELRAI voldaan -> niet voldaan, ZZB-START voldaan -> niet voldaan")
+    assert next(line for line in lines if "2025-01" in line).startswith("  >> 2025-01 tot 2025-04")
+    assert next(line for line in lines if "2024-12" in line).startswith("     2024-12 ")
+    assert sum(line.startswith("  >> ") for line in lines) == 2
+    assert "  geen maand verschilt (24 maanden, 0 met recht onder beide)" in lines
+    french = explain_reform(person, AS_OF, tmp_path / "landing", reform, lang="FR").splitlines()
+    assert french[0] == f"Dossier de décision de {person} au 2026-11-26 : base et réforme adl-iadl-6"
+    assert next(line for line in french if line.startswith("  >> 2025-05 à 2026-11")).endswith(
+        "G-BELRAI rempli -> non rempli, ZZB-START rempli -> non rempli"
+    )
     same = explain_reform(people["ADL+IADL exactly 6: a right under both"], AS_OF, tmp_path / "landing", reform)
-    assert ">>" not in same and "  no month differs (24 months, 19 entitled under both)" in same.splitlines()
+    assert ">>" not in same and "  geen maand verschilt (24 maanden, 19 met recht onder beide)" in same.splitlines()
 
 
 # --- the comparison on hand-made periods ---------------------------------------------------------------------

@@ -24,20 +24,27 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.emit.letters.payment import qr_svg
+
 # (block, letter kind) -> the letter columns the block depends on; kind None: every kind
+# `texts`: the texts of the letter's language and voice (L-ADDRESSEE)
 BLOCKS: dict[tuple[str, str | None], list[str]] = {
     ("head", None): ["zorgkas", "language"],
-    ("main", "L-DECISION"): ["language", "budget", "topic", "first_month", "last_month", "monthly_amount"],
-    ("main", "L-RECOVERY"): ["language"],
-    ("main", "L-REQUEST"): ["language", "topic", "since"],
-    ("main", "L-INVOICE"): ["language", "zorgkas", "topic", "premium_year", "amount", "allowance_date", "due_date"],
-    ("paid", "L-DECISION"): ["language", "months", "total", "paid_note"],
-    ("end", "L-DECISION"): ["language", "zorgkas", "appeal"],
-    ("end", "L-RECOVERY"): ["language", "zorgkas", "appeal"],
-    ("end", "L-REQUEST"): ["language", "zorgkas"],
-    ("end", "L-INVOICE"): ["language", "zorgkas"],
-}
-RULE_COLUMNS = ["language", "code", "outcome"]
+    ("main", "L-DECISION"): [
+        "language", "texts", "budget", "topic", "first_month", "last_month", "monthly_amount", "earlier"
+    ],
+    ("main", "L-RECOVERY"): ["language", "texts"],
+    ("main", "L-REQUEST"): ["language", "texts", "topic", "since"],
+    ("main", "L-INVOICE"): [
+        "language", "texts", "zorgkas", "topic", "premium_year", "amount", "allowance_date", "due_date"
+    ],
+    ("paid", "L-DECISION"): ["language", "texts", "months", "total", "paid_note"],
+    ("end", "L-DECISION"): ["language", "texts", "zorgkas", "appeal"],
+    ("end", "L-RECOVERY"): ["language", "texts", "zorgkas", "appeal"],
+    ("end", "L-REQUEST"): ["language", "texts", "zorgkas"],
+    ("end", "L-INVOICE"): ["language", "texts", "zorgkas"],
+}  # fmt: skip
+RULE_COLUMNS = ["language", "texts", "code", "outcome"]
 
 
 def _specs(frame: pl.DataFrame, columns: list[str], block: str, kind: str | None, first_page: int):
@@ -53,7 +60,8 @@ def _specs(frame: pl.DataFrame, columns: list[str], block: str, kind: str | None
 
 def file_blocks(letters: pl.DataFrame) -> tuple[str, pl.DataFrame]:
     """The block specs of `letters` (a file's slice of content.TEMPLATE_COLUMNS) as a JSON array, page 1 first, and
-    the letters with `blocks` (head, main, end: pages) and a `page` in each motivation item."""
+    the letters with `blocks` (head, main, end: pages), a `page` in each motivation item and `qr` in place of `epc`
+    (`with_qr_codes`): what the letters' template reads."""
     specs, pages, page = [], {}, 1
     for (block, kind), columns in BLOCKS.items():
         rows = letters.with_row_index("_row")
@@ -69,18 +77,27 @@ def file_blocks(letters: pl.DataFrame) -> tuple[str, pl.DataFrame]:
     for parts in pages.values():
         numbered = numbered.join(pl.concat(parts), on="_row", how="left", maintain_order="left")
     numbered = numbered.with_columns(pl.struct(*pages).alias("blocks")).drop(*pages)
-    items = numbered.select("_row", "language", "motivation").explode("motivation").drop_nulls("motivation")
+    items = numbered.select("_row", "language", "texts", "motivation").explode("motivation").drop_nulls("motivation")
     items = items.unnest("motivation")
     if items.height:
         spec, found = _specs(items, RULE_COLUMNS, "rule", None, page)
         specs.append(spec.drop("kind").write_json()[1:-1])
         items = items.with_columns(found.alias("page"))
         motivation = (
-            items.drop("language")
+            items.drop("language", "texts")
             .group_by("_row", maintain_order=True)
             .agg(pl.struct(pl.all().exclude("_row")).alias("motivation"))
         )
         numbered = numbered.drop("motivation").join(motivation, on="_row", how="left", maintain_order="left")
         empty = pl.lit([], dtype=numbered.schema["motivation"])
         numbered = numbered.with_columns(pl.col("motivation").fill_null(empty))
-    return "[" + ",".join(s for s in specs if s) + "]", numbered.drop("_row")
+    return "[" + ",".join(s for s in specs if s) + "]", with_qr_codes(numbered.drop("_row"))
+
+
+def with_qr_codes(letters: pl.DataFrame) -> pl.DataFrame:
+    """`letters` with `qr`, the SVG of the EPC QR code of each letter's `epc` payload (null without one), instead of
+    `epc`. One code a letter: drawn here, in the worker that renders the file, never held for a whole run."""
+    if "epc" not in letters.columns:
+        return letters.with_columns(pl.lit(None, pl.String).alias("qr"))
+    drawn = [None if payload is None else qr_svg(payload) for payload in letters["epc"]]
+    return letters.drop("epc").with_columns(pl.Series("qr", drawn, dtype=pl.String))

@@ -35,6 +35,7 @@ import polars as pl
 
 from pipelines.emit.letters.appeal import AppealTerms, appeal_fee
 from pipelines.emit.letters.language import DEFAULT_LANGUAGE, LANGUAGES, letter_texts, with_text
+from pipelines.emit.letters.payment import PaymentTerms, recovery_reference, with_epc
 
 KINDS = {"L-DECISION": "DEC", "L-RECOVERY": "REC", "L-REQUEST": "REQ", "L-INVOICE": "INV"}
 DECISION_EVENTS = ["NEW", "CHANGED", "STOPPED", "CANCELLED"]  # CONTINUED gives no letter
@@ -55,7 +56,19 @@ MOTIVATION_COLUMNS = {
     "score": pl.Float64,  # total_score, score, or the sum of the ZTK pillars; null when none
     "record_kind": pl.String,  # service_kind, scale_kind, facility_kind, support_kind, DEATH, AFFILIATION_END
 }
-MONTH_ROW = pl.Struct({"budget": pl.String, "month": pl.String, "amount": pl.String, "paid_on": pl.String})
+# a run of consecutive months of one budget with the same amount (and paid on the same day): `month` the first,
+# `last` the last (null for a single month), `count` how many, `each` the amount of one month, `amount` the run's
+MONTH_ROW = pl.Struct(
+    {
+        "budget": pl.String,
+        "month": pl.String,
+        "last": pl.String,
+        "count": pl.String,
+        "each": pl.String,
+        "amount": pl.String,
+        "paid_on": pl.String,
+    }
+)
 MOTIVATION_ITEM = pl.Struct(
     {
         "code": pl.String,
@@ -78,12 +91,14 @@ LETTER_COLUMNS = {
     "kind": pl.String,  # L-DECISION | L-RECOVERY | L-REQUEST | L-INVOICE
     "subject": pl.String,  # the event, recovery, W- code or invoice the letter is about
     "language": pl.String,  # NL | FR
+    "texts": pl.String,  # which texts: the language and the voice (L-ADDRESSEE: NL, NL-HEIRS, FR-PARENTS, ...)
     "letter_date": pl.Date,
     "date_text": pl.String,
     "name": pl.String,
     "postal_code": pl.String,
     "address": pl.List(pl.String),  # the address block's lines; empty when the address is incomplete
     "address_missing": pl.Boolean,
+    "died": pl.String,  # L-ADDRESSEE: the member's date of death, for a letter to the heirs; null otherwise
     "topic": pl.String,  # which text: NEW_OPEN, STOPPED, ... (decision), the W- code, REDUCED | NORMAL
     "budget": pl.String,  # decision
     "first_month": pl.String,
@@ -91,6 +106,7 @@ LETTER_COLUMNS = {
     "monthly_amount": pl.String,
     "months": pl.List(MONTH_ROW),  # decision: paid in this run; recovery: the months to pay back
     "paid_note": pl.String,  # decision: PAID, ENDED, NONE or LATER (`paid_note`)
+    "earlier": pl.Boolean,  # decision: a NEW grant from the window's first month (L-REASON: earlier months)
     "total": pl.String,
     "motivation": pl.List(MOTIVATION_ITEM),  # decision: the rules and records; recovery: the failing codes
     "since": pl.String,  # request
@@ -98,11 +114,14 @@ LETTER_COLUMNS = {
     "amount": pl.String,
     "allowance_date": pl.String,
     "due_date": pl.String,
-    "structured_reference": pl.String,
+    "structured_reference": pl.String,  # invoice (P-REFERENCE) and recovery (L-RECOVERY)
+    "payment_due": pl.Date,  # invoice and recovery: the day by which to pay (letters.parquet `due_date`)
+    "epc": pl.String,  # invoice and recovery: the EPC QR code's payload (payment.py); the renderer draws it
     "appeal": APPEAL_BLOCK,  # decision and recovery letters (L-APPEAL); null otherwise
 }
-# the columns a template reads (the JSON handed to Typst): not the insz, nor the date as a date
-TEMPLATE_COLUMNS = [c for c in LETTER_COLUMNS if c not in ("insz", "letter_date", "postal_code")]
+# the columns a template reads (the JSON handed to Typst): not the insz, nor the date as a date; blocks.py turns
+# `epc` into the QR code's SVG (`qr`) in the worker that renders the file
+TEMPLATE_COLUMNS = [c for c in LETTER_COLUMNS if c not in ("insz", "letter_date", "postal_code", "payment_due")]
 _FAR = dt.date(9999, 12, 1)
 
 
@@ -142,6 +161,8 @@ def member_blocks(members: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
         _optional(wanted, "postal_code").alias("postal_code"),
         _optional(wanted, "city").alias("city"),
         _optional(wanted, "country").str.to_uppercase().alias("country"),
+        _optional_date(wanted, "birth_date").alias("_birth"),
+        _optional_date(wanted, "death_date").alias("_death"),
     )
     picked = with_text(picked, "country", "country", "country_text")
     missing = pl.any_horizontal([pl.col(c).is_null() | (pl.col(c) == "") for c in ("street", "postal_code", "city")])
@@ -155,7 +176,64 @@ def member_blocks(members: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
         "postal_code",
         pl.when(missing).then(pl.lit([], pl.List(pl.String))).otherwise(lines).alias("address"),
         missing.alias("address_missing"),
+        "_birth",
+        "_death",
     )
+
+
+def _optional_date(members: pl.DataFrame, column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Date) if column in members.columns else pl.lit(None, pl.Date)
+
+
+def l_addressee(letter_date: pl.Expr) -> pl.Expr:
+    """L-ADDRESSEE: a letter about a member who died on or before the letter's date is addressed to the heirs of the
+    deceased ("Aan de erfgenamen van wijlen <name>", "Aux héritiers de feu <name>") at the member's address, speaks of
+    the member in the third person and the past tense, and states the date of death. A letter about a member younger
+    than 18 on the letter's date is addressed to the parents or the legal representative ("Aan de ouders of de
+    wettelijke vertegenwoordiger van <name>", "Aux parents ou au représentant légal de <name>").
+
+    docs/spec/rules.md §9. The letter's voice from the members' `_death` and `_birth` (death_date, birth_date):
+    HEIRS, PARENTS or SELF (language.VOICES); a member turns 18 on the 18th anniversary of the birth (a birth on
+    29 February: on 28 February of a common year). `_addressed` applies it: the address's first line, the texts
+    of the voice (texts/<language>.yaml `voices`) and the date of death.
+    """
+    died = pl.col("_death").is_not_null() & (pl.col("_death") <= letter_date)
+    minor = pl.col("_birth").is_not_null() & (pl.col("_birth").dt.offset_by("18y") > letter_date)
+    return pl.when(died).then(pl.lit("HEIRS")).when(minor).then(pl.lit("PARENTS")).otherwise(pl.lit("SELF"))
+
+
+def _addressee_line(texts: dict[str, dict[str, Any]]) -> pl.Expr:
+    """The address block's first line in the letter's language and voice: the name, or the addressee of
+    L-ADDRESSEE with the name filled in."""
+    line = pl.col("name")
+    for language in LANGUAGES:
+        for voice, sentence in texts[language]["addressee"].items():
+            before, _, after = sentence.partition("{name}")
+            chosen = (pl.col("language") == language) & (pl.col("_voice") == voice)
+            line = pl.when(chosen).then(pl.concat_str(pl.lit(before), pl.col("name"), pl.lit(after))).otherwise(line)
+    return line
+
+
+def _addressed(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (with letter_date, language, name, address, _birth, _death) with L-ADDRESSEE applied: `texts` (the key
+    of the language and voice), the address's first line, and `died` (the date of death, for the heirs)."""
+    for column in ("_birth", "_death"):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Date).alias(column))
+    frame = frame.with_columns(l_addressee(pl.col("letter_date")).alias("_voice"))
+    voices = sorted(set(frame["_voice"].unique().to_list()) - {"SELF"})
+    key = pl.col("language")
+    for voice in voices:
+        key = pl.when(pl.col("_voice") == voice).then(pl.format("{}-{}", "language", pl.lit(voice))).otherwise(key)
+    frame = frame.with_columns(
+        key.alias("texts"),
+        pl.when(pl.col("_voice") == "HEIRS").then(pl.col("_death")).alias("_died"),
+    )
+    if voices:
+        first = _addressee_line(letter_texts())
+        address = pl.when(pl.col("address").list.len() > 0).then(pl.concat_list(first, pl.col("address").list.slice(1)))
+        frame = frame.with_columns(address.otherwise(pl.col("address")).alias("address"))
+    return with_text(frame, "_died", "date", "died")
 
 
 def _with_members(frame: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
@@ -209,7 +287,7 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _finish(frame: pl.DataFrame, number: str | None = None) -> pl.DataFrame:
-    frame = with_text(frame, "letter_date", "date", "date_text")
+    frame = with_text(_addressed(frame), "letter_date", "date", "date_text")
     return print_order(_conform(letter_ids(frame, number)))
 
 
@@ -304,6 +382,7 @@ def _motivation_items(keys: pl.DataFrame, motivation: pl.DataFrame, on: list[str
     )
     return (
         rows.sort("_letter", _code_rank(pl.col("code")), "code", "outcome", "record_date", "record_id", nulls_last=True)
+        .unique(["_letter", "code", "outcome", "feed", "record_id", "record_date"], keep="first", maintain_order=True)
         .group_by("_letter", maintain_order=True)
         .agg(item.alias("motivation"))
     )
@@ -345,19 +424,59 @@ def _decision_rows(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def month_runs(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per `_letter`, its months (rows: _letter, language, budget, month, amount, paid_on) as `months`, a list of
+    MONTH_ROW: each run of consecutive months of one budget with the same amount and payment date on one line
+    ("november 2024 tot en met oktober 2026 (24 maanden van € 300,00): € 7.200,00"), and `_total`."""
+    rows = rows.sort("_letter", "budget", "paid_on", "month", nulls_last=True)
+    before = [pl.col(c).shift(1).over("_letter") for c in ("budget", "month", "amount", "paid_on")]
+    same = (
+        (pl.col("budget") == before[0])
+        & (pl.col("month") == before[1].dt.offset_by("1mo"))
+        & (pl.col("amount") == before[2])
+        & pl.col("paid_on").eq_missing(before[3])
+    )
+    runs = (
+        rows.with_columns((~same.fill_null(False)).cum_sum().over("_letter").alias("_run"))
+        .group_by("_letter", "_run", maintain_order=True)
+        .agg(
+            pl.col("language", "budget", "paid_on").first(),
+            pl.col("month").first().alias("_first"),
+            pl.col("month").last().alias("_last"),
+            pl.len().alias("_count"),
+            pl.col("amount").first().alias("_each"),
+            pl.col("amount").sum().alias("_amount"),
+        )
+        .with_columns(pl.when(pl.col("_count") > 1).then(pl.col("_last")).alias("_last"))
+    )
+    for column, kind, alias in (
+        ("_first", "month", "_first_text"),
+        ("_last", "month", "_last_text"),
+        ("_each", "money", "_each_text"),
+        ("_amount", "money", "_amount_text"),
+        ("paid_on", "date", "_paid_on_text"),
+    ):
+        runs = with_text(runs, column, kind, alias)
+    row = pl.struct(
+        budget="budget",
+        month="_first_text",
+        last="_last_text",
+        count=pl.col("_count").cast(pl.String),
+        each="_each_text",
+        amount="_amount_text",
+        paid_on="_paid_on_text",
+    )
+    return runs.group_by("_letter", maintain_order=True).agg(
+        row.alias("months"), pl.col("_amount").sum().alias("_total")
+    )
+
+
 def _paid_months(keys: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
-    """Per `_letter` of `keys`, the months of its budget paid in this run within the grant's months, formatted."""
+    """Per `_letter` of `keys`, the months of its budget paid in this run within the grant's months (`month_runs`)."""
     paid = keys.join(payments.select("insz", "budget", "month", "amount"), on=["insz", "budget"]).filter(
         pl.col("month").is_between(pl.col("_first"), pl.col("_last").fill_null(_FAR))
     )
-    paid = with_text(paid, "month", "month", "_month")
-    paid = with_text(paid, "amount", "money", "_amount")
-    row = pl.struct(budget="budget", month="_month", amount="_amount", paid_on=pl.lit(None, pl.String))
-    return (
-        paid.sort("_letter", "month")
-        .group_by("_letter", maintain_order=True)
-        .agg(row.alias("months"), pl.col("amount").sum().alias("_total"))
-    )
+    return month_runs(paid.with_columns(pl.lit(None, pl.Date).alias("paid_on")))
 
 
 def decision_letters(
@@ -368,6 +487,7 @@ def decision_letters(
     appeal: AppealTerms,
     increased_allowance: pl.DataFrame | None = None,
     payment_run: bool = True,
+    window_first: dt.date | None = None,
 ) -> pl.DataFrame:
     """L-DECISION: one letter per grant event NEW, CHANGED, STOPPED or CANCELLED (none for CONTINUED).
 
@@ -376,8 +496,14 @@ def decision_letters(
     decided it, with the record behind it: `motivation` rows with the event's insz, budget and
     first_month) and the appeal route (L-APPEAL). Dated `appeal.letter_date` (the run date D).
     `payment_run`: whether this run pays; a grant decided on another night is paid with the next payment.
+    `window_first`: the evaluation window's first month: a NEW grant from that month says that earlier months are
+    not part of the decision (L-REASON, `earlier`).
     """
-    letters = _with_members(_decision_rows(events), members)
+    letters = _with_members(_decision_rows(events), members).with_columns(
+        ((pl.col("event") == "NEW") & (pl.col("_first") == pl.lit(window_first, pl.Date)))
+        .fill_null(False)
+        .alias("earlier")
+    )
     letters = with_text(letters, "_first", "month", "first_month")
     letters = with_text(letters, "_last", "month", "last_month")
     letters = with_text(letters, "_monthly", "money", "monthly_amount")
@@ -440,11 +566,15 @@ def recovery_letters(
     members: pl.DataFrame,
     appeal: AppealTerms,
     increased_allowance: pl.DataFrame | None = None,
+    motivation: pl.DataFrame | None = None,
+    payment: PaymentTerms | None = None,
 ) -> pl.DataFrame:
     """L-RECOVERY: one letter per person and payment run with recoveries (PAY-RECOVERY).
 
-    The months (budget, month, amount, the date it was paid), the total, the reason in plain words
-    (the rule codes that now fail, each once, as FAILS motivation items) and the appeal route.
+    The months (budget, month, amount, the date it was paid), the total, the reason in plain words and the
+    appeal route. The reason: `motivation` (MOTIVATION_COLUMNS of the recoveries, motivation.py
+    `recovery_motivation`: the facts that changed, L-REASON), else the rule codes that now fail. How to pay back
+    (`payment`): the structured reference of the letter (payment.py), the due date and the EPC QR code's payload.
     """
     rows = recoveries.select("insz", "zorgkas", "budget", "month", "amount", "paid_on", "reason")
     letters = (
@@ -452,32 +582,34 @@ def recovery_letters(
         .unique()
         .sort("insz", "zorgkas")
         .with_row_index("_letter")
-        .with_columns(pl.format("PAY-RECOVERY {}", pl.lit(appeal.letter_date.isoformat())).alias("subject"))
+        .with_columns(
+            pl.format("PAY-RECOVERY {}", pl.lit(appeal.letter_date.isoformat())).alias("subject"),
+            pl.int_range(1, pl.len() + 1).over("zorgkas").alias("_number"),
+        )
     )
     letters = _with_members(letters, members)
     keyed = rows.join(letters.select("_letter", "insz", "zorgkas", "language"), on=["insz", "zorgkas"])
-    keyed = with_text(keyed, "month", "month", "_month")
-    keyed = with_text(keyed, "amount", "money", "_amount")
-    keyed = with_text(keyed, "paid_on", "date", "_paid_on")
-    months = (
-        keyed.sort("_letter", "budget", "month")
-        .group_by("_letter", maintain_order=True)
-        .agg(
-            pl.struct(budget="budget", month="_month", amount="_amount", paid_on="_paid_on").alias("months"),
-            pl.col("amount").sum().alias("_total"),
-        )
-    )
-    letters = letters.join(months, on="_letter", how="left", maintain_order="left").join(
-        _reason_items(keyed), on="_letter", how="left", maintain_order="left"
+    if motivation is None:
+        items = _reason_items(keyed)
+    else:
+        items = _motivation_items(letters.select("_letter", "insz", "language"), motivation, on=["insz"])
+    letters = letters.join(month_runs(keyed), on="_letter", how="left", maintain_order="left").join(
+        items, on="_letter", how="left", maintain_order="left"
     )
     letters = with_text(letters, "_total", "money", "total").with_columns(
         pl.col("motivation").fill_null(pl.lit([], pl.List(MOTIVATION_ITEM))),
         pl.lit("RECOVERY").alias("topic"),
     )
+    if payment is not None:
+        letters = recovery_reference(letters, appeal.letter_date, "_number")
+        letters = with_epc(letters, payment.accounts, "_total").with_columns(
+            pl.lit(payment.due_date).alias("_due"), pl.lit(payment.due_date).alias("payment_due")
+        )
+        letters = with_text(letters, "_due", "date", "due_date")
     letters = _appeal_block(letters, appeal, increased_allowance).with_columns(
         pl.lit("L-RECOVERY").alias("kind"), pl.lit(appeal.letter_date).alias("letter_date")
     )
-    return _finish(letters)
+    return _finish(letters, number="_number")
 
 
 # --- L-REQUEST ----------------------------------------------------------------------------------------
@@ -516,13 +648,16 @@ def requests_of(letters: pl.DataFrame) -> pl.DataFrame:
 # --- L-INVOICE ----------------------------------------------------------------------------------------
 
 
-def invoice_letters(invoices: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+def invoice_letters(
+    invoices: pl.DataFrame, members: pl.DataFrame, accounts: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """L-INVOICE: each premium invoice is a letter, dated its invoice date (the run date D).
 
     Year, amount, normal or reduced and why (P-REDUCED: the increased allowance on 1 January Y-1),
     due date, structured reference; the template adds the zorgkas account (IBAN, BIC) from the
     letterhead and that the OCMW/CPAS can help. The letter's number is the invoice's reference base
-    (the last part of invoice_id), so the id is unique within the zorgkas across runs.
+    (the last part of invoice_id), so the id is unique within the zorgkas across runs. With `accounts` (the
+    zorgkassen reference: code, name, iban, bic), the EPC QR code's payload (payment.py).
     """
     letters = invoices.select(
         "insz",
@@ -535,10 +670,11 @@ def invoice_letters(invoices: pl.DataFrame, members: pl.DataFrame) -> pl.DataFra
         pl.when(pl.col("reduced")).then(pl.lit("REDUCED")).otherwise(pl.lit("NORMAL")).alias("topic"),
         pl.date(pl.col("premium_year") - 1, 1, 1).alias("_allowance_date"),
         pl.col("due_date").alias("_due"),
+        pl.col("due_date").alias("payment_due"),
         "structured_reference",
         pl.lit("L-INVOICE").alias("kind"),
     )
-    letters = _with_members(letters, members)
+    letters = with_epc(_with_members(letters, members), accounts, "_amount")
     letters = with_text(letters, "_amount", "money", "amount")
     letters = with_text(letters, "_allowance_date", "date", "allowance_date")
     letters = with_text(letters, "_due", "date", "due_date")

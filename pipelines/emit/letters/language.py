@@ -16,6 +16,7 @@ Formatting is Python (Babel), so it is done once per distinct (value, language) 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
@@ -31,17 +32,57 @@ from babel.numbers import format_currency, format_decimal
 LANGUAGES = ("NL", "FR")
 DEFAULT_LANGUAGE = "NL"
 LOCALES = {"NL": "nl_BE", "FR": "fr_BE"}
+# L-ADDRESSEE: to whom a letter speaks. SELF: the member ("u", "vous"); HEIRS: the heirs of a member who died on
+# or before the letter's date (the member in the third person and the past tense); PARENTS: the parents or the
+# legal representative of a member younger than 18 (the member in the third person).
+VOICES = ("SELF", "HEIRS", "PARENTS")
+# French puts a no-break space before a colon and a narrow no-break space before ; ? ! (Belgian and French
+# typography alike); the texts are written with a plain space, which could break a line before the sign.
+_FRENCH_SPACES = (
+    (re.compile(r" :"), "\u00a0:"),
+    (re.compile(r" ([;?!])"), "\u202f\\1"),
+)
 
 
 @cache
 def _load(language: str) -> dict[str, Any]:
     raw = resources.files(__package__).joinpath("texts", f"{language.lower()}.yaml").read_text(encoding="utf-8")
+    if language == "FR":
+        for pattern, replacement in _FRENCH_SPACES:
+            raw = pattern.sub(replacement, raw)
     return yaml.safe_load(raw)
 
 
+def texts_key(language: str, voice: str) -> str:
+    """The key of a letter's texts: its language, and its voice when not SELF ("NL", "FR-HEIRS", "NL-PARENTS")."""
+    return language if voice == "SELF" else f"{language}-{voice}"
+
+
+def _merged(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: _merged(base.get(k), v) if k in base else v for k, v in override.items()} | {
+            k: v for k, v in base.items() if k not in override
+        }
+    return override
+
+
 def letter_texts() -> dict[str, dict[str, Any]]:
-    """Every sentence of every letter kind, per language (NL, FR): a fresh copy the caller may change."""
-    return {language: yaml.safe_load(yaml.safe_dump(_load(language))) for language in LANGUAGES}
+    """Every sentence of every letter kind, per language and voice (`texts_key`: NL, FR, NL-HEIRS, FR-PARENTS, ...):
+    a voice's texts are the language's with its own sentences in place (texts/<language>.yaml, `voices`). A fresh
+    copy the caller may change."""
+    found = {}
+    for language in LANGUAGES:
+        base = yaml.safe_load(yaml.safe_dump(_load(language)))
+        voices = base.pop("voices", {})
+        for voice in VOICES:
+            found[texts_key(language, voice)] = _merged(base, voices.get(voice, {}))
+    return found
+
+
+def with_agency(texts: dict[str, dict[str, Any]], agency: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """The texts with the agency of L-APPEAL (name, web, address per language: the reference data, read by the flow)
+    that the appeal paragraph names."""
+    return {key: t | {"agency": agency[key.split("-")[0]]} for key, t in texts.items()}
 
 
 def with_rule_texts(texts: dict[str, dict[str, Any]], rules: dict[str, dict[str, dict[str, str]]]) -> dict:

@@ -60,7 +60,8 @@ def _vaph_code(kind: pl.Expr, budget: int) -> pl.Expr:
 
 def _records(frame: pl.DataFrame, feed: str, id_column: str, wanted: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
     evidence = pl.format("{}:{}", pl.lit(feed), pl.col(id_column))
-    picked = frame.with_columns(evidence.alias("evidence")).join(wanted, on="evidence", how="semi")
+    on = "evidence" if "evidence" in wanted.columns else "insz"
+    picked = frame.with_columns(evidence.alias("evidence")).join(wanted.select(on).unique(), on=on, how="semi")
     named = {"feed": pl.lit(feed), "record_id": pl.col(id_column), **columns}
     return picked.select(
         "insz",
@@ -77,7 +78,8 @@ def evidence_records(
     wanted: pl.DataFrame,
     nrth_transition_date: dt.date,
 ) -> pl.DataFrame:
-    """RECORD_COLUMNS of the feeds' valid rows whose "feed:record id" is in `wanted` (column `evidence`).
+    """RECORD_COLUMNS of the feeds' valid rows whose "feed:record id" is in `wanted` (column `evidence`), or of the
+    persons in `wanted` (column `insz`: every record of theirs, as L-REASON needs the records no period names).
 
     Dates: the screener's assessment date, the scale's valid_from, the stay's admission, the VAPH record's start;
     end dates likewise; score: the screener's total, the scale's score, the sum of the ZTK pillars.
@@ -132,11 +134,84 @@ def member_records(members: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _periods_behind(events: pl.DataFrame, periods: pl.DataFrame, month_of_run: dt.date) -> pl.DataFrame:
-    """Per decision event (insz, budget, first_month, event), the periods its motivation reads (module docstring)."""
-    keys = events.filter(pl.col("event").is_in(DECISION_EVENTS)).select(
-        "insz", "budget", "first_month", "last_month", "event"
+def residence_records(residence: pl.DataFrame) -> pl.DataFrame:
+    """RECORD_COLUMNS from the residence_periods feed: the domicile behind a failing E-RESIDENCE (kind: the region),
+    for both budgets; the motivation keeps the one that covers the month the right was lost."""
+    named = {
+        "zzb_code": pl.lit("E-RESIDENCE"),
+        "bob_code": pl.lit("E-RESIDENCE"),
+        "feed": pl.lit("residence_periods"),
+        "record_date": pl.col("start_date"),
+        "record_end_date": pl.col("end_date"),
+        "record_kind": pl.col("region"),
+    }
+    return residence.select(
+        "insz", *[named.get(c, pl.lit(None)).cast(t).alias(c) for c, t in RECORD_COLUMNS.items() if c != "insz"]
     )
+
+
+# --- which grant or recovery, and what the earlier decision rested on -------------------------------------------
+
+REASON_COLUMNS = {
+    "insz": pl.String,
+    "budget": pl.String,
+    "first_month": pl.Date,  # the letter's key: the grant's first month, a recovery's first month
+    "last_month": pl.Date,
+    "event": pl.String,  # NEW, CHANGED, STOPPED, CANCELLED, or RECOVERY
+    "lost_month": pl.Date,  # the first month no longer entitled (STOPPED, CANCELLED, RECOVERY); null otherwise
+    "before": pl.List(pl.String),  # the records ("feed:record id") the earlier decision rested on
+}
+_EMPTY = pl.lit([], pl.List(pl.String))
+
+
+def event_reasons(events: pl.DataFrame) -> pl.DataFrame:
+    """REASON_COLUMNS of the decision events (grants.EVENT_COLUMNS): a STOPPED grant lost the month after its last,
+    a CANCELLED one its first; both rested on the event's evidence (the grant as it was decided before)."""
+    ended = pl.col("event").is_in(["STOPPED", "CANCELLED"])
+    lost = pl.when(pl.col("event") == "STOPPED").then(pl.col("last_month").dt.offset_by("1mo"))
+    lost = lost.when(pl.col("event") == "CANCELLED").then(pl.col("first_month"))
+    return events.filter(pl.col("event").is_in(DECISION_EVENTS)).select(
+        "insz",
+        "budget",
+        "first_month",
+        "last_month",
+        "event",
+        lost.alias("lost_month"),
+        pl.when(ended).then(pl.col("evidence")).otherwise(_EMPTY).alias("before"),
+    )
+
+
+def recovery_reasons(recoveries: pl.DataFrame, granted: pl.DataFrame | None = None) -> pl.DataFrame:
+    """REASON_COLUMNS of the recoveries (payments.RECOVERY_COLUMNS), one per person and budget: from the first to the
+    last month recovered, the first lost; `granted` (insz, budget, evidence): the records the grants that paid those
+    months rested on (the state's grant history, flows/state/letters_ledger.py `granted_evidence`)."""
+    keys = recoveries.group_by("insz", "budget").agg(
+        pl.col("month").min().alias("first_month"), pl.col("month").max().alias("last_month")
+    )
+    if granted is None:
+        granted = pl.DataFrame(schema={"insz": pl.String, "budget": pl.String, "evidence": pl.String})
+    before = granted.group_by("insz", "budget").agg(pl.col("evidence").unique().sort().alias("before"))
+    return (
+        keys.join(before, on=["insz", "budget"], how="left")
+        .select(
+            "insz",
+            "budget",
+            "first_month",
+            "last_month",
+            pl.lit("RECOVERY").alias("event"),
+            pl.col("first_month").alias("lost_month"),
+            pl.col("before").fill_null(_EMPTY),
+        )
+        .sort("insz", "budget")
+    )
+
+
+# --- the codes behind each letter --------------------------------------------------------------------------------
+
+
+def _periods_behind(keys: pl.DataFrame, periods: pl.DataFrame, month_of_run: dt.date) -> pl.DataFrame:
+    """Per key (REASON_COLUMNS), the periods its motivation reads (module docstring); a recovery reads the periods of
+    the months recovered."""
     pairs = keys.join(periods, on=["insz", "budget"], how="inner", suffix="_period")
     last = pl.col("last_month").fill_null(_FAR)
     overlaps = (pl.col("first_month_period") <= last) & (pl.col("last_month_period") >= pl.col("first_month"))
@@ -150,7 +225,8 @@ def _periods_behind(events: pl.DataFrame, periods: pl.DataFrame, month_of_run: d
     )
     cancelled_last = pl.col("last_month").fill_null(pl.lit(month_of_run))
     cancelled = pairs.filter(
-        (pl.col("event") == "CANCELLED")
+        pl.col("event").is_in(["CANCELLED", "RECOVERY"])
+        & ~pl.col("entitled")
         & (pl.col("first_month_period") <= cancelled_last)
         & (pl.col("last_month_period") >= pl.col("first_month"))
     )
@@ -158,9 +234,9 @@ def _periods_behind(events: pl.DataFrame, periods: pl.DataFrame, month_of_run: d
     return pl.concat([latest.select(columns), stopped.select(columns), cancelled.select(columns)])
 
 
-def _codes(events: pl.DataFrame, behind: pl.DataFrame) -> pl.DataFrame:
+def _codes(keys: pl.DataFrame, behind: pl.DataFrame) -> pl.DataFrame:
     """(insz, budget, first_month, code, outcome): what holds in a granted period, what fails otherwise; the
-    right's code fails for a STOPPED or CANCELLED event without any period."""
+    right's code fails for a STOPPED or CANCELLED event or a recovery without any period."""
     key = ["insz", "budget", "first_month"]
     holds = behind.filter(pl.col("event").is_in(["NEW", "CHANGED"])).select(*key, pl.col("holds").alias("code"))
     fails = behind.select(*key, pl.col("fails").alias("code"))
@@ -170,7 +246,7 @@ def _codes(events: pl.DataFrame, behind: pl.DataFrame) -> pl.DataFrame:
             fails.explode("code").with_columns(pl.lit("FAILS").alias("outcome")),
         ]
     ).drop_nulls("code")
-    ended = events.filter(pl.col("event").is_in(["STOPPED", "CANCELLED"])).select(key)
+    ended = keys.filter(pl.col("event").is_in(["STOPPED", "CANCELLED", "RECOVERY"])).select(key)
     gone = ended.join(behind.select(key), on=key, how="anti").with_columns(
         pl.col("budget").replace_strict(RIGHT_CODES, return_dtype=pl.String).alias("code"),
         pl.lit("FAILS").alias("outcome"),
@@ -178,27 +254,131 @@ def _codes(events: pl.DataFrame, behind: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([coded, gone.select(coded.columns)]).unique()
 
 
+def _by_budget() -> pl.Expr:
+    return pl.when(pl.col("budget") == "ZZB").then("zzb_code").otherwise("bob_code").alias("code")
+
+
+def l_reason(keys: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """L-REASON: a letter about a STOPPED, CANCELLED or CHANGED grant, and a recovery letter, names the facts that
+    changed, each with its record and dates: the date of death, the end of the affiliation, the end of the facility
+    stay, the newer scale or screener result under its threshold (date and score), the VAPH record that started
+    (kind and date), the residence that no longer counts. A generic sentence ("the month lies in no period with a
+    right") is never the only reason. A NEW grant whose first month is the first month of the evaluation window
+    says that earlier months are not part of this decision and that the member may ask the zorgkas about them; a
+    letter that pays arrears states the months and the amount paid.
+
+    docs/spec/rules.md §9. The failing codes of the months lost, with their records (the death, the affiliation's
+    end, the VAPH record, the residence), come from the decided periods (`motivation`); this gives the facts about
+    the grounds, per key (REASON_COLUMNS) with a lost month, as motivation rows (key, code, outcome, record):
+    - ENDED: a ground record the earlier decision rested on (`before`, and the evidence of this run's entitled
+      period that ends the month before the lost month) whose validity ended before the lost month (a screener's or
+      scale's valid_until, a stay's discharge, a VAPH support need's end);
+    - GONE: such a record that is no longer among the person's records (withdrawn from the feed, or quarantined
+      under another insz): the right's code, with the feed and record id;
+    - BELOW: a screener or scale of the person newer than those records that proves no care need (under its
+      threshold, or from a service that does not count): in the evidence of no decided period of the person and
+      budget (a record that proves the need is a ground of some period, entitled or excluded).
+    The window's NEW grant and the arrears are content.py's `earlier` and `month_runs`. CHANGED grants keep the
+    codes and records of their latest period (their grounds, amount or first month are what changed).
+    """
+    key = ["insz", "budget", "first_month"]
+    changed = keys.filter(pl.col("lost_month").is_not_null())
+    entitled = periods.filter(pl.col("entitled"))
+    ending = (
+        changed.join(entitled, on=["insz", "budget"], suffix="_period")
+        .filter(pl.col("last_month_period") == pl.col("lost_month").dt.offset_by("-1mo"))
+        .select(*key, "evidence")
+    )
+    before = (
+        pl.concat([changed.select(*key, pl.col("before").alias("evidence")), ending])
+        .explode("evidence")
+        .drop_nulls("evidence")
+        .unique()
+        .join(changed.select(*key, "lost_month"), on=key)
+    )
+    found = before.join(records.drop_nulls("evidence"), on=["insz", "evidence"], how="left").with_columns(_by_budget())
+    grounds = found.filter(pl.col("feed").is_not_null() & pl.col("code").str.starts_with("G-"))
+    ended = grounds.filter(pl.col("record_end_date") < pl.col("lost_month")).with_columns(
+        pl.lit("ENDED").alias("outcome")
+    )
+    gone = found.filter(pl.col("feed").is_null()).with_columns(
+        pl.col("budget").replace_strict(RIGHT_CODES, return_dtype=pl.String).alias("code"),
+        pl.lit("GONE").alias("outcome"),
+        pl.col("evidence").str.split_exact(":", 1).struct.field("field_0").alias("feed"),
+        pl.col("evidence").str.split_exact(":", 1).struct.field("field_1").alias("record_id"),
+    )
+    below = _newer_without_need(changed.filter(pl.col("budget") == "ZZB").select(key), grounds, periods, records)
+    columns = [*key, "code", "outcome", *[c for c in MOTIVATION_COLUMNS if c not in (*key, "code", "outcome")]]
+    parts = [frame.select([pl.col(c).cast(MOTIVATION_COLUMNS[c]) for c in columns]) for frame in (ended, gone, below)]
+    return pl.concat(parts)
+
+
+def _newer_without_need(
+    keys: pl.DataFrame, grounds: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame
+) -> pl.DataFrame:
+    """L-REASON's BELOW rows: per key, the screeners and scales newer than the grounds the decision rested on that are
+    in no decided period's evidence (they prove no care need)."""
+    key = ["insz", "budget", "first_month"]
+    latest = grounds.group_by(key).agg(pl.col("record_date").max().alias("_latest"))
+    rested = periods.select("insz", "budget", "evidence").explode("evidence").drop_nulls().unique()
+    needs = records.drop_nulls("evidence").filter(pl.col("zzb_code").is_in(["G-BELRAI", "G-MEDSOC", "G-ZTK"]))
+    return (
+        keys.join(needs, on="insz")
+        .join(latest, on=key, how="left")
+        .filter(pl.col("record_date") > pl.col("_latest").fill_null(dt.date.min))
+        .join(rested, on=["insz", "budget", "evidence"], how="anti")
+        .with_columns(pl.col("zzb_code").alias("code"), pl.lit("BELOW").alias("outcome"))
+    )
+
+
 def motivation(
     events: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame, month_of_run: dt.date
 ) -> pl.DataFrame:
     """MOTIVATION_COLUMNS for the decision events among `events` (grants.EVENT_COLUMNS): per event, every code that
-    decided it with its records (module docstring). `periods`: the decided periods (PERIOD_COLUMNS) of this run;
-    `records`: RECORD_COLUMNS (`evidence_records` and `member_records`) of at least the persons of `events`."""
+    decided it with its records (module docstring) and the facts that changed (`l_reason`). `periods`: the decided
+    periods (PERIOD_COLUMNS) of this run; `records`: RECORD_COLUMNS (`evidence_records`, `member_records`,
+    `residence_records`) of at least the persons of `events`."""
+    return _motivation(event_reasons(events), periods, records, month_of_run)
+
+
+def recovery_motivation(
+    recoveries: pl.DataFrame,
+    periods: pl.DataFrame,
+    records: pl.DataFrame,
+    month_of_run: dt.date,
+    granted: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """MOTIVATION_COLUMNS for the recovery letters: per person and budget (first_month: the first month recovered),
+    what fails in the months recovered with its records, and the facts that changed (`l_reason`); `granted`: see
+    `recovery_reasons`."""
+    return _motivation(recovery_reasons(recoveries, granted), periods, records, month_of_run)
+
+
+def _motivation(keys: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame, month_of_run: dt.date):
     key = ["insz", "budget", "first_month"]
-    behind = _periods_behind(events, periods, month_of_run)
-    codes = _codes(events, behind)
+    behind = _periods_behind(keys, periods, month_of_run)
+    codes = _codes(keys, behind)
     listed = behind.select(*key, "evidence").explode("evidence").drop_nulls("evidence").unique()
-    by_budget = pl.when(pl.col("budget") == "ZZB").then("zzb_code").otherwise("bob_code").alias("code")
-    from_periods = listed.join(records.drop_nulls("evidence"), on=["insz", "evidence"]).with_columns(by_budget)
+    from_periods = listed.join(records.drop_nulls("evidence"), on=["insz", "evidence"]).with_columns(_by_budget())
     failing = codes.filter(pl.col("outcome") == "FAILS").select(*key, "code")
-    of_members = failing.join(
-        records.filter(pl.col("evidence").is_null()), left_on=["insz", "code"], right_on=["insz", "zzb_code"]
+    at = keys.select(*key, pl.coalesce("lost_month", "first_month").alias("_at"))
+    of_members = (
+        failing.join(
+            records.filter(pl.col("evidence").is_null()), left_on=["insz", "code"], right_on=["insz", "zzb_code"]
+        )
+        .join(at, on=key)
+        .filter(
+            (pl.col("feed") != "residence_periods")
+            | ((pl.col("record_date") <= pl.col("_at")) & pl.col("record_end_date").fill_null(_FAR).ge(pl.col("_at")))
+        )
     )
     detail = [c for c in MOTIVATION_COLUMNS if c not in (*key, "code", "outcome")]
     found = pl.concat([from_periods.select(*key, "code", *detail), of_members.select(*key, "code", *detail)])
     rows = codes.join(found.unique(), on=[*key, "code"], how="left")
-    return (
-        rows.select([pl.col(c).cast(t) for c, t in MOTIVATION_COLUMNS.items()])
-        .unique()
-        .sort(*MOTIVATION_COLUMNS, nulls_last=True)
-    )
+    rows = rows.select([pl.col(c).cast(t) for c, t in MOTIVATION_COLUMNS.items()])
+    facts = l_reason(keys, periods, records)
+    generic = pl.col("code").is_in(list(RIGHT_CODES.values())) & (pl.col("outcome") == "FAILS")
+    generic = generic & pl.col("record_id").is_null()
+    told = facts.select(key).unique()
+    rows = pl.concat([rows.filter(~generic), rows.filter(generic).join(told, on=key, how="anti"), facts])
+    return rows.unique().sort(*MOTIVATION_COLUMNS, nulls_last=True)
