@@ -28,6 +28,7 @@ from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
 from flows.letters import invoice_letters_of, member_letter_columns
 from flows.nightly import ingest_feed_task, publish_task, releasing_frames_on_error, report_task
+from flows.preflight import RUN_FEEDS
 from flows.progress import Steps
 from flows.publication.folder import RunFolder
 from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
@@ -41,8 +42,8 @@ from pipelines.premium.invoices import Amounts, plan_invoices, premium_due, publ
 from pipelines.settle.holds import s_hold
 from schemas.outputs import Fines, Invoices
 
-INVOICE_FEEDS = ("members", "residence_periods", "increased_allowance")
-FINE_FEEDS = ("members", "premium_payments", "increased_allowance")
+INVOICE_FEEDS = RUN_FEEDS["invoices"]
+FINE_FEEDS = RUN_FEEDS["fines"]
 
 
 def premium_amounts(reference: Reference, year: int) -> Amounts:
@@ -202,12 +203,15 @@ def run_invoices(
     outbox: Path,
     state: Path,
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The yearly premium invoice run of year `year` on invoice date `as_of` (a rerun issues only the
     invoices not yet issued)."""
-    options = Options(frozenset(accept_shrink), replace=replace, quiet=quiet)
+    options = Options(
+        frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
+    )
     with hold_state(state, "invoices", f"{year}/{as_of.isoformat()}"):  # first: a second run exits at once
         ctx = invoice_context(year, as_of, landing, outbox, state, options)
         return invoice_run(ctx, Steps(quiet=quiet), ingest_one=ingest_feed_task)
@@ -220,11 +224,14 @@ def run_fines(
     outbox: Path,
     state: Path,
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The fine-candidate run of year `year` (F-FINE), judged on its fine reference date (15 October F)
     with the deliveries as of that date."""
-    options = Options(frozenset(accept_shrink), replace=replace, quiet=quiet)
+    options = Options(
+        frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
+    )
     with hold_state(state, "fines", str(year)):  # first: a second run exits at once
         return fine_run(fine_context(year, landing, outbox, state, options), Steps(quiet=quiet), ingest_feed_task)
