@@ -184,6 +184,8 @@ class FeedContract:
     required: tuple[Required, ...] = ()
     kind_maxima: tuple[KindMaximum, ...] = ()  # R-RANGE: a maximum that holds for some kinds only
     reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
+    # R-RANGE: column -> the parameter (data/reference/parameters.yaml) giving its maximum on the run date
+    parameter_maxima: dict[str, str] = field(default_factory=dict)
     # columns a delivery may lack (nullable in the model): read as null when absent, checked when present
     optional: tuple[str, ...] = ()
 
@@ -237,12 +239,14 @@ FEEDS: dict[str, FeedContract] = {
             "premium_payments",
             PremiumPayments,
             past_events=("paid_date",),
+            parameter_maxima={"amount_due": "max_amount", "amount_paid": "max_amount"},
         ),
         FeedContract(
             "belrai_screeners",
             BelraiScreeners,
             end_after_start=(("assessment_date", "valid_until"),),
             past_events=("assessment_date",),
+            parameter_maxima=dict.fromkeys(("total_score", "adl_score", "iadl_score"), "belrai_total_max"),
         ),
         FeedContract(
             "medsoc_scales",
@@ -254,6 +258,7 @@ FEEDS: dict[str, FeedContract] = {
                 Required(("pillar_1", "pillar_2", "pillar_3"), "scale_kind", ("ZTK",)),
             ),
             kind_maxima=(KindMaximum("score", "scale_kind", SELF_RELIANCE_KINDS, MAX_SELF_RELIANCE_SCORE),),
+            parameter_maxima={f"pillar_{n}": f"ztk_pillar_{n}_max" for n in (1, 2, 3)},
         ),
         FeedContract(
             "facility_stays",
