@@ -40,6 +40,9 @@ SUPPORT_KINDS = [
     "SUPPORT_NEED",
 ]
 MAX_ABSENCE_DAYS = 366
+# R-RANGE for a year column (premium_year, school_year): feeds.md bounds every number a rule compares and R-DATES
+# starts dates at 1900-01-01; a year whose 31 August or 30 April of the next year is no date stops the night (issue 20)
+MIN_YEAR, MAX_YEAR = 1900, 9998
 # docs/spec/feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
 SELF_RELIANCE_KINDS = ("IT", "THAB", "ZBO")
 MAX_SELF_RELIANCE_SCORE = 18.0
@@ -88,7 +91,7 @@ class PremiumPayments(pa.DataFrameModel):
     """premium_payments: care premium per member and year; key (insz, premium_year)."""
 
     insz: str
-    premium_year: int
+    premium_year: int = pa.Field(ge=MIN_YEAR, le=MAX_YEAR)
     amount_due: float = pa.Field(ge=0)
     amount_paid: float = pa.Field(ge=0)
     due_date: dt.date
@@ -149,7 +152,7 @@ class VaphSupport(pa.DataFrameModel):
     support_kind: str = pa.Field(isin=SUPPORT_KINDS)
     start_date: dt.date
     end_date: dt.date | None = pa.Field(nullable=True)
-    school_year: int | None = pa.Field(nullable=True)
+    school_year: int | None = pa.Field(nullable=True, ge=MIN_YEAR, le=MAX_YEAR)
     absence_days: int | None = pa.Field(nullable=True, ge=0, le=MAX_ABSENCE_DAYS)
 
 
