@@ -51,6 +51,7 @@ from typing import Any
 import polars as pl
 import typst
 
+from flows.orphans import tie_worker
 from flows.publication.folder import FILE_MODE
 from flows.reference import load_agency
 from pipelines.emit.letters.blocks import file_blocks
@@ -150,7 +151,13 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     """
     context = get_context("forkserver")
     context.set_forkserver_preload(["__main__", __name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        max_tasks_per_child=1,
+        initializer=tie_worker,  # a worker dies with the command, however it dies (flows/orphans.py)
+        initargs=(os.getpid(),),
+    )
 
 
 def _in_print_order(letters: pl.DataFrame) -> pl.DataFrame:
