@@ -341,6 +341,13 @@ def with_advice(exc: BaseException, reason: str) -> str:
     """The failure's line: what failed (the message) and, when the message does not say it, what to do."""
     if ADVICE.search(reason):
         return reason
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(exc, BrokenProcessPool):  # a letter worker killed (the OOM killer, kill -9)
+        return (
+            "the letters step failed: a letter worker process ended abruptly (killed, or out of memory); nothing "
+            "was published or committed: run again (free memory first if the system log shows the out-of-memory killer)"
+        )
     from flows.io.landing import FeedError
     from pipelines.params import ParameterError
 
@@ -402,7 +409,8 @@ def nightly_command(args: argparse.Namespace, server: PrefectServer | None) -> N
     from flows.nightly import run_nightly
 
     result = run_nightly(as_of=args.as_of, **_run_options(args))
-    print(f"nightly {args.as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
+    first = f"; completed first: {', '.join(result['completed'])}" if result.get("completed") else ""
+    print(f"nightly {args.as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}{first}")
 
 
 def invoices_command(args: argparse.Namespace, server: PrefectServer | None) -> None:

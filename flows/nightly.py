@@ -223,7 +223,10 @@ def run_nightly(
     options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet, frozenset(accept_quarantine))
     with hold_state(state, "nightly", day.isoformat()):
         completed = begin_nights(Path(outbox), Path(state), day, day)
-        return night(night_context(day, landing, outbox, state, options), completed)
+        result = night(night_context(day, landing, outbox, state, options), completed)
+    # another run's folder, left by a killed run and published first: said in the result line (issue 20)
+    others = [str(p) for p in completed if str(p) != result["path"]]
+    return result | {"completed": others} if others else result
 
 
 @flow(name="vsb-backfill", flow_run_name=backfill_name)

@@ -12,6 +12,7 @@ commit and the rename is completed by the next run of any kind (flows/publicatio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from flows.progress import Steps
 from flows.publication.folder import RunFolder
 from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
 from flows.reference import Reference, load_reference
-from flows.report import announce, maybe_task
+from flows.report import REPORT_JSON, announce, maybe_task
 from flows.state.premium_ledger import fines_of_year, insert_rows, invoices_of_year, last_reference_bases
 from flows.state.store import hold_state, open_state
 from flows.state.trends import with_trend
@@ -132,11 +133,18 @@ def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, i
 
         commit = steps.timed(maybe_task(publish_task))
         published, _ = publish_run(con, ctx.outbox, target, build, ctx.options.replace, commit=commit)
-    status = published.status
+    status, new = published.status, planned.new.height
     if status == "identical" and published.path in completed:
         status = "published"  # this very run published its folder, left by a killed attempt
+        new = published_count(published.path, ctx.kind)  # what that folder issued, not this run's 0 (issue 20)
     announce(ctx.kind, published.path, status)
-    return {"path": str(published.path), "status": status, "new": planned.new.height}
+    return {"path": str(published.path), "status": status, "new": new}
+
+
+def published_count(folder: Path, kind: str) -> int:
+    """The invoices issued or fines proposed by a published folder, from its report."""
+    report = json.loads((Path(folder) / REPORT_JSON).read_text())
+    return int(report[kind]["issued" if kind == "invoices" else "proposed"])
 
 
 @releasing_frames_on_error

@@ -52,7 +52,7 @@ import polars as pl
 import typst
 
 from flows.orphans import tie_worker
-from flows.publication.folder import FILE_MODE
+from flows.publication.folder import FILE_MODE, writing
 from flows.reference import load_agency
 from pipelines.emit.letters.blocks import file_blocks
 from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
@@ -130,7 +130,8 @@ def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) 
         pdf = compiler.compile()
         found = json.loads(compiler.query("<letter-pages>", field="value", one=True))
     path = Path(target)
-    path.write_bytes(pdf)
+    with writing(path):  # a full outbox: one line naming the file (issue 20)
+        path.write_bytes(pdf)
     path.chmod(FILE_MODE)
     return RenderedFile(
         file=path.name,
