@@ -256,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         from flows.state.store import hold_state
 
         holder = state_holder(args)
+        before = not_there_yet(args.state, args.outbox) if holder else None
         with (
             hold_state(args.state, *holder) if holder else nullcontext(),
-            new_state_removed_on_failure(args.state) if holder else nullcontext(),
+            new_state_removed_on_failure(args.state, before) if holder else nullcontext(),
             prefect_server(args) as server,
         ):
             COMMANDS[args.command](args, server)
@@ -281,22 +282,42 @@ def brussels_today() -> dt.date:
     return dt.datetime.now(ZoneInfo("Europe/Brussels")).date()
 
 
-@contextmanager
-def new_state_removed_on_failure(state: Path):
-    """A run on a state that did not exist yet and fails without committing anything (a feed refused during
-    ingest, say) leaves no state file and no lock file behind (issue 20: a refused run leaves nothing). Runs
-    inside the lock: the files are removed while this process still holds it."""
+def not_there_yet(state: Path, outbox: Path | None) -> tuple[list[Path], list[Path]]:
+    """The state's files (state, its WAL, its lock file) and the folders (the state's, the outbox) that do not
+    exist before a run: what `new_state_removed_on_failure` removes (taken before the lock is)."""
     from flows.state.store import lock_path
 
     state = Path(state)
-    created = [p for p in (state, state.with_name(state.name + ".wal"), lock_path(state)) if not p.exists()]
+    files = [p for p in (state, state.with_name(state.name + ".wal"), lock_path(state)) if not p.exists()]
+    return files, [Path(f) for f in (state.parent, outbox) if f is not None and not Path(f).exists()]
+
+
+@contextmanager
+def new_state_removed_on_failure(state: Path, before: tuple[list[Path], list[Path]]):
+    """A run on a state that did not exist yet and fails without committing anything (a feed refused during
+    ingest, say) leaves no state file, no lock file and no empty folder behind (issue 20: a refused run leaves
+    nothing). Runs inside the lock: the files are removed while this process still holds it. `before`:
+    `not_there_yet`, taken before the lock."""
+    state = Path(state)
+    created, folders = before
     try:
         yield
     except BaseException:
         if state in created and not _holds_runs(state):
             for path in created:
                 path.unlink(missing_ok=True)
+            for folder in folders:
+                _remove_empty(folder)
         raise
+
+
+def _remove_empty(folder: Path) -> None:
+    """Remove `folder` and its subfolders when they hold no file."""
+    if not folder.is_dir() or any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        return
+    for sub in sorted((p for p in folder.rglob("*")), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    folder.rmdir()
 
 
 def _holds_runs(state: Path) -> bool:
