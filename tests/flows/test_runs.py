@@ -41,6 +41,7 @@ def vsb(tmp: Path, landing: Path, *args: str, fault: tuple[str, ...] = ("none",)
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     env.pop("VSB_CRASH_AT", None)
     common = ["--landing", str(landing), "--outbox", str(tmp / "out"), "--state", str(state_of(tmp)), "--quiet"]
+    common += ["--allow-future-date"]  # the test dates, whatever the machine's clock
     return subprocess.run(
         [sys.executable, str(FAULTS), *fault, "--", *args, *common],
         capture_output=True,
