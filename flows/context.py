@@ -109,7 +109,8 @@ def start(
     warnings = check_shrink(deliveries, params.min_rows_ratio, options.accept_shrink)
     warnings += check_column_shrink(deliveries, params.min_rows_ratio, options.accept_shrink)
     check_repeats(deliveries)
-    warnings += delivery_age(deliveries, run_date, params.max_delivery_age_days)
+    if kind in AGE_CHECKED:  # a simulation or a lookup of another date is no run on old data
+        warnings += delivery_age(deliveries, run_date, params.max_delivery_age_days)
     return RunContext(
         kind, run_date, landing, Path(outbox), Path(state), reference, params, options, year, deliveries, warnings
     )
@@ -172,6 +173,7 @@ def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_
     return tuple(warnings)
 
 
+AGE_CHECKED = ("nightly", "backfill", "invoices", "fines")  # the runs that pay or charge as of their date
 MIN_PREVIOUS_VALUES = 100  # docs/spec/feeds.md: a column shrink counts where the previous delivery had at least 100
 
 
@@ -223,8 +225,8 @@ def check_repeats(deliveries: dict[str, Delivery]) -> None:
             )
     if errors:
         raise FeedError(
-            "; ".join(errors) + ": remove the copy from the delivery folder or ask the data provider for a "
-            "corrected delivery, then run again"
+            "; ".join(errors) + ": ask the data provider for a corrected delivery (or remove the copy from the "
+            "delivery folder), then run again"
         )
 
 

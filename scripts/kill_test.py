@@ -53,6 +53,7 @@ def vsb_command(day: str, work: Path, landing: Path) -> list[str]:
         "--state",
         str(work / "state" / "vsb.duckdb"),
         "--accept-mass-change",
+        "--allow-future-date",  # the probe's fixed dates, whatever the machine's clock
         "--quiet",
     ]
 

@@ -256,8 +256,9 @@ def test_a_file_sent_twice_fails_naming_both_files(tmp_path):
     write_landing(tmp_path, DELIVERY)
     first = tmp_path / "vaph_support" / "delivery_date=2026-11-01" / "part-00000.parquet"
     second = shutil.copyfile(first, first.with_name("part-00001.parquet"))
-    with pytest.raises(FeedError, match=f"feed vaph_support: the files {first}, {second} have the same content"):
+    with pytest.raises(FeedError, match=f"feed vaph_support: the files {first}, {second} have the same content") as e:
         context_at(tmp_path, D(2026, 11, 20))
+    assert with_advice(e.value, str(e.value)) == str(e.value)  # says what to do once
 
 
 def test_a_delivery_holding_the_previous_rows_twice_fails_naming_its_files(tmp_path):
@@ -269,7 +270,7 @@ def test_a_delivery_holding_the_previous_rows_twice_fails_naming_its_files(tmp_p
         context_at(tmp_path, D(2026, 11, 20))
     assert str(refusal.value).startswith(
         f"feed belrai_screeners: delivery 2026-11-01 ({files}) holds the rows of the previous delivery 2026-10-01 twice: "
-        "remove the copy from the delivery folder"
+        "ask the data provider for a corrected delivery (or remove the copy from the delivery folder), then run again"
     )
     write_landing(tmp_path, DELIVERY, {"belrai_screeners": rows + many("belrai_screeners", 3, total_score=15.0)})
     context_at(tmp_path, D(2026, 11, 20))  # twice as many rows, but new ones: fine
