@@ -79,13 +79,14 @@ def measure(code: str) -> dict:
 
 
 FLOOR_CODE = """
-import duckdb, glob, pyarrow.parquet as pq
+import glob, pyarrow.parquet as pq
+from flows.state.store import connect
 from flows.context import locate_deliveries
 import datetime as dt
 from pathlib import Path
 landing = Path({landing!r})
 deliveries = locate_deliveries(landing, dt.date.fromisoformat({as_of!r}), *{feeds!r})
-con = duckdb.connect()
+con = connect()
 con.execute("SET enable_progress_bar = false")  # its bar would share stdout with the result line
 rows = 0
 for d in deliveries.values():

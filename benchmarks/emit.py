@@ -54,7 +54,8 @@ result = {{"xlsx_seconds": round(seconds, 2), "cells": cells, "us_per_cell": rou
 REPORT_CODE = """
 import json, time
 from pathlib import Path
-import duckdb, polars as pl
+import polars as pl
+from flows.state.store import connect
 from flows.codes import load_codes
 from flows.state.trends import earlier_trends
 from pipelines.emit.report import report_html
@@ -62,7 +63,7 @@ from pipelines.emit.summary import summary_markdown, zorgkas_table
 night, state = Path({night!r}), {state!r}
 report = json.loads((night / "_report.json").read_text())
 t0 = time.perf_counter()
-con = duckdb.connect(state, read_only=True)
+con = connect(state, read_only=True)
 trends = earlier_trends(con, "nightly", "-", __import__("datetime").date.fromisoformat(report["run"]["date"]))
 con.close()
 page = report_html(report, trends, load_codes().frame())

@@ -83,8 +83,14 @@ def _folders(parser: argparse.ArgumentParser, sample_defaults: bool = True) -> N
         )
 
 
-def _common(parser: argparse.ArgumentParser, mass_change: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, mass_change: bool = True, future: bool = True) -> None:
     _folders(parser)
+    if future:
+        parser.add_argument(
+            "--allow-future-date",
+            action="store_true",
+            help="run a date after today's date (tests and simulations only: a run pays as of its date)",
+        )
     if mass_change:
         parser.add_argument(
             "--accept-mass-change",
@@ -97,6 +103,13 @@ def _common(parser: argparse.ArgumentParser, mass_change: bool = True) -> None:
         default=[],
         metavar="FEED",
         help="accept a delivery of FEED below min_rows_ratio of the previous one (repeatable)",
+    )
+    parser.add_argument(
+        "--accept-quarantine",
+        action="append",
+        default=[],
+        metavar="FEED",
+        help="accept a delivery of FEED with more than max_quarantine_fraction of its rows quarantined (repeatable)",
     )
     parser.add_argument(
         "--replace",
@@ -209,7 +222,7 @@ def _simulate_parser(sub) -> None:
     simulate.add_argument(
         "--lang", type=str.upper, choices=["NL", "FR"], default="NL", help="language of report.html: NL (default) or FR"
     )
-    _common(simulate)
+    _common(simulate, future=False)  # a simulation pays nothing: any date
 
 
 def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -230,17 +243,25 @@ def main(argv: list[str] | None = None) -> int:
     configure_environment()
     if not args.debug and args.command != "serve":  # (serve shows its runs' logs) before Prefect is imported
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    today = brussels_today()  # the machine's clock, read once here: nothing below the command line reads it
     if args.command in ("nightly", "invoices"):
-        from flows.context import today
-
-        args.as_of = args.as_of or today()
+        args.as_of = args.as_of or today
     from flows import progress
 
     try:
+        if args.command in (*RUN_COMMANDS, "simulate"):
+            from flows.preflight import check_run
+
+            check_run(args, today)  # before the lock and Prefect: a refused run leaves no file behind
         from flows.state.store import hold_state
 
         holder = state_holder(args)
-        with hold_state(args.state, *holder) if holder else nullcontext(), prefect_server(args) as server:
+        before = not_there_yet(args.state, args.outbox) if holder else None
+        with (
+            hold_state(args.state, *holder) if holder else nullcontext(),
+            new_state_removed_on_failure(args.state, before) if holder else nullcontext(),
+            prefect_server(args) as server,
+        ):
             COMMANDS[args.command](args, server)
     except KeyboardInterrupt:
         progress.stop_waiting()
@@ -252,6 +273,70 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         progress.stop_waiting()
     return 0
+
+
+def brussels_today() -> dt.date:
+    """Today's date in Brussels (flows/context.py TIMEZONE), without importing the engine."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Europe/Brussels")).date()
+
+
+def not_there_yet(state: Path, outbox: Path | None) -> tuple[list[Path], list[Path]]:
+    """The state's files (state, its WAL, its lock file) and the folders (the state's, the outbox) that do not
+    exist before a run: what `new_state_removed_on_failure` removes (taken before the lock is)."""
+    from flows.state.store import lock_path
+
+    state = Path(state)
+    files = [p for p in (state, state.with_name(state.name + ".wal"), lock_path(state)) if not p.exists()]
+    return files, [Path(f) for f in (state.parent, outbox) if f is not None and not Path(f).exists()]
+
+
+@contextmanager
+def new_state_removed_on_failure(state: Path, before: tuple[list[Path], list[Path]]):
+    """A run on a state that did not exist yet and fails without committing anything (a feed refused during
+    ingest, say) leaves no state file, no lock file and no empty folder behind (issue 20: a refused run leaves
+    nothing). Runs inside the lock: the files are removed while this process still holds it. `before`:
+    `not_there_yet`, taken before the lock."""
+    state = Path(state)
+    created, folders = before
+    try:
+        yield
+    except BaseException:
+        if state in created and not _holds_runs(state):
+            for path in created:
+                path.unlink(missing_ok=True)
+            for folder in folders:
+                _remove_empty(folder)
+        raise
+
+
+def _remove_empty(folder: Path) -> None:
+    """Remove `folder` and its subfolders when they hold no file."""
+    if not folder.is_dir() or any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        return
+    for sub in sorted((p for p in folder.rglob("*")), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    folder.rmdir()
+
+
+def _holds_runs(state: Path) -> bool:
+    """Whether the state holds any run (committed, published or not); True when it cannot be read."""
+    if not state.exists():
+        return False
+    from flows.state.store import connect
+
+    try:
+        con = connect(state, read_only=True)
+    except Exception:
+        return True
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        return "runs" in tables and con.execute("SELECT count(*) FROM runs").fetchone()[0] > 0
+    except Exception:
+        return True
+    finally:
+        con.close()
 
 
 def failed(args: argparse.Namespace, exc: BaseException) -> int:
@@ -277,6 +362,13 @@ def with_advice(exc: BaseException, reason: str) -> str:
     """The failure's line: what failed (the message) and, when the message does not say it, what to do."""
     if ADVICE.search(reason):
         return reason
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(exc, BrokenProcessPool):  # a letter worker killed (the OOM killer, kill -9)
+        return (
+            "the letters step failed: a letter worker process ended abruptly (killed, or out of memory); nothing "
+            "was published or committed: run again (free memory first if the system log shows the out-of-memory killer)"
+        )
     from flows.io.landing import FeedError
     from pipelines.params import ParameterError
 
@@ -324,6 +416,7 @@ def _run_options(args: argparse.Namespace) -> dict:
         "outbox": args.outbox,
         "state": args.state,
         "accept_shrink": tuple(args.accept_shrink),
+        "accept_quarantine": tuple(args.accept_quarantine),
         "replace": args.replace,
         "quiet": args.quiet,
     }
@@ -337,7 +430,8 @@ def nightly_command(args: argparse.Namespace, server: PrefectServer | None) -> N
     from flows.nightly import run_nightly
 
     result = run_nightly(as_of=args.as_of, **_run_options(args))
-    print(f"nightly {args.as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}")
+    first = f"; completed first: {', '.join(result['completed'])}" if result.get("completed") else ""
+    print(f"nightly {args.as_of.isoformat()}: {STATUS_WORDS[result['status']]} {result['path']}{first}")
 
 
 def invoices_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
@@ -407,6 +501,7 @@ def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> 
         name=args.name,
         dask_address=args.dask_address,
         accept_shrink=tuple(args.accept_shrink),
+        accept_quarantine=tuple(args.accept_quarantine),
         quiet=args.quiet,
         lang=args.lang,
     )

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flows.io.landing import Delivery, FeedError, NoDelivery, locate_delivery
+from flows.io.landing import (
+    Delivery,
+    FeedError,
+    NoDelivery,
+    identical_files,
+    locate_delivery,
+    non_null_counts,
+    row_hashes,
+)
 from flows.reference import Reference, load_reference
 from pipelines.decide.decisions import Amounts
 from pipelines.params import Params
@@ -36,6 +44,7 @@ class Options:
     accept_mass_change: bool = False
     replace: bool = False
     quiet: bool = False
+    accept_quarantine: frozenset[str] = frozenset()  # feeds whose quarantined share may pass max_quarantine_fraction
 
 
 DEFAULTS = Options()
@@ -53,7 +62,7 @@ class RunContext:
     options: Options = DEFAULTS
     year: int | None = None  # the premium year of an invoice run, the fine year of a fine run
     deliveries: dict[str, Delivery] = field(default_factory=dict)  # per feed read, the delivery of D
-    warnings: tuple[str, ...] = ()  # feed-level warnings (accepted shrinks)
+    warnings: tuple[str, ...] = ()  # feed-level warnings (accepted shrinks, old deliveries)
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
@@ -91,12 +100,17 @@ def start(
     reference: Reference | None = None,
 ) -> RunContext:
     """The context of a run: parameters in force on `run_date`, and each feed's delivery chosen and
-    checked (docs/spec/feeds.md: a missing feed and a shrunk delivery stop the run, naming them all)."""
+    checked (docs/spec/feeds.md, feed-level checks: a missing feed, a shrunk delivery or column, a file sent
+    twice stop the run, naming them all; a delivery older than max_delivery_age_days is a warning)."""
     reference = reference or load_reference()
     params = reference.parameters.params_on(run_date)
     landing = Path(landing)
     deliveries = locate_deliveries(landing, run_date, feeds)
     warnings = check_shrink(deliveries, params.min_rows_ratio, options.accept_shrink)
+    warnings += check_column_shrink(deliveries, params.min_rows_ratio, options.accept_shrink)
+    check_repeats(deliveries)
+    if kind in AGE_CHECKED:  # a simulation or a lookup of another date is no run on old data
+        warnings += delivery_age(deliveries, run_date, params.max_delivery_age_days)
     return RunContext(
         kind, run_date, landing, Path(outbox), Path(state), reference, params, options, year, deliveries, warnings
     )
@@ -157,3 +171,75 @@ def check_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_
     if errors:
         raise FeedError("; ".join(errors))
     return tuple(warnings)
+
+
+AGE_CHECKED = ("nightly", "backfill", "invoices", "fines")  # the runs that pay or charge as of their date
+MIN_PREVIOUS_VALUES = 100  # docs/spec/feeds.md: a column shrink counts where the previous delivery had at least 100
+
+
+def check_column_shrink(deliveries: dict[str, Delivery], min_rows_ratio: float, accept_shrink: frozenset[str]) -> tuple:
+    """docs/spec/feeds.md, feed-level check: a nullable column whose count of non-null values falls below
+    min_rows_ratio of the previous delivery's (which had at least 100) fails the run naming feed, column and both
+    counts (an export that lost its death_date or iban column), unless --accept-shrink FEED: then a warning."""
+    errors, warnings = [], []
+    for feed, d in deliveries.items():
+        if not d.previous_files or not FEEDS[feed].nullable:
+            continue
+        now, before = non_null_counts(FEEDS[feed], d.files), non_null_counts(FEEDS[feed], d.previous_files)
+        for column, previous in before.items():
+            if previous < MIN_PREVIOUS_VALUES or now[column] >= min_rows_ratio * previous:
+                continue
+            message = (
+                f"feed {feed}: column {column} of delivery {d.delivery_date.isoformat()} has {now[column]} values, "
+                f"below {min_rows_ratio} of the previous delivery {d.previous_date.isoformat()} ({previous} values)"
+            )
+            if feed in accept_shrink:
+                warnings.append(message + " (accepted with --accept-shrink)")
+            else:
+                errors.append(message + f"; ask the data provider for the full column, or pass --accept-shrink {feed}")
+    if errors:
+        raise FeedError("; ".join(errors))
+    return tuple(warnings)
+
+
+def check_repeats(deliveries: dict[str, Delivery]) -> None:
+    """docs/spec/feeds.md, feed-level check: two files of one delivery with the same content (sha256), or a
+    delivery whose rows are the previous delivery's rows twice, fail the run naming the files (every row would
+    be a duplicate: everyone held, silently)."""
+    errors = []
+    for feed, d in deliveries.items():
+        same = identical_files(d.files)
+        for group in same:
+            names = ", ".join(str(p) for p in group)
+            errors.append(f"feed {feed}: the files {names} have the same content (sha256)")
+        if same or not d.previous_rows or d.rows != 2 * d.previous_rows:
+            continue  # (rows twice over: only a delivery of exactly twice the previous rows is hashed)
+        now, before = row_hashes(FEEDS[feed], d.files), row_hashes(FEEDS[feed], d.previous_files)
+        counts = now.value_counts()
+        twice = (counts["count"] == 2).all() and set(counts[now.name]) == set(before)
+        if twice:
+            names = ", ".join(str(p) for p in d.files)
+            errors.append(
+                f"feed {feed}: delivery {d.delivery_date.isoformat()} ({names}) holds the rows of the previous "
+                f"delivery {d.previous_date.isoformat()} twice"
+            )
+    if errors:
+        raise FeedError(
+            "; ".join(errors) + ": ask the data provider for a corrected delivery (or remove the copy from the "
+            "delivery folder), then run again"
+        )
+
+
+def delivery_age(deliveries: dict[str, Delivery], run_date: dt.date, max_days: int) -> tuple:
+    """The warnings for feeds whose newest delivery is more than max_delivery_age_days before the run date
+    (docs/spec/rules.md, Parameters): the run decides on old data (a date typed wrong, a feed that stopped)."""
+    found = []
+    for feed, d in deliveries.items():
+        age = (run_date - d.delivery_date).days
+        if age > max_days:
+            found.append(
+                f"feed {feed}: the newest delivery {d.delivery_date.isoformat()} is {age} days before the run date "
+                f"{run_date.isoformat()}, more than {max_days} (max_delivery_age_days): check the run date and the "
+                "feed's deliveries"
+            )
+    return tuple(found)

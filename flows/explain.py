@@ -54,7 +54,10 @@ class NotAMember(FeedError):
 
 def explain_context(landing: Path, as_of: dt.date) -> RunContext:
     """The context of a lookup: the deliveries of D, whatever their size (a shrink is the night's concern)."""
-    return start("explain", as_of, landing, Path("."), Path("."), Options(accept_shrink=frozenset(FEEDS)))
+    everything = frozenset(FEEDS)  # one person's record: no feed-level refusal
+    return start(
+        "explain", as_of, landing, Path("."), Path("."), Options(accept_shrink=everything, accept_quarantine=everything)
+    )
 
 
 def load_person(ctx: RunContext, insz: str) -> Ingested:

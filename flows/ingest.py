@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import polars as pl
 from pandera import config as pandera_config
 
-from flows.context import RunContext
-from flows.io.landing import Delivery, check_delivery_schema, read_file, read_key_hashes, read_key_rows
+from flows.context import MIN_PREVIOUS_VALUES, Options, RunContext
+from flows.io.landing import Delivery, FeedError, check_delivery_schema, read_file, read_key_hashes, read_key_rows
 from flows.progress import Steps
-from pipelines.ingest.quarantine import exact_duplicates, key_hash, repeated_hashes
+from pipelines.ingest.quarantine import exact_duplicates, key_hash, range_maxima, repeated_hashes
 from pipelines.ingest.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
 
@@ -58,6 +58,7 @@ def ingest_feed(
     contract, delivery, landing, as_of = FEEDS[feed], ctx.deliveries[feed], ctx.landing, ctx.run_date
     extra = check_delivery_schema(contract, delivery)
     codes = {"zorgkassen": ctx.reference.zorgkas_codes}
+    maxima = range_maxima(contract, ctx.params)
 
     def counted(part: StagedFeed) -> StagedFeed:
         if members is not None:
@@ -70,7 +71,7 @@ def ingest_feed(
     if where is not None:  # one person's rows (vsb explain): the whole selection at once
         # diagonal: a file may lack an optional column that another file holds
         raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files], how="diagonal")
-        staged = counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes))
+        staged = counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, maxima=maxima))
     else:
         duplicates = pl.Series([], dtype=pl.UInt32)
         if contract.key:  # hashes of the whole delivery, then the exact keys of the few repeated ones
@@ -80,7 +81,7 @@ def ingest_feed(
         for path in delivery.files:
             raw = read_file(contract, path, landing)
             mine = duplicates.filter((duplicates >= offset) & (duplicates < offset + raw.height)) - offset
-            parts.append(counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, mine)))
+            parts.append(counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, mine, maxima=maxima)))
             offset += raw.height
             del raw
         staged = combine(parts)
@@ -123,6 +124,7 @@ def ingest(
             shown["rows read"] = one.rows_read
             shown["quarantined"] = one.quarantine.height
         counts[feed] = one.counts()
+        warnings += quarantine_share(feed, counts[feed], ctx.params.max_quarantine_fraction, ctx.options)
         if feed == "members":
             counts[feed]["iban"] = iban_counts(one.valid)
             numbers = member_numbers(one.valid)
@@ -134,3 +136,25 @@ def ingest(
             one.valid = one.valid.clear()  # not needed by this run: free the memory, keep the counts
         staged[feed] = one
     return Ingested(ctx.run_date, ctx.deliveries, staged, warnings, counts)
+
+
+def quarantine_share(feed: str, counts: dict, max_fraction: float, options: Options) -> list[str]:
+    """docs/spec/feeds.md, feed-level check: a feed whose quarantined share of this delivery's rows is above
+    max_quarantine_fraction (a broken export, not bad rows) fails the run with the counts per rule, unless
+    --accept-quarantine FEED (then a warning): a delivery that quarantines everyone holds everyone, and must not
+    quietly use up the month's payment run. Judged on deliveries of at least MIN_PREVIOUS_VALUES (100) rows, as
+    the column shrink is (flows/context.py): a share of a handful of rows says nothing of the export."""
+    read, quarantined = counts["rows_read"], counts["rows_quarantined"]
+    if read < MIN_PREVIOUS_VALUES or quarantined <= max_fraction * read:
+        return []
+    per_rule = ", ".join(f"{rule} {n:,}" for rule, n in counts["quarantined_by_rule"].items())
+    message = (
+        f"feed {feed}: {quarantined:,} of {read:,} rows of delivery {counts['delivery_date']} quarantined "
+        f"({per_rule}), above {max_fraction:.0%} (max_quarantine_fraction)"
+    )
+    if feed in options.accept_quarantine:
+        return [message + " (accepted with --accept-quarantine)"]
+    raise FeedError(
+        message + f": ask the data provider for a corrected delivery, or pass --accept-quarantine {feed} "
+        "if the rows are rightly quarantined"
+    )

@@ -213,16 +213,20 @@ def run_nightly(
     outbox: Path = Path("out"),
     state: Path = Path("state/vsb.duckdb"),
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     accept_mass_change: bool = False,
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The nightly run for `as_of` (default: today, in Brussels: the date a scheduled run starts on)."""
     day = as_of or today()
-    options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet)
+    options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet, frozenset(accept_quarantine))
     with hold_state(state, "nightly", day.isoformat()):
         completed = begin_nights(Path(outbox), Path(state), day, day)
-        return night(night_context(day, landing, outbox, state, options), completed)
+        result = night(night_context(day, landing, outbox, state, options), completed)
+    # another run's folder, left by a killed run and published first: said in the result line (issue 20)
+    others = [str(p) for p in completed if str(p) != result["path"]]
+    return result | {"completed": others} if others else result
 
 
 @flow(name="vsb-backfill", flow_run_name=backfill_name)
@@ -233,6 +237,7 @@ def run_backfill(
     outbox: Path,
     state: Path,
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     accept_mass_change: bool = False,
     replace: bool = False,
     quiet: bool = False,
@@ -250,7 +255,7 @@ def run_backfill(
     """
     if last < first:
         raise ValueError(f"--to {last.isoformat()} is before --from {first.isoformat()}")
-    options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet)
+    options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet, frozenset(accept_quarantine))
     results = []
     with hold_state(state, "backfill", f"{first.isoformat()}..{last.isoformat()}"):
         completed = begin_nights(Path(outbox), Path(state), first, last)

@@ -12,6 +12,7 @@ commit and the rename is completed by the next run of any kind (flows/publicatio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,11 +29,12 @@ from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
 from flows.letters import invoice_letters_of, member_letter_columns
 from flows.nightly import ingest_feed_task, publish_task, releasing_frames_on_error, report_task
+from flows.preflight import RUN_FEEDS
 from flows.progress import Steps
 from flows.publication.folder import RunFolder
 from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
 from flows.reference import Reference, load_reference
-from flows.report import announce, maybe_task
+from flows.report import REPORT_JSON, announce, maybe_task
 from flows.state.premium_ledger import fines_of_year, insert_rows, invoices_of_year, last_reference_bases
 from flows.state.store import hold_state, open_state
 from flows.state.trends import with_trend
@@ -41,8 +43,8 @@ from pipelines.premium.invoices import Amounts, plan_invoices, premium_due, publ
 from pipelines.settle.holds import s_hold
 from schemas.outputs import Fines, Invoices
 
-INVOICE_FEEDS = ("members", "residence_periods", "increased_allowance")
-FINE_FEEDS = ("members", "premium_payments", "increased_allowance")
+INVOICE_FEEDS = RUN_FEEDS["invoices"]
+FINE_FEEDS = RUN_FEEDS["fines"]
 
 
 def premium_amounts(reference: Reference, year: int) -> Amounts:
@@ -131,11 +133,18 @@ def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, i
 
         commit = steps.timed(maybe_task(publish_task))
         published, _ = publish_run(con, ctx.outbox, target, build, ctx.options.replace, commit=commit)
-    status = published.status
+    status, new = published.status, planned.new.height
     if status == "identical" and published.path in completed:
         status = "published"  # this very run published its folder, left by a killed attempt
+        new = published_count(published.path, ctx.kind)  # what that folder issued, not this run's 0 (issue 20)
     announce(ctx.kind, published.path, status)
-    return {"path": str(published.path), "status": status, "new": planned.new.height}
+    return {"path": str(published.path), "status": status, "new": new}
+
+
+def published_count(folder: Path, kind: str) -> int:
+    """The invoices issued or fines proposed by a published folder, from its report."""
+    report = json.loads((Path(folder) / REPORT_JSON).read_text())
+    return int(report[kind]["issued" if kind == "invoices" else "proposed"])
 
 
 @releasing_frames_on_error
@@ -202,12 +211,15 @@ def run_invoices(
     outbox: Path,
     state: Path,
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The yearly premium invoice run of year `year` on invoice date `as_of` (a rerun issues only the
     invoices not yet issued)."""
-    options = Options(frozenset(accept_shrink), replace=replace, quiet=quiet)
+    options = Options(
+        frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
+    )
     with hold_state(state, "invoices", f"{year}/{as_of.isoformat()}"):  # first: a second run exits at once
         ctx = invoice_context(year, as_of, landing, outbox, state, options)
         return invoice_run(ctx, Steps(quiet=quiet), ingest_one=ingest_feed_task)
@@ -220,11 +232,14 @@ def run_fines(
     outbox: Path,
     state: Path,
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The fine-candidate run of year `year` (F-FINE), judged on its fine reference date (15 October F)
     with the deliveries as of that date."""
-    options = Options(frozenset(accept_shrink), replace=replace, quiet=quiet)
+    options = Options(
+        frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
+    )
     with hold_state(state, "fines", str(year)):  # first: a second run exits at once
         return fine_run(fine_context(year, landing, outbox, state, options), Steps(quiet=quiet), ingest_feed_task)

@@ -75,7 +75,10 @@ class PrefectServer:
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
         # its own log lines (e.g. events cut short when it is stopped at the end) are not the operator's concern
         quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        self.process = subprocess.Popen(command, env=env, **quiet)
+        from flows.orphans import tied_command
+
+        # tied to this process: killed with it, however it dies (flows/orphans.py)
+        self.process = subprocess.Popen(tied_command(command), env=env, **quiet)
         self.url = f"http://127.0.0.1:{port}/api"
         self._previous_url = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = self.url

@@ -262,6 +262,7 @@ def run_simulation(
     name: str | None = None,
     dask_address: str | None = None,
     accept_shrink: tuple[str, ...] = (),
+    accept_quarantine: tuple[str, ...] = (),
     quiet: bool = False,
     lang: str = "NL",
 ) -> dict:
@@ -272,7 +273,9 @@ def run_simulation(
     baseline = load_reference()
     scenarios = scenarios_of([Path(r) for r in reforms], baseline, as_of)
     name = simulation_name(scenarios, name)
-    options = Options(accept_shrink=frozenset(accept_shrink), quiet=quiet)
+    options = Options(
+        accept_shrink=frozenset(accept_shrink), quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
+    )
     ctx = simulation_context(Path(landing), Path(outbox), as_of, options, baseline)
     if dask_address:
         decided = decide_on_cluster(dask_address, ctx, scenarios, steps)

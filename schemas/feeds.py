@@ -40,6 +40,9 @@ SUPPORT_KINDS = [
     "SUPPORT_NEED",
 ]
 MAX_ABSENCE_DAYS = 366
+# R-RANGE for a year column (premium_year, school_year): feeds.md bounds every number a rule compares and R-DATES
+# starts dates at 1900-01-01; a year whose 31 August or 30 April of the next year is no date stops the night (issue 20)
+MIN_YEAR, MAX_YEAR = 1900, 9998
 # docs/spec/feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
 SELF_RELIANCE_KINDS = ("IT", "THAB", "ZBO")
 MAX_SELF_RELIANCE_SCORE = 18.0
@@ -88,7 +91,7 @@ class PremiumPayments(pa.DataFrameModel):
     """premium_payments: care premium per member and year; key (insz, premium_year)."""
 
     insz: str
-    premium_year: int
+    premium_year: int = pa.Field(ge=MIN_YEAR, le=MAX_YEAR)
     amount_due: float = pa.Field(ge=0)
     amount_paid: float = pa.Field(ge=0)
     due_date: dt.date
@@ -149,7 +152,7 @@ class VaphSupport(pa.DataFrameModel):
     support_kind: str = pa.Field(isin=SUPPORT_KINDS)
     start_date: dt.date
     end_date: dt.date | None = pa.Field(nullable=True)
-    school_year: int | None = pa.Field(nullable=True)
+    school_year: int | None = pa.Field(nullable=True, ge=MIN_YEAR, le=MAX_YEAR)
     absence_days: int | None = pa.Field(nullable=True, ge=0, le=MAX_ABSENCE_DAYS)
 
 
@@ -184,6 +187,8 @@ class FeedContract:
     required: tuple[Required, ...] = ()
     kind_maxima: tuple[KindMaximum, ...] = ()  # R-RANGE: a maximum that holds for some kinds only
     reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
+    # R-RANGE: column -> the parameter (data/reference/parameters.yaml) giving its maximum on the run date
+    parameter_maxima: dict[str, str] = field(default_factory=dict)
     # columns a delivery may lack (nullable in the model): read as null when absent, checked when present
     optional: tuple[str, ...] = ()
 
@@ -237,12 +242,14 @@ FEEDS: dict[str, FeedContract] = {
             "premium_payments",
             PremiumPayments,
             past_events=("paid_date",),
+            parameter_maxima={"amount_due": "max_amount", "amount_paid": "max_amount"},
         ),
         FeedContract(
             "belrai_screeners",
             BelraiScreeners,
             end_after_start=(("assessment_date", "valid_until"),),
             past_events=("assessment_date",),
+            parameter_maxima=dict.fromkeys(("total_score", "adl_score", "iadl_score"), "belrai_total_max"),
         ),
         FeedContract(
             "medsoc_scales",
@@ -254,6 +261,7 @@ FEEDS: dict[str, FeedContract] = {
                 Required(("pillar_1", "pillar_2", "pillar_3"), "scale_kind", ("ZTK",)),
             ),
             kind_maxima=(KindMaximum("score", "scale_kind", SELF_RELIANCE_KINDS, MAX_SELF_RELIANCE_SCORE),),
+            parameter_maxima={f"pillar_{n}": f"ztk_pillar_{n}_max" for n in (1, 2, 3)},
         ),
         FeedContract(
             "facility_stays",

@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from flows.state.store import connect
+
 ROOT = Path(__file__).resolve().parent.parent
 VSB = ROOT / ".venv" / "bin" / "vsb"
 SAMPLE = ROOT / "data" / "sample" / "landing"
@@ -63,13 +65,12 @@ def _digest(path: Path) -> str:
 
 
 def fingerprint(work: Path, label: str) -> list[str]:
-    import duckdb
 
     lines = []
     out = work / "out"
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         lines.append(f"{label} file {path.relative_to(out).as_posix()} {_digest(path)}")
-    con = duckdb.connect(str(work / "state.duckdb"), read_only=True)
+    con = connect(str(work / "state.duckdb"), read_only=True)
     try:
         tables = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
         for table in tables:

@@ -53,6 +53,7 @@ def vsb_command(day: str, work: Path, landing: Path) -> list[str]:
         "--state",
         str(work / "state" / "vsb.duckdb"),
         "--accept-mass-change",
+        "--allow-future-date",  # the probe's fixed dates, whatever the machine's clock
         "--quiet",
     ]
 
@@ -105,9 +106,9 @@ def fingerprint(out: Path) -> dict[str, str]:
 
 def state_rows(work: Path) -> tuple[list, list, list]:
     """The payment ledger, the nightly runs (key, published) and the runs left unpublished."""
-    import duckdb
+    from flows.state.store import connect
 
-    with duckdb.connect(str(work / "state" / "vsb.duckdb"), read_only=True) as con:
+    with connect(str(work / "state" / "vsb.duckdb"), read_only=True) as con:
         ledger = con.sql("SELECT insz, budget, month, amount, run_key, paid_on FROM payment_ledger ORDER BY ALL")
         runs = con.sql("SELECT run_key FROM runs WHERE kind = 'nightly' ORDER BY run_key").fetchall()
         pending = con.sql("SELECT kind, run_key FROM runs WHERE NOT published").fetchall()

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/vsb nightly --as-of "${VSB_SAMPLE_DATE:-2026-11-26}" "$@"
+# --allow-future-date: the sample's dates are fixed, whatever the machine's clock says
+exec .venv/bin/vsb nightly --as-of "${VSB_SAMPLE_DATE:-2026-11-26}" --allow-future-date "$@"

@@ -88,6 +88,7 @@ class Delivery:
     rows: int
     previous_date: dt.date | None
     previous_rows: int | None
+    previous_files: tuple[Path, ...] = ()  # the previous delivery's files (feed-level checks)
 
 
 def inside_landing(landing: Path, feed: str, path: Path, kind: str) -> Path:
@@ -154,10 +155,65 @@ def locate_delivery(landing: Path, feed: str, as_of: dt.date) -> Delivery:
     delivery_date, folder = usable[-1]
     files = _parquet_files(landing, feed, folder)
     previous_date = previous_rows = None
+    previous_files: tuple[Path, ...] = ()
     if len(usable) > 1:
         previous_date, previous_folder = usable[-2]
-        previous_rows = _row_count(feed, _parquet_files(landing, feed, previous_folder))
-    return Delivery(feed, delivery_date, folder, files, _row_count(feed, files), previous_date, previous_rows)
+        previous_files = _parquet_files(landing, feed, previous_folder)
+        previous_rows = _row_count(feed, previous_files)
+    rows = _row_count(feed, files)
+    return Delivery(feed, delivery_date, folder, files, rows, previous_date, previous_rows, previous_files)
+
+
+def non_null_counts(contract: FeedContract, files: tuple[Path, ...]) -> dict[str, int]:
+    """Per nullable column of the contract, its count of non-null values over `files` (docs/spec/feeds.md,
+    feed-level checks): from the Parquet footers' statistics where every row group has them, else by reading that
+    column. A column a file lacks (an optional one) counts no value there."""
+    wanted = sorted(contract.nullable, key=list(contract.columns).index)
+    counts = dict.fromkeys(wanted, 0)
+    for path in files:
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception as exc:
+            raise FeedError(f"feed {contract.name}, file {path}: unreadable Parquet file ({exc})") from exc
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        to_read = []
+        for column in wanted:
+            if column not in names:
+                continue
+            index = names.index(column)
+            nulls = 0
+            for group in range(meta.num_row_groups):
+                stats = meta.row_group(group).column(index).statistics
+                if stats is None or not stats.has_null_count:
+                    to_read.append(column)
+                    break
+                nulls += stats.null_count
+            else:
+                counts[column] += meta.num_rows - nulls
+        if to_read:
+            read = _read_columns(contract, path, to_read).select(pl.all().count())
+            for column in to_read:
+                counts[column] += int(read[column][0])
+    return counts
+
+
+def identical_files(files: tuple[Path, ...]) -> list[tuple[Path, ...]]:
+    """The groups of files with the same content (sha256), among files of equal size only."""
+    by_size: dict[int, list[Path]] = {}
+    for path in files:
+        by_size.setdefault(path.stat().st_size, []).append(path)
+    candidates = [p for group in by_size.values() if len(group) > 1 for p in group]
+    by_digest: dict[str, list[Path]] = {}
+    for path, digest in file_digests(candidates).items():
+        by_digest.setdefault(digest, []).append(path)
+    return [tuple(group) for group in by_digest.values() if len(group) > 1]
+
+
+def row_hashes(contract: FeedContract, files: tuple[Path, ...]) -> pl.Series:
+    """A 64-bit hash of each row (the contract's columns every file holds), file by file."""
+    columns = [c for c in contract.columns if c not in contract.optional]
+    parts = [_read_columns(contract, path, columns).select(pl.struct(columns).hash(seed=0)) for path in files]
+    return pl.concat(parts, how="vertical").to_series()
 
 
 def check_file_schema(contract: FeedContract, path: Path) -> list[str]:

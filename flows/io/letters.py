@@ -51,7 +51,8 @@ from typing import Any
 import polars as pl
 import typst
 
-from flows.publication.folder import FILE_MODE
+from flows.orphans import tie_worker
+from flows.publication.folder import FILE_MODE, writing
 from flows.reference import load_agency
 from pipelines.emit.letters.blocks import file_blocks
 from pipelines.emit.letters.content import LETTER_COLUMNS, TEMPLATE_COLUMNS, print_order
@@ -129,7 +130,8 @@ def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) 
         pdf = compiler.compile()
         found = json.loads(compiler.query("<letter-pages>", field="value", one=True))
     path = Path(target)
-    path.write_bytes(pdf)
+    with writing(path):  # a full outbox: one line naming the file (issue 20)
+        path.write_bytes(pdf)
     path.chmod(FILE_MODE)
     return RenderedFile(
         file=path.name,
@@ -150,7 +152,13 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     """
     context = get_context("forkserver")
     context.set_forkserver_preload(["__main__", __name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        max_tasks_per_child=1,
+        initializer=tie_worker,  # a worker dies with the command, however it dies (flows/orphans.py)
+        initargs=(os.getpid(),),
+    )
 
 
 def _in_print_order(letters: pl.DataFrame) -> pl.DataFrame:

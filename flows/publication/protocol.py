@@ -280,5 +280,5 @@ def check_order(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -
         more = f" (and {len(never) - 1} more dates of the range)" if len(never) > 1 else ""
         raise RunOrderError(
             f"{what} comes before the latest committed nightly run {latest} and was never run{more}: "
-            "nights run in date order (only a date already run can be run again)"
+            f"run a date from {latest} on (nights run in date order; only a date already run can be run again)"
         )

@@ -13,12 +13,13 @@ breaks; the valid rows go on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from pipelines.ingest.insz import insz_number, r_id_valid
+from pipelines.params import Params
 from schemas.feeds import FeedContract
 
 RULE_ORDER = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")
@@ -107,10 +108,18 @@ def float_columns(contract: FeedContract) -> list[str]:
     return [name for name, dtype in contract.columns.items() if dtype == pl.Float64]
 
 
-def r_range(contract: FeedContract) -> list[Check]:
+def range_maxima(contract: FeedContract, p: Params) -> dict[str, float]:
+    """The maxima of the feed's columns bounded by a parameter (`FeedContract.parameter_maxima`), as read on the
+    run date: column -> maximum (belrai_total_max, ztk_pillar_1_max..3, max_amount)."""
+    return {column: float(getattr(p, name)) for column, name in contract.parameter_maxima.items()}
+
+
+def r_range(contract: FeedContract, maxima: Mapping[str, float]) -> list[Check]:
     """R-RANGE: a number that is not finite (NaN, +infinity, -infinity) in any float column; a negative score,
     pillar, amount or absence_days; absence_days over 366; a medical-social scale score over 18 for IT, THAB
-    or ZBO (docs/spec/feeds.md, Row rules).
+    or ZBO; a BelRAI score over belrai_total_max, a ZTK pillar over its ztk_pillar_N_max, an amount over
+    max_amount (docs/spec/feeds.md, Row rules). `maxima`: column -> maximum (`range_maxima`), every column of
+    the contract's `parameter_maxima` (a missing one is an error: no score goes unbounded).
 
     Finiteness is derived from the column types (`float_columns`), not from the model's checks: a float
     column added to a feed is checked without a line here. It is tested beside the bounds, so a NaN
@@ -119,6 +128,9 @@ def r_range(contract: FeedContract) -> list[Check]:
     """
     low = _checks_of(contract, "greater_than_or_equal_to")
     high = _checks_of(contract, "less_than_or_equal_to")
+    unbounded = sorted(set(contract.parameter_maxima) - set(maxima))
+    if unbounded:
+        raise KeyError(f"feed {contract.name}: no maximum given for {', '.join(unbounded)} (R-RANGE)")
     floats = set(float_columns(contract))
     checks = []
     for name in contract.columns:
@@ -128,6 +140,8 @@ def r_range(contract: FeedContract) -> list[Check]:
             broken.append(col < low[name]["min_value"])
         if name in high:
             broken.append(col > high[name]["max_value"])
+        if name in contract.parameter_maxima:
+            broken.append(col > maxima[name])
         for limit in contract.kind_maxima:
             if limit.column == name:
                 broken.append(pl.col(limit.kind_column).is_in(list(limit.kinds)) & (col > limit.max_value))
@@ -199,15 +213,20 @@ def with_duplicate_flag(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
 
 
 def row_checks(
-    contract: FeedContract, delivery_date: dt.date, run_year: int, reference_codes: dict[str, list[str]]
+    contract: FeedContract,
+    delivery_date: dt.date,
+    run_year: int,
+    reference_codes: dict[str, list[str]],
+    maxima: Mapping[str, float],
 ) -> list[Check]:
-    """Every row check of the feed, in docs/spec/feeds.md rule order, then the feed's column order."""
+    """Every row check of the feed, in docs/spec/feeds.md rule order, then the feed's column order (`maxima`:
+    `range_maxima` of the parameters on the run date)."""
     return [
         *r_id(contract, run_year),
         *r_null(contract),
         *r_enum(contract, reference_codes),
         *r_dates(contract, delivery_date),
-        *r_range(contract),
+        *r_range(contract, maxima),
         *r_required(contract),
         *r_duplicate(contract),
     ]

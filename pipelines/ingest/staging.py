@@ -7,6 +7,7 @@ quarantine (flows/publication/folder.py).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -52,15 +53,18 @@ def stage_feed(
     run_date: dt.date,
     reference_codes: dict[str, list[str]],
     duplicates: pl.Series | None = None,
+    *,
+    maxima: Mapping[str, float],
 ) -> StagedFeed:
     """Apply every row rule of the feed to `raw` (the delivery, or one file of it with the positions
     of its rows whose key repeats in the whole delivery in `duplicates`).
 
     Members get `iban_status` (VALID, MISSING, INVALID) and an invalid IBAN becomes null:
     docs/spec/feeds.md, an IBAN that fails its check digits is treated as missing. An optional column that `raw`
-    lacks is null in the valid rows and left out of the quarantined row's JSON.
+    lacks is null in the valid rows and left out of the quarantined row's JSON. `maxima`: R-RANGE's maxima
+    from the parameters (pipelines/ingest/quarantine.py range_maxima).
     """
-    checks = row_checks(contract, delivery_date, run_date.year, reference_codes)
+    checks = row_checks(contract, delivery_date, run_date.year, reference_codes, maxima)
     absent = [c for c in contract.optional if c not in raw.columns]
     # docs/spec/feeds.md: an optional column the delivery lacks is null (its default applies where it is used)
     if absent:

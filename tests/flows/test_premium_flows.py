@@ -9,7 +9,6 @@ import json
 import stat
 from decimal import Decimal
 
-import duckdb
 import polars as pl
 import pytest
 from stdnum.be import ogm_vcs
@@ -17,6 +16,7 @@ from stdnum.be import ogm_vcs
 from flows.cli import main
 from flows.publication.folder import PublishError
 from flows.reference import load_reference
+from flows.state.store import connect
 from pipelines.params import ParameterError
 from tests.helpers.builders import INSZ_1985, INSZ_2000, valid_rows, write_landing
 
@@ -90,7 +90,7 @@ def fines(tmp_path, landing, year, **kw):
 
 
 def ledger(tmp_path, table: str = "premium_invoices") -> pl.DataFrame:
-    with duckdb.connect(str(tmp_path / "vsb.duckdb"), read_only=True) as con:
+    with connect(str(tmp_path / "vsb.duckdb"), read_only=True) as con:
         return pl.from_arrow(con.sql(f"SELECT * FROM {table} ORDER BY ALL").to_arrow_table())
 
 
@@ -229,7 +229,7 @@ def test_a_crash_between_the_state_commit_and_the_rename_is_completed_by_the_nex
     same_files(folder, clean / "out" / "invoices" / "2026" / "2026-01-02")
     assert not list((tmp_path / "out").rglob(".staging-*"))
     assert invoices(tmp_path, landing, 2026, D(2026, 1, 2))["status"] == "identical"
-    with duckdb.connect(str(tmp_path / "vsb.duckdb"), read_only=True) as con:
+    with connect(str(tmp_path / "vsb.duckdb"), read_only=True) as con:
         assert con.sql("SELECT kind, run_key FROM runs WHERE NOT published").fetchall() == []
 
 
@@ -253,7 +253,8 @@ def test_a_committed_run_without_its_staging_folder_is_named_for_a_rerun_which_c
         invoices(tmp_path, landing, 2026, D(2026, 3, 1))
 
     folder = tmp_path / "out" / "invoices" / "2026" / "2026-01-02"
-    assert invoices(tmp_path, landing, 2026, D(2026, 1, 2)) == {"path": str(folder), "status": "published", "issued": 0}
+    # the killed run's 2 invoices, not "0 issued" (issue 20: this run completed them)
+    assert invoices(tmp_path, landing, 2026, D(2026, 1, 2)) == {"path": str(folder), "status": "published", "issued": 2}
     assert ledger(tmp_path).equals(committed)
     clean = tmp_path / "clean"
     invoices(clean, landing, 2026, D(2026, 1, 2))

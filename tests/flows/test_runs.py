@@ -13,12 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from flows.publication.protocol import RunOrderError
-from flows.state.store import StateInUse, hold_state
+from flows.state.store import StateInUse, connect, hold_state
 from tests.helpers.runs import PAYMENT_DAY, files_of, ledger, nightly, two_members
 
 D = dt.date
@@ -31,7 +30,7 @@ def state_of(tmp: Path) -> Path:
 
 
 def runs(tmp: Path) -> list[tuple]:
-    with duckdb.connect(str(state_of(tmp)), read_only=True) as con:
+    with connect(str(state_of(tmp)), read_only=True) as con:
         return con.sql("SELECT kind, run_key, run_date, payment_run, published FROM runs ORDER BY seq").fetchall()
 
 
@@ -42,6 +41,7 @@ def vsb(tmp: Path, landing: Path, *args: str, fault: tuple[str, ...] = ("none",)
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     env.pop("VSB_CRASH_AT", None)
     common = ["--landing", str(landing), "--outbox", str(tmp / "out"), "--state", str(state_of(tmp)), "--quiet"]
+    common += ["--allow-future-date"]  # the test dates, whatever the machine's clock
     return subprocess.run(
         [sys.executable, str(FAULTS), *fault, "--", *args, *common],
         capture_output=True,
@@ -272,7 +272,7 @@ def test_a_night_killed_before_its_commit_leaves_nothing_the_next_night_keeps(tm
 def test_an_older_state_keeps_its_runs_and_its_premium_flags(tmp_path):
     """A state from before `runs.published`: its runs count as published; premium_runs' flags move over."""
     state_of(tmp_path).parent.mkdir(parents=True)
-    with duckdb.connect(str(state_of(tmp_path))) as con:
+    with connect(str(state_of(tmp_path))) as con:
         con.execute(
             "CREATE TABLE runs (kind VARCHAR NOT NULL, run_key VARCHAR NOT NULL, folder VARCHAR NOT NULL, "
             "manifest_sha256 VARCHAR NOT NULL, run_date DATE, seq BIGINT, payment_run BOOLEAN DEFAULT FALSE, "

@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from flows.state.store import connect
 
 D = dt.date
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +129,7 @@ def outputs(outbox: Path) -> dict[str, bytes]:
 
 def state_tables(state: Path) -> dict[str, list[tuple]]:
     """Every state table, row by row; run_trends without its `seconds` (a run's duration: clock time)."""
-    with duckdb.connect(str(state), read_only=True) as con:
+    with connect(str(state), read_only=True) as con:
         names = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
         select = {"run_trends": "SELECT * EXCLUDE (seconds)"}
         return {

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
-
+from flows.state.store import connect
 from tests.helpers.builders import INSZ_2000, valid_rows, write_landing
 
 D = dt.date
@@ -51,7 +50,7 @@ def nightly(tmp: Path, landing: Path, day: dt.date, **kw) -> dict:
 
 
 def ledger(tmp: Path) -> list[tuple]:
-    con = duckdb.connect(str(tmp / "state" / "vsb.duckdb"), read_only=True)
+    con = connect(str(tmp / "state" / "vsb.duckdb"), read_only=True)
     try:
         return con.sql("SELECT insz, budget, month, amount, run_key FROM payment_ledger ORDER BY ALL").fetchall()
     finally:

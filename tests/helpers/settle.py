@@ -17,7 +17,7 @@ import polars as pl
 from flows.reference import load_reference
 from flows.state.ledger import pay_once
 from flows.state.ledger import previous as state_before
-from flows.state.store import ensure_runs
+from flows.state.store import connect, ensure_runs
 from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.decisions import PERIOD_COLUMNS
 from pipelines.decide.worklist import WORKLIST_COLUMNS
@@ -164,7 +164,7 @@ def previous(grants: list[dict] = (), ledger: list[dict] = (), recovered: list[t
 def state_with(before: Before) -> duckdb.DuckDBPyConnection:
     """An in-memory state holding `before` as the nightly run records it (flows/state tables): the previous
     night's grants, its payment ledger and the recoveries already listed."""
-    con = duckdb.connect()
+    con = connect()
     ensure_runs(con)
     pay_once(con)
     con.execute(

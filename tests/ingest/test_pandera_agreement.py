@@ -15,6 +15,7 @@ import pytest
 from pandera import config as pandera_config
 
 from flows.reference import load_reference
+from pipelines.ingest.quarantine import range_maxima
 from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
 from synthdata.synthetic import iter_landing
@@ -34,7 +35,8 @@ def test_pandera_and_the_row_rules_agree(feed, delivery, frame):
     raw = frame.with_columns(
         pl.lit("f.parquet").alias("source_file"), pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number")
     )
-    staged = stage_feed(raw, contract, delivery, AS_OF, {"zorgkassen": REF.zorgkas_codes})
+    maxima = range_maxima(contract, REF.parameters.params_on(AS_OF))
+    staged = stage_feed(raw, contract, delivery, AS_OF, {"zorgkassen": REF.zorgkas_codes}, maxima=maxima)
     assert staged.quarantine.height > 0 and staged.valid.height + staged.quarantine.height == raw.height
     with pandera_config.config_context(validation_depth=pandera_config.ValidationDepth.SCHEMA_AND_DATA):
         contract.model.validate(staged.valid.select(list(contract.columns)))

@@ -8,7 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipelines.ingest.quarantine import exact_duplicates, repeated_hashes
+from flows.reference import load_reference
+from pipelines.ingest.quarantine import exact_duplicates, range_maxima, repeated_hashes
 from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
 from tests.helpers.builders import INSZ_1985, INSZ_2000, frame, valid_rows
@@ -18,13 +19,14 @@ DELIVERY = D(2026, 11, 1)
 RUN = D(2026, 11, 20)
 NAN, INF = float("nan"), float("inf")
 REFERENCE = {"zorgkassen": ["ZK100", "ZK200", "ZK300", "ZK400", "ZK500", "ZK600"]}
+PARAMS = load_reference().parameters.params_on(RUN)
 
 
 def stage(feed: str, rows: list[dict], delivery: dt.date = DELIVERY, run: dt.date = RUN):
     raw = frame(feed, rows).with_columns(
         pl.lit("f.parquet").alias("source_file"), pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number")
     )
-    return stage_feed(raw, FEEDS[feed], delivery, run, REFERENCE)
+    return stage_feed(raw, FEEDS[feed], delivery, run, REFERENCE, maxima=range_maxima(FEEDS[feed], PARAMS))
 
 
 def one(feed: str, **changes) -> dict:
@@ -84,9 +86,22 @@ CASES = [
     ("R-RANGE IT score 18 is fine",                      "medsoc_scales",     {"score": 18.0},                                           None),
     ("R-RANGE IT score over 18",                         "medsoc_scales",     {"score": 18.5},                                           ("R-RANGE", "score")),
     ("R-RANGE THAB score over 18",                       "medsoc_scales",     {"scale_kind": "THAB", "score": 19.0},                     ("R-RANGE", "score")),
+    # maxima from the parameters (belrai_total_max 30, ztk_pillar_1..3_max 6/12/18, max_amount 100000)
+    ("R-RANGE BelRAI total 30 is fine",                  "belrai_screeners",  {"total_score": 30.0},                                     None),
+    ("R-RANGE BelRAI total just over 30",                "belrai_screeners",  {"total_score": 30.01},                                    ("R-RANGE", "total_score")),
+    ("R-RANGE BelRAI total 1e12 (issue 20: granted)",    "belrai_screeners",  {"total_score": 1e12},                                     ("R-RANGE", "total_score")),
+    ("R-RANGE ADL over belrai_total_max",                "belrai_screeners",  {"adl_score": 31.0},                                       ("R-RANGE", "adl_score")),
+    ("R-RANGE IADL over belrai_total_max",               "belrai_screeners",  {"iadl_score": 1e26},                                      ("R-RANGE", "iadl_score")),
+    ("R-RANGE ZTK pillars at their maxima are fine",     "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.0, "pillar_2": 12.0, "pillar_3": 18.0}, None),
+    ("R-RANGE ZTK pillar 1 over 6",                      "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.5, "pillar_2": 12.0, "pillar_3": 18.0}, ("R-RANGE", "pillar_1")),
+    ("R-RANGE ZTK pillar 2 over 12",                     "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.0, "pillar_2": 12.5, "pillar_3": 18.0}, ("R-RANGE", "pillar_2")),
+    ("R-RANGE ZTK pillar 3 over 18",                     "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.0, "pillar_2": 12.0, "pillar_3": 18.5}, ("R-RANGE", "pillar_3")),
+    ("R-RANGE amount due 100000 is fine",                "premium_payments",  {"amount_due": 100000.0},                                  None),
+    ("R-RANGE amount due over max_amount",               "premium_payments",  {"amount_due": 100000.01},                                 ("R-RANGE", "amount_due")),
+    ("R-RANGE amount paid 1e26",                         "premium_payments",  {"amount_paid": 1e26},                                     ("R-RANGE", "amount_paid")),
     ("R-RANGE ZBO score 1e12",                           "medsoc_scales",     {"scale_kind": "ZBO", "score": 1e12},                      ("R-RANGE", "score")),
     ("R-RANGE ZTK score over 18 is not on the self-reliance scale", "medsoc_scales", {"scale_kind": "ZTK", "score": 40.0, "pillar_1": 6.0, "pillar_2": 6.0, "pillar_3": 6.0}, None),
-    ("R-RANGE a huge finite amount is a number",         "premium_payments",  {"amount_due": 1e300},                                     None),
+    ("R-RANGE a huge finite amount is over max_amount",   "premium_payments",  {"amount_due": 1e300},                                     ("R-RANGE", "amount_due")),
     ("R-REQUIRED IT without score",                      "medsoc_scales",     {"score": None},                                           ("R-REQUIRED", "score")),
     ("R-REQUIRED ZBO without score",                     "medsoc_scales",     {"scale_kind": "ZBO", "score": None},                      ("R-REQUIRED", "score")),
     ("R-REQUIRED ZTK without a pillar",                  "medsoc_scales",     {"scale_kind": "ZTK", "score": None, "pillar_1": 6.0, "pillar_2": 6.0, "pillar_3": None}, ("R-REQUIRED", "pillar_3")),
@@ -202,3 +217,16 @@ def test_invalid_iban_is_treated_as_missing_and_counted():
     assert staged.valid["iban"].to_list() == ["BE72735100000116", None, None]
     assert staged.counts()["rows_valid"] == 3
     assert INSZ_1985 in staged.valid["insz"].to_list()
+
+
+def test_the_maxima_come_from_the_parameters_not_from_literals():
+    """R-RANGE reads belrai_total_max from the parameters of the run date: a lower value quarantines 25."""
+    contract = FEEDS["belrai_screeners"]
+    raw = frame("belrai_screeners", [one("belrai_screeners", total_score=25.0)]).with_columns(
+        pl.lit("f.parquet").alias("source_file"), pl.lit(1, pl.Int64).alias("row_number")
+    )
+    lower = range_maxima(contract, PARAMS.replace(belrai_total_max="20"))
+    staged = stage_feed(raw, contract, DELIVERY, RUN, REFERENCE, maxima=lower)
+    assert staged.quarantine["rule"].to_list() == ["R-RANGE"]
+    with pytest.raises(KeyError, match="no maximum given for adl_score"):
+        stage_feed(raw, contract, DELIVERY, RUN, REFERENCE, maxima={"total_score": 30.0, "iadl_score": 30.0})

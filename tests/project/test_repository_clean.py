@@ -46,7 +46,11 @@ def test_a_night_from_the_repository_root_writes_nothing_there(tmp_path):
     vsb = Path(sys.executable).with_name("vsb")
     env = {**os.environ, "VSB_OUTBOX": str(tmp_path / "out"), "VSB_STATE": str(tmp_path / "state" / "vsb.duckdb")}
     done = subprocess.run(
-        [str(vsb), "nightly", "--as-of", "2026-11-26", "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True
+        [str(vsb), "nightly", "--as-of", "2026-11-26", "--allow-future-date", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert status() - before == set()
