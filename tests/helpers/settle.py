@@ -264,7 +264,7 @@ def paid_months(settled: Settlement, budget: str = "ZZB") -> list[dt.date]:
 
 
 def worklist(settled: Settlement, code: str) -> list[dict]:
-    return settled.worklist.filter(pl.col("code") == code).drop("code").to_dicts()
+    return settled.worklist.filter(pl.col("code") == code).drop("code", "due").to_dicts()
 
 
 # a death in July 2026 reported late, and every month through October 2026 paid
