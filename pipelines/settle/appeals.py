@@ -13,6 +13,19 @@ import polars as pl
 
 from pipelines.decide.worklist import work_rows
 
+# the columns of case_decisions (docs/spec/feeds.md) as this module reads them
+CASE_COLUMNS = {
+    "record_id": pl.String,
+    "insz": pl.String,
+    "budget": pl.String,
+    "kind": pl.String,
+    "received_date": pl.Date,
+    "decided_date": pl.Date,
+    "refers_to": pl.String,
+    "first_month": pl.Date,
+    "last_month": pl.Date,
+}
+
 
 def open_appeals(cases: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
     """The APPEAL rows open on D (received on or before D, and no APPEAL_GRANT or APPEAL_REFUSAL of D or

@@ -6,19 +6,9 @@ import datetime as dt
 
 import polars as pl
 
+from pipelines.settle.appeals import CASE_COLUMNS
 from tests.helpers.builders import INSZ_1985
 
-CASE_COLUMNS = {
-    "record_id": pl.String,
-    "insz": pl.String,
-    "budget": pl.String,
-    "kind": pl.String,
-    "received_date": pl.Date,
-    "decided_date": pl.Date,
-    "refers_to": pl.String,
-    "first_month": pl.Date,
-    "last_month": pl.Date,
-}
 GRANTED_COLUMNS = {
     "insz": pl.String,
     "budget": pl.String,
