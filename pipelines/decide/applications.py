@@ -24,7 +24,8 @@ from pipelines.params import Params
 from pipelines.timeline import active_on, age_on
 
 APPLY_CODES = ["W-APPLY-SPECIAL", "W-APPLY-FACILITY"]
-# the W-APPLY rows ask for an application for the ZZB: a facility stay is a ground of the ZZB only (§2, §5)
+# W-APPLY-SPECIAL and W-APPLY-FACILITY ask for an application for the ZZB (a facility stay is a ground of the ZZB
+# only: §2, §5)
 APPLY_BUDGET = "ZZB"
 # W-MANUAL-CONFLICT: the VAPH and MPI exclusions of each budget; not X-SPECIAL-STAY nor T-NRTH-2017 (one applies
 # for those situations)
@@ -96,9 +97,9 @@ def w_application_overdue(open_applications: pl.LazyFrame, members: pl.LazyFrame
 def without_applied(
     worklist: pl.LazyFrame, cases: pl.LazyFrame, granted: pl.LazyFrame, run_date: dt.date
 ) -> pl.LazyFrame:
-    """The work list without the W-APPLY rows of persons who applied (rules.md §10, M-APPLICATION): an
-    application of the ZZB (open or decided) received on or after the row's `since`, or the month of D
-    granted by hand or on appeal. Their L-REQUEST is not sent either: the letters are built from the work list.
+    """The work list without the W-APPLY-SPECIAL and W-APPLY-FACILITY rows of persons who applied (rules.md §10,
+    M-APPLICATION): an application of the ZZB (open or decided) received on or after the row's `since`, or the month
+    of D granted by hand or on appeal. Their L-REQUEST is not sent either: the letters are built from the work list.
     """
     applications = cases.filter(
         (pl.col("kind") == "APPLICATION") & (pl.col("budget") == APPLY_BUDGET) & (pl.col("received_date") <= run_date)

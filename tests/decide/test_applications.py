@@ -1,5 +1,5 @@
 """Applications and decisions by hand on the work list, docs/spec/rules.md §10: M-APPLICATION,
-W-APPLICATION-OPEN, W-APPLICATION-OVERDUE, the W-APPLY rows of persons who applied, W-MANUAL-CONFLICT.
+W-APPLICATION-OPEN, W-APPLICATION-OVERDUE, the requests to apply (W-APPLY-SPECIAL, W-APPLY-FACILITY) of persons who applied, W-MANUAL-CONFLICT.
 
 Run date D = 2026-11-20; application_decision_days 90: received on D - 90 (2026-08-22) is due on D.
 """
@@ -117,7 +117,7 @@ def test_a_decided_application_leaves_the_work_list():
     assert application_rows(rows).height == 0
 
 
-# --- the W-APPLY rows of persons who applied ------------------------------------------------------------------------
+# --- the requests to apply (W-APPLY-SPECIAL, W-APPLY-FACILITY) of persons who applied ------------------------------------------------------------------------
 
 SINCE = D(2026, 6, 1)
 
