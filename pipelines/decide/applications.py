@@ -21,8 +21,18 @@ from pipelines.decide.conditions import e_affiliated, e_alive
 from pipelines.decide.exclusions import BOB_VAPH, ZZB_VAPH
 from pipelines.decide.worklist import work_rows
 from pipelines.params import Params
-from pipelines.timeline import active_on, age_on
+from pipelines.timeline import active_on, age_on, window_months
 
+# one row per month granted by hand or on appeal (pipelines/decide/cases.py `granted_by_hand`)
+GRANTED_COLUMNS = {
+    "insz": pl.String,
+    "budget": pl.String,
+    "month": pl.Date,
+    "record_id": pl.String,
+    "on_appeal": pl.Boolean,
+    "decided_date": pl.Date,
+    "received_date": pl.Date,
+}
 APPLY_CODES = ["W-APPLY-SPECIAL", "W-APPLY-FACILITY"]
 # W-APPLY-SPECIAL and W-APPLY-FACILITY ask for an application for the ZZB (a facility stay is a ground of the ZZB
 # only: §2, §5)
@@ -168,4 +178,29 @@ def w_manual_conflict(
         pl.col("since"),
         pl.format("{} granted by hand while {} holds: check the decision", pl.col("budget"), pl.col("_codes")),
         pl.col("evidence"),
+    )
+
+
+def case_worklist(
+    worklist: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    granted: pl.LazyFrame,
+    members: pl.LazyFrame,
+    vaph: pl.LazyFrame,
+    p: Params,
+    run_date: dt.date,
+) -> pl.LazyFrame:
+    """The decisions' work list with the rows of section 10: the requests to apply of persons who applied left out
+    (`without_applied`), the open applications (W-APPLICATION-OPEN, or W-APPLICATION-OVERDUE past their term) and
+    the months granted by hand under a VAPH or MPI exclusion (W-MANUAL-CONFLICT). The open appeals are listed when
+    the night is settled (pipelines/settle/appeals.py), with the recoveries they hold back."""
+    window = window_months(run_date, p.evaluation_window_months)
+    applications = m_application(cases, p, run_date)
+    return pl.concat(
+        [
+            without_applied(worklist, cases, granted, run_date),
+            w_application_open(applications, members, run_date),
+            w_application_overdue(applications, members, run_date),
+            w_manual_conflict(granted, members, vaph, p, window),
+        ]
     )
