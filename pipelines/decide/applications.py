@@ -34,12 +34,19 @@ GRANTED_COLUMNS = {
     "received_date": pl.Date,
 }
 APPLY_CODES = ["W-APPLY-SPECIAL", "W-APPLY-FACILITY"]
+MEMBER_COLUMNS = ["insz", "zorgkas", "birth_date", "death_date", "affiliation_start", "affiliation_end"]
 # W-APPLY-SPECIAL and W-APPLY-FACILITY ask for an application for the ZZB (a facility stay is a ground of the ZZB
 # only: §2, §5)
 APPLY_BUDGET = "ZZB"
 # W-MANUAL-CONFLICT: the VAPH and MPI exclusions of each budget; not X-SPECIAL-STAY nor T-NRTH-2017 (one applies
 # for those situations)
 CONFLICTS = {"ZZB": [c for c in ZZB_VAPH if c.startswith("X-")], "BOB": list(BOB_VAPH)}
+
+
+def members_of(members: pl.LazyFrame, persons: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """`columns` of the members among `persons` (insz): the few persons of the cases first, so that 7M members
+    are scanned once against a small hash, never hashed themselves."""
+    return members.select(columns).join(persons.select("insz").unique(), on="insz", how="semi")
 
 
 def _case_evidence(record_id: str = "record_id") -> pl.Expr:
@@ -75,7 +82,7 @@ def m_application(cases: pl.LazyFrame, p: Params, run_date: dt.date) -> pl.LazyF
 
 def _application_rows(open_applications: pl.LazyFrame, members: pl.LazyFrame, code: str, detail: str):
     return work_rows(
-        open_applications.join(members.select("insz", "zorgkas"), on="insz"),
+        open_applications.join(members_of(members, open_applications, ["insz", "zorgkas"]), on="insz"),
         code,
         pl.col("received_date"),
         pl.format(detail, pl.col("budget"), pl.col("received_date"), pl.col("due")),
@@ -144,10 +151,7 @@ def w_manual_conflict(
     codes = {**ZZB_VAPH, **BOB_VAPH}
     months = (
         granted.filter(~pl.col("on_appeal") & pl.col("month").is_between(first, last))
-        .join(
-            members.select("insz", "zorgkas", "birth_date", "death_date", "affiliation_start", "affiliation_end"),
-            on="insz",
-        )
+        .join(members_of(members, granted, MEMBER_COLUMNS), on="insz")
         .filter(e_affiliated() & e_alive())
         .with_columns(age_on(pl.col("birth_date"), pl.col("month")).alias("age"))
     )

@@ -11,6 +11,7 @@ import datetime as dt
 
 import polars as pl
 
+from pipelines.decide.applications import members_of
 from pipelines.decide.worklist import work_rows
 
 # the columns of case_decisions (docs/spec/feeds.md) as this module reads them
@@ -69,7 +70,8 @@ def w_appeal_open(cases: pl.LazyFrame, members: pl.LazyFrame, run_date: dt.date)
 
     docs/spec/rules.md §10. Members only (the zorgkas is theirs).
     """
-    appeals = open_appeals(cases, run_date).join(members.select("insz", "zorgkas"), on="insz")
+    found = open_appeals(cases, run_date)
+    appeals = found.join(members_of(members, found, ["insz", "zorgkas"]), on="insz")
     return work_rows(
         appeals,
         "W-APPEAL-OPEN",
