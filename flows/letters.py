@@ -34,6 +34,7 @@ from flows.io.letters import LetterPress
 from flows.io.outbox import FileLog
 from flows.reference import load_agency
 from flows.state.ledger import earlier_payment_run
+from flows.state.letter_numbers import letter_offsets
 from flows.state.letters_ledger import granted_evidence, letter_persons, requests_sent
 from flows.state.store import open_state
 from pipelines.emit.files import zorgkas_slices
@@ -47,6 +48,7 @@ from pipelines.emit.letters.content import (
     recovery_letters,
     request_letters,
     requests_of,
+    shifted_ids,
 )
 from pipelines.emit.letters.language import letter_texts, with_agency
 from pipelines.emit.letters.motivation import (
@@ -98,6 +100,7 @@ class NightLetters:
     recovery_reasons: pl.DataFrame | None = None  # content.MOTIVATION_COLUMNS of the recoveries (L-REASON)
     payment: PaymentTerms | None = None  # how recoveries are paid back (L-RECOVERY)
     window_first: dt.date | None = None  # the evaluation window's first month (L-REASON, a NEW grant from it)
+    offsets: pl.DataFrame | None = None  # letter numbers used by earlier versions of the date (letter_numbers.py)
 
     def letters_of(self, code: str) -> pl.DataFrame:
         """content.LETTER_COLUMNS of the zorgkas `code`: its decision, recovery and request letters."""
@@ -109,7 +112,8 @@ class NightLetters:
             events, paid, self.motivation, members, terms, allowance, self.payment_run, self.window_first
         )
         recoveries = recovery_letters(recovered, members, terms, allowance, self.recovery_reasons, self.payment)
-        return pl.concat([decisions, recoveries, self.request_letters.filter(pl.col("zorgkas") == code)])
+        built = shifted_ids(pl.concat([decisions, recoveries]), self.offsets)
+        return pl.concat([built, self.request_letters.filter(pl.col("zorgkas") == code)])
 
 
 def allowance_active_on(day: dt.date):
@@ -190,10 +194,11 @@ def night_letters(
     asked = settlement.worklist.filter(pl.col("code").is_in(REQUEST_CODES)).join(held, on="insz", how="anti")
     sent = requests_sent(con, run_key, asked, ctx.window[0])
     due = asked.join(sent, on=["insz", "code", "since"], how="anti")
-    requests = request_letters(due, inputs.members, ctx.run_date)
+    offsets = letter_offsets(con, run_key, ctx.run_date)  # a --replace version numbers after the earlier ones
+    requests = shifted_ids(request_letters(due, inputs.members, ctx.run_date), offsets)
     seconds = inputs.seconds + time.perf_counter() - started
     parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)
-    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0])
+    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0], offsets)
 
 
 def payment_of(ctx: RunContext) -> PaymentTerms:
@@ -221,7 +226,8 @@ def emit_letters(ctx: RunContext, files: FileLog, letters_of: Callable[[str], pl
     """
     totals: dict[str, dict] = {}
     waiting: list[str] = []
-    with LetterPress(ctx.reference.zorgkassen, texts=letter_texts_with_titles()) as press:
+    # the workers' scratch folders inside the staging folder: removed with it, also after a kill (the next run)
+    with LetterPress(ctx.reference.zorgkassen, texts=letter_texts_with_titles(), scratch=files.run.staging) as press:
         for code in ctx.reference.zorgkas_codes:
             letters = letters_of(code)
             if letters.height == 0:

@@ -274,6 +274,25 @@ def letter_ids(letters: pl.DataFrame, number: str | None = None) -> pl.DataFrame
     )
 
 
+def shifted_ids(letters: pl.DataFrame, offsets: pl.DataFrame | None) -> pl.DataFrame:
+    """`letters` with each id's number moved past `offsets` (zorgkas, kind, offset: the highest number an earlier
+    version of the same letter date used), in the same order; no offset, the ids unchanged.
+
+    A `--replace` version's ids so never repeat an earlier version's (flows/state/letter_numbers.py). The move is
+    the same for every letter of a zorgkas and kind: their order, and so the print order, is kept.
+    """
+    if offsets is None or offsets.height == 0 or letters.height == 0:
+        return letters
+    moves = {f"{z}|{k}": o for z, k, o in offsets.select("zorgkas", "kind", "offset").iter_rows()}
+    key = pl.concat_str("zorgkas", pl.lit("|"), "kind")
+    number = pl.col("letter_id").str.tail(7).cast(pl.Int64) + key.replace_strict(
+        moves, default=0, return_dtype=pl.Int64
+    )
+    return letters.with_columns(
+        pl.concat_str(pl.col("letter_id").str.head(-7), number.cast(pl.String).str.zfill(7)).alias("letter_id")
+    )
+
+
 def print_order(letters: pl.DataFrame) -> pl.DataFrame:
     """The print shop's order (docs/spec/outputs.md): language, then postal code (letters without one last), then id."""
     return letters.sort("language", "postal_code", "letter_id", nulls_last=True)
