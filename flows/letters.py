@@ -111,9 +111,12 @@ class NightLetters:
         decisions = decision_letters(
             events, paid, self.motivation, members, terms, allowance, self.payment_run, self.window_first
         )
-        recoveries = recovery_letters(recovered, members, terms, allowance, self.recovery_reasons, self.payment)
-        built = shifted_ids(pl.concat([decisions, recoveries]), self.offsets)
-        return pl.concat([built, self.request_letters.filter(pl.col("zorgkas") == code)])
+        # a recovery letter's number is also its structured reference's: numbered after the offset when built
+        recoveries = recovery_letters(
+            recovered, members, terms, allowance, self.recovery_reasons, self.payment, self.offsets
+        )
+        decisions = shifted_ids(decisions, self.offsets)
+        return pl.concat([decisions, recoveries, self.request_letters.filter(pl.col("zorgkas") == code)])
 
 
 def allowance_active_on(day: dt.date):

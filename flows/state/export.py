@@ -38,6 +38,19 @@ def run_seq(con: duckdb.DuckDBPyConnection, kind: str, run_key: str) -> int:
     return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchall()[0][0])
 
 
+def premium_rows(con: duckdb.DuckDBPyConnection, table: str, run_key: str, new: pl.DataFrame) -> pl.DataFrame:
+    """The ledger rows of a premium run `run_key`: those an earlier attempt of the same run key issued (a rerun
+    issues only what no run issued) and `new`, with the run key, in key order: the same for a rerun as for the
+    first attempt, so an identical rerun stays a no-op."""
+    from flows.state.ledger import frame_of
+
+    new = new.with_columns(pl.lit(run_key).alias("run_key"))
+    columns = ", ".join(f'"{c}"' for c in new.columns)
+    earlier = frame_of(con, f'SELECT {columns} FROM "{table}" WHERE run_key = ?', [run_key], dict(new.schema))
+    keys = [c for c in ("insz", "premium_year", "fine_year") if c in new.columns]
+    return pl.concat([earlier, new]).unique(subset=keys, keep="first").sort(keys)
+
+
 def export_state(
     files: FileLog,
     con: duckdb.DuckDBPyConnection,

@@ -77,6 +77,16 @@ def test_a_replace_version_numbers_its_letters_after_the_earlier_version():
     assert shifted_ids(letters, offsets.clear()).equals(letters)  # a first run: the ids unchanged
 
 
+def test_a_replace_version_numbers_its_recovery_letters_and_their_references_after_the_earlier_version():
+    from tests.emit.test_letters import recovery_case
+
+    first = recovery_case()
+    offsets = pl.DataFrame({"zorgkas": ["ZK100"], "kind": ["L-RECOVERY"], "offset": [7]})
+    again = recovery_case(offsets)
+    assert sorted(first["letter_id"].str.tail(7).to_list()) == ["0000001", "0000002"]
+    assert sorted(again["letter_id"].str.tail(7).to_list()) == ["0000008", "0000009"]
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_withdraw_takes_back_the_latest_run_and_a_rerun_gives_the_same_bytes(tmp_path):
     landing = two_members(tmp_path / "landing")

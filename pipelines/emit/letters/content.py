@@ -587,6 +587,7 @@ def recovery_letters(
     increased_allowance: pl.DataFrame | None = None,
     motivation: pl.DataFrame | None = None,
     payment: PaymentTerms | None = None,
+    offsets: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """L-RECOVERY: one letter per person and payment run with recoveries (PAY-RECOVERY).
 
@@ -594,7 +595,13 @@ def recovery_letters(
     appeal route. The reason: `motivation` (MOTIVATION_COLUMNS of the recoveries, motivation.py
     `recovery_motivation`: the facts that changed, L-REASON), else the rule codes that now fail. How to pay back
     (`payment`): the structured reference of the letter (payment.py), the due date and the EPC QR code's payload.
+    `offsets` (zorgkas, kind, offset; a --replace version: `shifted_ids`): the references are numbered after the
+    earlier version's, as the ids are, so that no reference of a version is another person's in the other.
     """
+    number = pl.int_range(1, pl.len() + 1).over("zorgkas")
+    if offsets is not None and offsets.height:
+        moves = {z: o for z, k, o in offsets.select("zorgkas", "kind", "offset").iter_rows() if k == "L-RECOVERY"}
+        number = number + pl.col("zorgkas").replace_strict(moves, default=0, return_dtype=pl.Int64)
     rows = recoveries.select("insz", "zorgkas", "budget", "month", "amount", "paid_on", "reason")
     letters = (
         rows.select("insz", "zorgkas")
@@ -603,7 +610,7 @@ def recovery_letters(
         .with_row_index("_letter")
         .with_columns(
             pl.format("PAY-RECOVERY {}", pl.lit(appeal.letter_date.isoformat())).alias("subject"),
-            pl.int_range(1, pl.len() + 1).over("zorgkas").alias("_number"),
+            number.alias("_number"),
         )
     )
     letters = _with_members(letters, members)
