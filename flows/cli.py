@@ -320,7 +320,7 @@ def with_advice(exc: BaseException, reason: str) -> str:
     from pipelines.simulate.reform import ReformError
 
     if isinstance(exc, ReformError):
-        return f"{reason}: correct the reform file (README, What if), then run again"
+        return f"{reason}: correct the reform file (docs/simulation.md), then run again"
     return f"{reason}: run again with --debug for the details"
 
 

@@ -2,7 +2,7 @@
 2 January, the fine candidates on 16 October, all in Europe/Brussels.
 
 Schedules need a real Prefect server (docs/stack-notes.md: the temporary server of the local mode does
-not schedule): the operator starts `prefect server start` and sets PREFECT_API_URL (README.md).
+not schedule): the operator starts `prefect server start` and sets PREFECT_API_URL (docs/operators.md).
 The scheduled flows take their dates from the clock, in Brussels, when they start.
 """
 
@@ -82,7 +82,7 @@ def serve_flows(landing: Path, outbox: Path, state: Path, limit: int | None = No
     if not os.environ.get("PREFECT_API_URL"):
         raise RuntimeError(
             "vsb serve needs a Prefect server: start one with `prefect server start` and set "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api (README.md, Scheduling)"
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (docs/operators.md, Scheduling)"
         )
     runner = _Runner(pause_on_shutdown=True, limit=limit)
     for deployment in deployments(landing, outbox, state):

@@ -1,6 +1,6 @@
 """Mutation testing of the rule modules with cosmic-ray: which boundary changes do the tests notice?
 
-Run through scripts/mutation.sh (README "Mutation testing"). Reads scripts/mutation.toml: the
+Run through scripts/mutation.sh (docs/mutation.md). Reads scripts/mutation.toml: the
 operators kept and, per rule module, the fast rule-table tests its mutants run. Never touches the
 work tree: the project is copied to .mutation/tree and mutated there, one mutant at a time, each
 judged by a fresh pytest process (cosmic-ray's local distributor). Sessions (cosmic-ray's SQLite

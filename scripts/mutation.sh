@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of the rule modules (README "Mutation testing"): cosmic-ray over the modules of
+# Mutation testing of the rule modules (docs/mutation.md): cosmic-ray over the modules of
 # scripts/mutation.toml, each mutant judged by that module's rule-table tests, in a copy of the project
 # (.mutation/tree), at low priority (the machine is shared). Not part of the test suite: about an hour
 # for every module on 2 cores. Arguments: see scripts/mutation.py --help. Report: .mutation/report.md.

@@ -1,4 +1,4 @@
-"""A screenshot of a nightly flow run in the Prefect UI, for README.md: docs/prefect-run.png.
+"""A screenshot of a nightly flow run in the Prefect UI, for docs/operators.md: docs/prefect-run.png.
 
     .venv/bin/python scripts/prefect_ui_png.py [--out docs/prefect-run.png]
 

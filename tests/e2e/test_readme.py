@@ -1,4 +1,4 @@
-"""Every command of README.md works as written: each ```bash block runs, as a bash script, in a copy of the
+"""Every command of README.md and docs/*.md works as written: each ```bash block runs, as a bash script, in a copy of the
 repository (its tracked files, and the project's .venv), with its own PREFECT_HOME and no VSB_ variables.
 
 What a test machine cannot take literally is changed, and only that: the operator's folders (/data/...,
@@ -33,7 +33,8 @@ pytestmark = pytest.mark.slow
 
 
 def blocks() -> list[str]:
-    return BLOCK.findall((ROOT / "README.md").read_text())
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [block for page in pages for block in BLOCK.findall(page.read_text())]
 
 
 def copy_of_repository(target: Path) -> Path:

@@ -252,7 +252,7 @@ def test_the_command_prints_one_line_and_a_wrong_reform_fails_before_anything(tm
     assert err == [
         f"vsb simulate: error: reform {bad}: parameters entry 1 (zzb_monthly): value 150 is not a money amount: "
         'a decimal string with at most two decimals, such as "150.00" (never a YAML number): '
-        "correct the reform file (README, What if), then run again"
+        "correct the reform file (docs/simulation.md), then run again"
     ]
     assert not (tmp_path / "out").exists()
     reform = str(REFORMS / "bob-delay-4.yaml")
