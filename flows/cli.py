@@ -150,10 +150,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(backfill)
     _simulate_parser(sub)
+    _undo_parsers(sub)
     _serve_parser(sub)
     _explain_parser(sub)
     _generate_parser(sub)
     return parser
+
+
+def _undo_parsers(sub) -> None:
+    """vsb withdraw and vsb rebuild-state (README, Operator mistakes and how to undo them)."""
+    withdraw = sub.add_parser(
+        "withdraw",
+        help="take back the latest published run of a kind (when no later run exists)",
+        description="Removes the run's rows from the state in one transaction, moves its folder to "
+        "<outbox>/withdrawn/ with _withdrawn.json and marks each zorgkas manifest withdrawn.",
+    )
+    withdraw.add_argument("--as-of", type=_date, required=True, help="the run date D of the run to withdraw")
+    withdraw.add_argument(
+        "--kind",
+        required=True,
+        choices=["nightly", "backfill", "invoices", "fines"],
+        help="the run's kind (a backfill night is a nightly run)",
+    )
+    withdraw.add_argument("--reason", required=True, help="why (kept in _withdrawn.json)")
+    _folders(withdraw)
+    _debug(withdraw)
+    rebuild = sub.add_parser(
+        "rebuild-state",
+        help="rebuild a lost state from the published folders",
+        description="Checks every published folder against its manifests and writes a new state (the --state "
+        "file must not exist) from the runs' _state/ files.",
+    )
+    _folders(rebuild)
+    _debug(rebuild)
 
 
 def _serve_parser(sub) -> None:
@@ -235,6 +264,10 @@ def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
         return "invoices", f"{args.year} on {args.as_of.isoformat()}"
     if args.command == "fines":
         return "fines", str(args.year)
+    if args.command == "withdraw":
+        return "withdraw", f"{args.kind} {args.as_of.isoformat()}"
+    if args.command == "rebuild-state":
+        return "rebuild-state", str(args.outbox)
     return None  # explain and generate read no state; serve's scheduled flows take the lock themselves
 
 
@@ -522,7 +555,30 @@ def generate_command(args: argparse.Namespace, server: PrefectServer | None) -> 
     print(f"generated {args.members:,} members in {args.out}: {summary}")
 
 
+def withdraw_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    from flows.withdraw import withdraw_run
+
+    kind = "nightly" if args.kind == "backfill" else args.kind
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")  # read once, here
+    done = withdraw_run(args.outbox, args.state, kind, args.as_of, args.reason, now)
+    how = "withdrawn (an interrupted withdraw completed)" if done["status"] == "completed" else "withdrawn"
+    print(
+        f"{kind} {done['run_key']}: {how}, moved to {args.outbox / done['target']}: "
+        "the zorgkassen must not execute its payments.xml"
+    )
+
+
+def rebuild_state_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
+    from flows.state.rebuild import rebuild_state
+
+    done = rebuild_state(args.outbox, args.state)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(done["by_kind"].items())) or "none"
+    print(f"rebuilt {args.state} from {done['runs']} published runs of {args.outbox} ({kinds})")
+
+
 COMMANDS = {
+    "withdraw": withdraw_command,
+    "rebuild-state": rebuild_state_command,
     "nightly": nightly_command,
     "invoices": invoices_command,
     "fines": fines_command,

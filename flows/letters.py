@@ -34,6 +34,7 @@ from flows.io.letters import LetterPress
 from flows.io.outbox import FileLog
 from flows.reference import load_agency
 from flows.state.ledger import earlier_payment_run
+from flows.state.letter_numbers import letter_offsets
 from flows.state.letters_ledger import granted_evidence, letter_persons, requests_sent
 from flows.state.store import open_state
 from pipelines.emit.files import zorgkas_slices
@@ -48,6 +49,7 @@ from pipelines.emit.letters.content import (
     recovery_letters,
     request_letters,
     requests_of,
+    shifted_ids,
 )
 from pipelines.emit.letters.language import letter_texts, with_agency
 from pipelines.emit.letters.motivation import (
@@ -100,6 +102,7 @@ class NightLetters:
     payment: PaymentTerms | None = None  # how recoveries are paid back (L-RECOVERY)
     window_first: dt.date | None = None  # the evaluation window's first month (L-REASON, a NEW grant from it)
     by_hand: pl.DataFrame | None = None  # content.decided_by_hand: the events that hold by hand or on appeal (§10)
+    offsets: pl.DataFrame | None = None  # letter numbers used by earlier versions of the date (letter_numbers.py)
 
     def letters_of(self, code: str) -> pl.DataFrame:
         """content.LETTER_COLUMNS of the zorgkas `code`: its decision, recovery and request letters."""
@@ -110,7 +113,11 @@ class NightLetters:
         decisions = decision_letters(
             events, paid, self.motivation, members, terms, allowance, self.payment_run, self.window_first, self.by_hand
         )
-        recoveries = recovery_letters(recovered, members, terms, allowance, self.recovery_reasons, self.payment)
+        # a recovery letter's number is also its structured reference's: numbered after the offset when built
+        recoveries = recovery_letters(
+            recovered, members, terms, allowance, self.recovery_reasons, self.payment, self.offsets
+        )
+        decisions = shifted_ids(decisions, self.offsets)
         return pl.concat([decisions, recoveries, self.request_letters.filter(pl.col("zorgkas") == code)])
 
 
@@ -195,12 +202,13 @@ def night_letters(
     asked = settlement.worklist.filter(pl.col("code").is_in(REQUEST_CODES)).join(held, on="insz", how="anti")
     sent = requests_sent(con, run_key, asked, ctx.window[0])
     due = asked.join(sent, on=["insz", "code", "since"], how="anti")
-    requests = request_letters(due, inputs.members, ctx.run_date)
+    offsets = letter_offsets(con, run_key, ctx.run_date)  # a --replace version numbers after the earlier ones
+    requests = shifted_ids(request_letters(due, inputs.members, ctx.run_date), offsets)
     seconds = inputs.seconds + time.perf_counter() - started
     parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)
     month_of_run = ctx.run_date.replace(day=1)
     by_hand = None if by_hand_months is None else decided_by_hand(events, by_hand_months, month_of_run)
-    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0], by_hand)
+    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0], by_hand, offsets)
 
 
 def payment_of(ctx: RunContext) -> PaymentTerms:
@@ -228,7 +236,8 @@ def emit_letters(ctx: RunContext, files: FileLog, letters_of: Callable[[str], pl
     """
     totals: dict[str, dict] = {}
     waiting: list[str] = []
-    with LetterPress(ctx.reference.zorgkassen, texts=letter_texts_with_titles()) as press:
+    # the workers' scratch folders inside the staging folder: removed with it, also after a kill (the next run)
+    with LetterPress(ctx.reference.zorgkassen, texts=letter_texts_with_titles(), scratch=files.run.staging) as press:
         for code in ctx.reference.zorgkas_codes:
             letters = letters_of(code)
             if letters.height == 0:

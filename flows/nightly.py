@@ -36,7 +36,16 @@ from flows.publication.protocol import (
 )
 from flows.report import announce, write_report_page
 from flows.runtime import release_frames
-from flows.settle import ForSettlement, for_settlement, premiums_of_voluntary_members, record_night, settle_night
+from flows.settle import (
+    ForSettlement,
+    for_settlement,
+    night_rows,
+    premiums_of_voluntary_members,
+    record_night,
+    settle_night,
+)
+from flows.state.export import export_state
+from flows.state.letter_numbers import record_letter_numbers, used_numbers
 from flows.state.store import hold_state, open_state
 from flows.state.trends import with_trend
 from pipelines.emit.report import person_counts
@@ -176,14 +185,22 @@ def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: F
             settled = settle_task(ctx, con, run_key, ingested, decided, kept)
             shown["events"] = settled.settlement.events.height
         with steps.step("files") as shown:
+            files = FileLog(run)
+            rows = night_rows(run_key, ctx.run_date, settled)
+            export_state(files, con, "nightly", run_key, ctx.run_date, settled.payment_run, rows)
             manifest = emit_night(
-                ctx, FileLog(run), run_key, ingested, decided, kept, settled, steps.timings, zorgkas_files_task
+                ctx, files, run_key, ingested, decided, kept, settled, steps.timings, zorgkas_files_task
             )
             shown["payment rows"] = settled.settlement.payments.height
         with steps.step("report"):
             trend = report_task(run, con, "nightly", run_key, steps.timings)
         settlement = settled.settlement
-        change = lambda con: record_night(con, run_key, ctx.run_date, settled)  # noqa: E731
+        numbers = used_numbers(manifest, settled.letters.offsets)  # a later --replace version numbers after them
+
+        def change(con) -> None:
+            record_night(con, run_key, ctx.run_date, settled)
+            record_letter_numbers(con, run_key, ctx.run_date, numbers)
+
         return Built(
             run,
             manifest,

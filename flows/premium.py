@@ -35,6 +35,7 @@ from flows.publication.folder import RunFolder
 from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
 from flows.reference import Reference, load_reference
 from flows.report import REPORT_JSON, announce, maybe_task
+from flows.state.export import export_state, premium_rows
 from flows.state.premium_ledger import fines_of_year, insert_rows, invoices_of_year, last_reference_bases
 from flows.state.store import hold_state, open_state
 from flows.state.trends import with_trend
@@ -125,7 +126,10 @@ def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, i
         def build(con, run: RunFolder, run_key: str) -> Built:
             with steps.step("files"):
                 files_one = maybe_task(premium_files_task)
-                manifest = emit_premium(ctx, FileLog(run), ingested, planned, steps.timings, run_key, held, files_one)
+                files = FileLog(run)
+                rows = {planned.table: premium_rows(con, planned.table, run_key, planned.new)}
+                export_state(files, con, ctx.kind, run_key, ctx.run_date, False, rows)  # for vsb rebuild-state
+                manifest = emit_premium(ctx, files, ingested, planned, steps.timings, run_key, held, files_one)
             with steps.step("report"):
                 trend = maybe_task(report_task)(run, con, ctx.kind, run_key, steps.timings)
             change = insert_rows(planned.table, planned.new, run_key)

@@ -12,8 +12,8 @@ from flows.context import RunContext
 from flows.decide import Decided
 from flows.ingest import Ingested
 from flows.letters import LetterInputs, NightLetters, night_letters, take_letter_inputs
-from flows.state.ledger import earlier_payment_run, previous, record_run
-from flows.state.letters_ledger import record_requests
+from flows.state.ledger import earlier_payment_run, previous, record_run, run_rows
+from flows.state.letters_ledger import record_requests, request_rows
 from pipelines.decide.conditions import VOLUNTARY_BASES
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.premium.fines import w_voluntary_arrears
@@ -99,3 +99,10 @@ def record_night(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date
     """The night's state change, in the transaction that commits it: grants, ledgers, and the request letters sent."""
     record_run(con, run_key, run_date, settled.settlement)
     record_requests(con, run_key, run_date, settled.letters.requests)
+
+
+def night_rows(run_key: str, run_date: dt.date, settled: Settled) -> dict[str, pl.DataFrame]:
+    """The rows `record_night` writes, per table: what the night exports for `vsb rebuild-state`."""
+    return run_rows(run_key, run_date, settled.settlement) | {
+        "letters_ledger": request_rows(run_key, run_date, settled.letters.requests)
+    }

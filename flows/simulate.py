@@ -41,6 +41,7 @@ from flows.decide import DECIDE_FEEDS
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.progress import Steps
 from flows.publication.folder import RunFolder, folders_up_to, fsync_path, writing
+from flows.publication.protocol import drop_stray_simulations
 from flows.reference import Reference, load_reference
 from flows.runtime import code_version
 from flows.scenarios import (
@@ -194,6 +195,7 @@ def publish_simulation(
     """Build `<outbox>/simulations/<name>/<D>/` in a staging folder of its own (two simulations at once do not
     share one), flush it to disk, and publish it by one rename; a rerun replaces the published folder by one
     atomic exchange, or leaves it when every file is identical."""
+    drop_stray_simulations(Path(outbox))  # the staging folders of killed simulations (national numbers)
     run = RunFolder(Path(outbox), f"simulations/{name}", f"{as_of.isoformat()}.{os.getpid()}")
     target = run.parent / as_of.isoformat()
     try:

@@ -104,17 +104,22 @@ def _peak_rss_kib() -> int:
     return 0
 
 
-def render_file(templates: str, target: str, header: str, slice_: pl.DataFrame) -> RenderedFile:
+def render_file(
+    templates: str, target: str, header: str, slice_: pl.DataFrame, scratch_in: str | None = None
+) -> RenderedFile:
     """Compile one file of letters (a slice of TEMPLATE_COLUMNS in print order) and write it to `target`.
 
     First the file's blocks (pipelines/emit/letters/blocks.py) into blocks.pdf, then the letters, which place
     them; both in a scratch folder holding a copy of the templates. `header` is the JSON text of
     {"texts": ..., "zorgkassen": ...} without its closing brace. Runs in a worker process.
+
+    The scratch folder is made inside `scratch_in` (a run's staging folder: a worker or run killed mid-file leaves
+    it there, and it goes with the staging folder), by default beside `target`; never in /tmp.
     """
     started, cpu_started = time.perf_counter(), time.process_time()
     specs, letters = file_blocks(slice_)
     del slice_
-    with tempfile.TemporaryDirectory(prefix="vsb-letters-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=".scratch-letters-", dir=scratch_in or Path(target).parent) as scratch:
         for template in Path(templates).glob("*.typ"):
             shutil.copyfile(template, Path(scratch) / template.name)
         blocks = typst.Compiler(
@@ -188,10 +193,12 @@ class LetterPress:
         workers: int | None = None,
         texts: dict[str, dict[str, Any]] | None = None,
         on_file: Callable[[RenderedFile], None] | None = None,
+        scratch: Path | None = None,
     ):
         if not 1 <= letters_per_file <= LETTERS_PER_FILE_MAX:
             raise ValueError(f"letters_per_file must be 1..{LETTERS_PER_FILE_MAX}, not {letters_per_file}")
         self.zorgkassen, self.letters_per_file, self.on_file = zorgkassen, letters_per_file, on_file
+        self.scratch = str(scratch) if scratch is not None else None  # where the workers' scratch folders go
         self.workers = workers or os.cpu_count() or 1
         self.texts = texts or with_agency(letter_texts(), load_agency())
         self.jobs: dict[str, tuple[pl.DataFrame, list[Future]]] = {}
@@ -224,7 +231,7 @@ class LetterPress:
             for number in range((ordered.height + self.letters_per_file - 1) // self.letters_per_file):
                 chunk = rows.slice(number * self.letters_per_file, self.letters_per_file)
                 target = str(out_dir / _file_name(number + 1))
-                futures.append(self.pool.submit(render_file, self.templates, target, header, chunk))
+                futures.append(self.pool.submit(render_file, self.templates, target, header, chunk, self.scratch))
         self.jobs[key] = (ordered, futures)
 
     def rows(self, key: str) -> pl.DataFrame:

@@ -20,6 +20,7 @@ night is refused unless that date was run before (a rerun: a no-op when identica
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.publication.agreement import check_agreement
 from flows.publication.folder import (
     Published,
     PublishError,
@@ -212,11 +214,16 @@ def complete_unpublished(
 ) -> list[Path]:
     """Publish every run committed to the state but not published; returns the folders it published.
 
+    First an interrupted `vsb withdraw` is completed (flows/withdraw.py); last the outbox's published folders are
+    checked against the state (flows/publication/agreement.py: a state behind its outbox is refused).
     A run whose folder exists was renamed before the crash: it is only marked published. A run whose
     staging folder is complete is published by the rename. Otherwise the run must be redone: fine when
     it is the run about to start (`redo(kind, run_key, run_date)`), else a RunOrderError naming it.
     Then staging folders of runs that never committed are dropped.
     """
+    from flows.withdraw import complete_withdrawal
+
+    complete_withdrawal(con, outbox)
     pending = con.sql(
         "SELECT kind, run_key, folder, manifest_sha256, run_date FROM runs WHERE NOT published ORDER BY seq, kind"
     ).fetchall()
@@ -241,17 +248,43 @@ def complete_unpublished(
             f"{what}: rerun `{rerun_command(kind, run_key, run_date)}` first"
         )
     drop_stray_staging(outbox)
+    check_agreement(con, outbox)
     return done
 
 
 def drop_stray_staging(outbox: Path) -> None:
-    """Drop the staging folders left by runs killed before their commit (the lock is held: none is being built)."""
+    """Drop the staging folders left by runs killed before their commit (the lock is held: none is being built),
+    with the letters' scratch folders inside them, and those of killed simulations."""
     parents = [outbox / "nightly", outbox / "fines", *(outbox / "invoices").glob("[0-9]*")]
     for parent in parents:
         if parent.is_dir():
             for staging in parent.glob(".staging-*"):
                 with writing(staging):
                     shutil.rmtree(staging)
+    drop_stray_simulations(outbox)
+
+
+def drop_stray_simulations(outbox: Path) -> None:
+    """Drop `<outbox>/simulations/<name>/.staging-<D>.<pid>` of simulations whose process is gone (a killed
+    simulation: its changes.parquet holds national numbers). A simulation holds no lock: the folder of a
+    process still running is its own, left alone."""
+    for staging in Path(outbox).glob("simulations/*/.staging-*"):
+        pid = staging.name.rpartition(".")[2]
+        if not pid.isdigit() or not process_alive(int(pid)):
+            with writing(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def nightly_runs_of(first: dt.date, last: dt.date) -> Callable[[str, str, dt.date | None], bool]:

@@ -134,13 +134,9 @@ def earlier_payment_run(con: duckdb.DuckDBPyConnection, run_date: dt.date) -> bo
     return bool(found[0][0])
 
 
-def record_run(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date, settlement: Settlement) -> None:
-    """The run's state change, inside the transaction that commits the run (flows/publication/protocol.py):
-    its grants, payments and recoveries.
-
-    Rows of an earlier attempt of the same run key (a crash after the commit, before the
-    publication) are replaced by the same rows.
-    """
+def run_rows(run_key: str, run_date: dt.date, settlement: Settlement) -> dict[str, pl.DataFrame]:
+    """The run's rows of grant_history, payment_ledger and recovery_ledger, in the tables' column order (what
+    `record_run` writes, and what the run exports for `vsb rebuild-state`: flows/state/export.py)."""
     ledger = settlement.payments.select(
         "insz", "budget", "month", "amount", pl.lit(run_key).alias("run_key"), pl.lit(run_date).alias("paid_on")
     )
@@ -148,6 +144,18 @@ def record_run(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date, 
         "insz", "budget", "month", "amount", pl.lit(run_key).alias("run_key"), pl.lit(run_date).alias("listed_on")
     )
     grants = settlement.grants.select(pl.lit(run_key).alias("run_key"), *GRANT_COLUMNS)
+    return {"grant_history": grants, "payment_ledger": ledger, "recovery_ledger": recovered}
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date, settlement: Settlement) -> None:
+    """The run's state change, inside the transaction that commits the run (flows/publication/protocol.py):
+    its grants, payments and recoveries.
+
+    Rows of an earlier attempt of the same run key (a crash after the commit, before the
+    publication) are replaced by the same rows.
+    """
+    rows = run_rows(run_key, run_date, settlement)
+    grants, ledger, recovered = rows["grant_history"], rows["payment_ledger"], rows["recovery_ledger"]
     for table in ("grant_history", "payment_ledger", "recovery_ledger"):
         con.execute(f"DELETE FROM {table} WHERE run_key = ?", [run_key])
     con.register("new_grants", grants.to_arrow())

@@ -61,13 +61,18 @@ def requests_sent(
         con.unregister("wanted_requests")
 
 
+def request_rows(run_key: str, run_date: dt.date, sent: pl.DataFrame) -> pl.DataFrame:
+    """The run's rows of the letters ledger, in the table's column order."""
+    return sent.select(*REQUEST_KEY, "letter_id", pl.lit(run_key).alias("run_key"), pl.lit(run_date).alias("sent_on"))
+
+
 def record_requests(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date, sent: pl.DataFrame) -> None:
     """The request letters of the run (insz, code, since, letter_id), inside the transaction that commits it.
 
     An earlier attempt's rows of the same run key are replaced. A row that a later night already holds (a
     --replace rerun of an older date) is kept as it is: that letter went out.
     """
-    rows = sent.select(*REQUEST_KEY, "letter_id", pl.lit(run_key).alias("run_key"), pl.lit(run_date).alias("sent_on"))
+    rows = request_rows(run_key, run_date, sent)
     con.execute("DELETE FROM letters_ledger WHERE run_key = ?", [run_key])
     con.register("new_requests", rows.to_arrow())
     try:

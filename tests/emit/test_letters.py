@@ -163,14 +163,15 @@ def decision_case() -> pl.DataFrame:
     return content.decision_letters(ev, pay, mot, members(), TERMS, allowance)
 
 
-def recovery_case() -> pl.DataFrame:
+def recovery_case(offsets: pl.DataFrame | None = None) -> pl.DataFrame:
     rows = [
         (MARIE, "ZK100", "BOB", D(2026, 11, 1), M("300.00"), D(2026, 10, 26), ["E-ALIVE"]),
         (MARIE, "ZK100", "BOB", D(2026, 10, 1), M("300.00"), D(2026, 9, 28), ["E-ALIVE"]),
         (MARIE, "ZK100", "ZZB", D(2026, 10, 1), M("140.00"), D(2026, 9, 28), ["E-ALIVE", "X-VAPH-PVB"]),
         (JAN, "ZK100", "ZZB", D(2026, 8, 1), M("140.00"), D(2026, 8, 26), ["ZZB-START"]),
     ]
-    return content.recovery_letters(pl.DataFrame(rows, schema=RECOVERY_COLUMNS, orient="row"), members(), TERMS)
+    frame = pl.DataFrame(rows, schema=RECOVERY_COLUMNS, orient="row")
+    return content.recovery_letters(frame, members(), TERMS, offsets=offsets)
 
 
 def request_case() -> pl.DataFrame:

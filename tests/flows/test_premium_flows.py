@@ -104,7 +104,7 @@ def test_invoices_publish_per_zorgkas_privately_and_an_identical_rerun_is_a_no_o
     folder = tmp_path / "out" / "invoices" / "2026" / "2026-01-02"
     assert result == {"path": str(folder), "status": "published", "issued": 2}
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [*CODES, "_manifest.json", "_report.html", "_report.json"]
+        [*CODES, "_manifest.json", "_report.html", "_report.json", "_state"]
     )
     for code in CODES:
         letters = ["letters", "letters.parquet"] if code in ("ZK100", "ZK200") else []  # L-INVOICE

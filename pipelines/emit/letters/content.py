@@ -277,6 +277,25 @@ def letter_ids(letters: pl.DataFrame, number: str | None = None) -> pl.DataFrame
     )
 
 
+def shifted_ids(letters: pl.DataFrame, offsets: pl.DataFrame | None) -> pl.DataFrame:
+    """`letters` with each id's number moved past `offsets` (zorgkas, kind, offset: the highest number an earlier
+    version of the same letter date used), in the same order; no offset, the ids unchanged.
+
+    A `--replace` version's ids so never repeat an earlier version's (flows/state/letter_numbers.py). The move is
+    the same for every letter of a zorgkas and kind: their order, and so the print order, is kept.
+    """
+    if offsets is None or offsets.height == 0 or letters.height == 0:
+        return letters
+    moves = {f"{z}|{k}": o for z, k, o in offsets.select("zorgkas", "kind", "offset").iter_rows()}
+    key = pl.concat_str("zorgkas", pl.lit("|"), "kind")
+    number = pl.col("letter_id").str.tail(7).cast(pl.Int64) + key.replace_strict(
+        moves, default=0, return_dtype=pl.Int64
+    )
+    return letters.with_columns(
+        pl.concat_str(pl.col("letter_id").str.head(-7), number.cast(pl.String).str.zfill(7)).alias("letter_id")
+    )
+
+
 def print_order(letters: pl.DataFrame) -> pl.DataFrame:
     """The print shop's order (docs/spec/outputs.md): language, then postal code (letters without one last), then id."""
     return letters.sort("language", "postal_code", "letter_id", nulls_last=True)
@@ -616,6 +635,7 @@ def recovery_letters(
     increased_allowance: pl.DataFrame | None = None,
     motivation: pl.DataFrame | None = None,
     payment: PaymentTerms | None = None,
+    offsets: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """L-RECOVERY: one letter per person and payment run with recoveries (PAY-RECOVERY).
 
@@ -623,7 +643,13 @@ def recovery_letters(
     appeal route. The reason: `motivation` (MOTIVATION_COLUMNS of the recoveries, motivation.py
     `recovery_motivation`: the facts that changed, L-REASON), else the rule codes that now fail. How to pay back
     (`payment`): the structured reference of the letter (payment.py), the due date and the EPC QR code's payload.
+    `offsets` (zorgkas, kind, offset; a --replace version: `shifted_ids`): the references are numbered after the
+    earlier version's, as the ids are, so that no reference of a version is another person's in the other.
     """
+    number = pl.int_range(1, pl.len() + 1).over("zorgkas")
+    if offsets is not None and offsets.height:
+        moves = {z: o for z, k, o in offsets.select("zorgkas", "kind", "offset").iter_rows() if k == "L-RECOVERY"}
+        number = number + pl.col("zorgkas").replace_strict(moves, default=0, return_dtype=pl.Int64)
     rows = recoveries.select("insz", "zorgkas", "budget", "month", "amount", "paid_on", "reason")
     letters = (
         rows.select("insz", "zorgkas")
@@ -632,7 +658,7 @@ def recovery_letters(
         .with_row_index("_letter")
         .with_columns(
             pl.format("PAY-RECOVERY {}", pl.lit(appeal.letter_date.isoformat())).alias("subject"),
-            pl.int_range(1, pl.len() + 1).over("zorgkas").alias("_number"),
+            number.alias("_number"),
         )
     )
     letters = _with_members(letters, members)

@@ -1,0 +1,146 @@
+"""`vsb rebuild-state`: a lost state rebuilt from the published folders (docs/spec/outputs.md, State and outbox agree).
+
+Every published run folder of the outbox (nightly, invoices, fines; not withdrawn) is checked against its
+manifests (every listed file's sha256, flows/publication/folder.py `is_complete`) and holds its own state change
+in `_state/` (flows/state/export.py). The new state gets, in the runs' commit order (`seq`): each run's row
+(published), its rows of grant_history, payment_ledger, recovery_ledger, letters_ledger, premium_invoices and
+premium_fines, its letter numbers (the highest number of each zorgkas and kind in its letters.parquet) and its
+trends row (from `_report.json`, without the time it took). So the next night of a rebuilt state equals the
+next night of the lost one.
+
+Written into `<state>.rebuilding` and renamed to the state when complete: a killed rebuild leaves no state
+behind. An existing state is never overwritten: rebuild into a new file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.publication.agreement import published_folders
+from flows.publication.folder import MANIFEST, fsync_path, is_complete, sha256_bytes
+from flows.state.export import RUN_FILE, STATE_DIR
+
+# tables whose rows a later run may already hold (record_requests: INSERT OR IGNORE)
+IGNORE_DUPLICATES = {"letters_ledger"}
+
+
+class RebuildError(Exception):
+    """The state cannot be rebuilt from this outbox (a folder that does not match its manifest, no `_state/`)."""
+
+
+def _state_tables() -> None:
+    import flows.state.letter_numbers  # noqa: F401  (every table of the state created)
+    import flows.state.letters_ledger  # noqa: F401
+    import flows.state.premium_ledger  # noqa: F401
+    import flows.state.trends  # noqa: F401
+
+
+def checked_runs(outbox: Path) -> list[tuple[dict, str, str]]:
+    """(run.json, folder, manifest sha256) of every published folder, in commit order; a folder that does not
+    match its manifest, or has no `_state/`, refuses the rebuild in one line naming it."""
+    runs = []
+    for folder in published_folders(outbox):
+        path = Path(outbox) / folder
+        try:
+            digest = sha256_bytes((path / MANIFEST).read_bytes())
+        except OSError as exc:
+            raise RebuildError(f"{path} has no readable {MANIFEST}: it is not a complete run folder") from exc
+        if not is_complete(path, digest):
+            raise RebuildError(
+                f"{path} does not match its manifest (a file missing or changed): check it against the copy sent to "
+                "the zorgkassen and restore it, then run again"
+            )
+        if not (path / RUN_FILE).is_file():
+            raise RebuildError(
+                f"{path} holds no {STATE_DIR}/ (published by an older version), so the state cannot be rebuilt "
+                "from it: check for the latest backup of the state and restore that instead"
+            )
+        runs.append((json.loads((path / RUN_FILE).read_bytes()), folder, digest))
+    seqs = [r[0]["seq"] for r in runs]
+    if len(set(seqs)) != len(seqs):
+        raise RebuildError(f"two published folders of {outbox} claim the same place in the commit order: check it")
+    return sorted(runs, key=lambda r: r[0]["seq"])
+
+
+def letter_numbers_of(path: Path) -> pl.DataFrame:
+    """zorgkas, kind, last_number: the highest number of each kind in each zorgkas's letters.parquet."""
+    files = sorted(path.glob("*/letters.parquet"))
+    if not files:
+        return pl.DataFrame(schema={"zorgkas": pl.String, "kind": pl.String, "last_number": pl.Int64})
+    letters = pl.concat([pl.read_parquet(f, columns=["zorgkas", "kind", "letter_id"]) for f in files])
+    return (
+        letters.group_by("zorgkas", "kind")
+        .agg(pl.col("letter_id").str.tail(7).cast(pl.Int64).max().alias("last_number"))
+        .sort("zorgkas", "kind")
+    )
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("rebuilt_rows", frame.to_arrow())
+    try:
+        ignore = "OR IGNORE " if table in IGNORE_DUPLICATES else ""
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        con.execute(f'INSERT {ignore}INTO "{table}" ({columns}) SELECT {columns} FROM rebuilt_rows')
+    finally:
+        con.unregister("rebuilt_rows")
+
+
+def add_run(con: duckdb.DuckDBPyConnection, outbox: Path, info: dict, folder: str, digest: str) -> None:
+    """One published run into the state being rebuilt: its row, its `_state/` tables, letter numbers, trends."""
+    from flows.state.letter_numbers import record_letter_numbers
+    from flows.state.trends import record_trend
+    from pipelines.emit.report import trend_row
+
+    path = Path(outbox) / folder
+    kind, run_key, run_date = info["kind"], info["run_key"], info["run_date"]
+    con.execute(
+        "INSERT INTO runs (kind, run_key, folder, manifest_sha256, run_date, seq, payment_run, published) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, true)",
+        [kind, run_key, folder, digest, run_date, info["seq"], info["payment_run"]],
+    )
+    for table in sorted((path / STATE_DIR).glob("*.parquet")):
+        insert_frame(con, table.stem, pl.read_parquet(table))
+    if kind == "nightly":
+        numbers = letter_numbers_of(path)
+        if numbers.height:
+            record_letter_numbers(con, run_key, dt.date.fromisoformat(run_date), numbers)
+    report = path / "_report.json"
+    if report.is_file():
+        body = json.loads(report.read_bytes())
+        row = trend_row(body, active_grants=body.get("grants", {}).get("active_after")) | {"seconds": None}
+        record_trend(con, kind, run_key, row)
+
+
+def rebuild_state(outbox: Path, state: Path) -> dict:
+    """Rebuild the state `state` (which must not exist) from the published folders of `outbox`; returns counts."""
+    from flows.state.store import open_state, transaction
+
+    _state_tables()
+    state, outbox = Path(state), Path(outbox)
+    if state.exists():
+        raise RebuildError(
+            f"the state {state} exists and is never overwritten: give --state a new path (keep the old state "
+            "until the new one is checked)"
+        )
+    if not outbox.is_dir():
+        raise RebuildError(f"the outbox {outbox} does not exist: give rebuild-state the --outbox the runs published to")
+    runs = checked_runs(outbox)
+    partial = state.with_name(state.name + ".rebuilding")
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # a killed rebuild's
+    with open_state(partial) as con, transaction(con):
+        for info, folder, digest in runs:
+            add_run(con, outbox, info, folder, digest)
+    fsync_path(partial)
+    os.replace(partial, state)
+    fsync_path(state.parent)
+    counts: dict[str, int] = {}
+    for info, _, _ in runs:
+        counts[info["kind"]] = counts.get(info["kind"], 0) + 1
+    return {"runs": len(runs), "by_kind": counts}
