@@ -82,3 +82,26 @@ def test_an_open_application_is_on_the_work_list_with_its_due_date_then_overdue(
     rows = worklist(tmp_path, "2026-11-02").filter(pl.col("code").str.starts_with("W-APPLICATION"))
     assert rows.select("code", "since", "due").rows() == [("W-APPLICATION-OVERDUE", D(2026, 8, 1), due)]
     assert rows["title_nl"][0] and rows["title_fr"][0]
+
+
+def test_a_grant_by_hand_gets_a_decision_letter_naming_the_zorgkas_decision(tmp_path):
+    """L-DECISION for decisions by hand: the NEW grant of a member whose months the zorgkas granted by hand (over
+    the automatic ones: one grant, paid once) names the decision and the application."""
+    from tests.emit.test_letters import pdf_pages
+
+    landing = tmp_path / "landing"
+    cases = [application("A1", D(2026, 7, 1)), decision("C1", "GRANT", D(2026, 9, 15), "A1", first_month=D(2025, 1, 1))]
+    two_members(landing, D(2026, 10, 1), case_decisions=cases)
+    nightly(tmp_path, landing, D(2026, 10, 26))
+    folder = tmp_path / "out" / "nightly" / "2026-10-26" / "ZK100"
+    letters = pl.read_parquet(folder / "letters.parquet").filter(
+        (pl.col("insz") == INSZ_1985) & (pl.col("kind") == "L-DECISION") & pl.col("subject").str.starts_with("ZZB")
+    )
+    assert letters.height == 1
+    row = letters.row(0, named=True)
+    pages = pdf_pages(folder / row["file"])
+    text = " ".join(pages[row["first_page"] - 1 : row["first_page"] - 1 + row["pages"]])
+    assert "Uw zorgkas besliste op 15 september 2026 over uw aanvraag van 1 juli 2026." in text
+    assert "Niet akkoord?" in text  # a zorgkas decision keeps the appeal route
+    work = worklist(tmp_path, "2026-10-26")
+    assert work.filter(pl.col("code").str.starts_with("W-APPLICATION")).height == 0  # granted: not open
