@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import polars as pl
 
 from tests.helpers.builders import INSZ_1985, valid_rows
@@ -82,6 +83,14 @@ def test_an_open_application_is_on_the_work_list_with_its_due_date_then_overdue(
     rows = worklist(tmp_path, "2026-11-02").filter(pl.col("code").str.starts_with("W-APPLICATION"))
     assert rows.select("code", "since", "due").rows() == [("W-APPLICATION-OVERDUE", D(2026, 8, 1), due)]
     assert rows["title_nl"][0] and rows["title_fr"][0]
+    # overview.xlsx: the same row with its due date, as a date, under the zorgkas's header
+    book = openpyxl.load_workbook(tmp_path / "out" / "nightly" / "2026-11-02" / "ZK100" / "overview.xlsx")
+    cells = next(
+        rows for rows in (list(s.iter_rows(values_only=True)) for s in book.worksheets) if "Uiterlijk" in rows[0]
+    )
+    column = cells[0].index("Uiterlijk")
+    overdue = [r for r in cells if "W-APPLICATION-OVERDUE" in r]
+    assert [r[column] for r in overdue] == [dt.datetime(2026, 10, 30)]
 
 
 def test_a_grant_by_hand_gets_a_decision_letter_naming_the_zorgkas_decision(tmp_path):
