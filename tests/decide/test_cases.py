@@ -97,7 +97,7 @@ def test_granted_by_hand(rows, expected):
     """M-GRANT, M-END, M-APPEAL: per person and budget, the zorgkas rows in the order of decided_date then
     record_id, then the agency's; each GRANT adds its months, each END removes its month and every later one."""
     frame = pl.DataFrame(rows, schema=FEEDS["case_decisions"].columns, orient="row")
-    got = granted_by_hand(frame, *WINDOW).collect()
+    got = granted_by_hand(frame, *WINDOW).collect().sort("insz", "budget", "month")
     assert got.schema == pl.Schema(BY_HAND_COLUMNS)
     assert got.filter(pl.col("budget") == "ZZB")["month"].to_list() == expected
 
@@ -111,7 +111,7 @@ def test_granted_by_hand_names_the_record_and_the_application_it_decides():
         appeal_grant("X1", D(2026, 9, 1), D(2026, 7, 1), D(2026, 7, 1)),
     ]
     frame = pl.DataFrame(rows, schema=FEEDS["case_decisions"].columns, orient="row")
-    got = granted_by_hand(frame, *WINDOW).collect()
+    got = granted_by_hand(frame, *WINDOW).collect().sort("insz", "budget", "month")
     assert got.select("month", "record_id", "on_appeal", "decided_date", "received_date").rows() == [
         (D(2026, 1, 1), "G1", False, D(2026, 2, 1), D(2025, 12, 1)),
         (D(2026, 2, 1), "G1", False, D(2026, 2, 1), D(2025, 12, 1)),
