@@ -4,7 +4,8 @@ M-END) and the agency on appeal (M-APPEAL), from the valid rows of the case_deci
 The engine does not re-judge them: `granted_by_hand` gives the months, and pipelines/decide/decisions.py
 makes them part of the one record of rights (M-ENTITLED). Vectorised: every GRANT, END and APPEAL_GRANT row is
 expanded to its months inside the window (a few hundred thousand rows at 7M members), and per person, budget
-and month the last row in the order the spec gives wins (one sort, one unique); no loop per person.
+and month the last row in the order the spec gives wins (the rows numbered in that order once, then the
+greatest number per month); no loop per person.
 """
 
 from __future__ import annotations
@@ -55,14 +56,18 @@ def m_appeal() -> pl.Expr:
 
 def _ordered_rows(cases: pl.LazyFrame) -> pl.LazyFrame:
     """The GRANT, END and APPEAL_GRANT rows with `_phase` (0: the zorgkas, 1: the agency, after every zorgkas row),
-    `grants` (True: adds its months, False: removes them) and the received_date of the application or appeal it
-    decides (null when it names none in the delivery, e.g. an application that predates the feed)."""
+    `_order` (their place in the order M-GRANT and M-APPEAL give: phase, decided_date, record_id), `grants` (True:
+    adds its months, False: removes them) and the received_date of the application or appeal it decides (null when
+    it names none in the delivery, e.g. an application that predates the feed)."""
     received = cases.filter(pl.col("kind").is_in(["APPLICATION", "APPEAL"])).select(
         pl.col("record_id").alias("refers_to"), "insz", "budget", pl.col("received_date").alias("_received")
     )
     return (
         cases.filter(m_grant() | m_end() | m_appeal())
         .join(received, on=["refers_to", "insz", "budget"], how="left")
+        .with_columns(pl.when(m_appeal()).then(1).otherwise(0).cast(pl.Int8).alias("_phase"))
+        .sort("_phase", "decided_date", "record_id")  # the order of docs/spec/rules.md §10, one number per row
+        .with_row_index("_order")
         .select(
             "insz",
             "budget",
@@ -70,7 +75,8 @@ def _ordered_rows(cases: pl.LazyFrame) -> pl.LazyFrame:
             "decided_date",
             "first_month",
             "last_month",
-            pl.when(m_appeal()).then(1).otherwise(0).cast(pl.Int8).alias("_phase"),
+            "_phase",
+            "_order",
             (m_grant() | m_appeal()).alias("grants"),
             pl.when(m_grant() | m_appeal()).then(pl.col("_received")).alias("received_date"),
         )
@@ -93,27 +99,22 @@ def granted_by_hand(cases: pl.LazyFrame | pl.DataFrame, first: dt.date, last: dt
     One row per (insz, budget, month) that holds by hand or on appeal, BY_HAND_COLUMNS: insz, budget, month (date,
     first day), record_id (the GRANT or APPEAL_GRANT that grants it: the last one in the order), on_appeal (True:
     granted by the agency, M-APPEAL), decided_date (of that row), received_date (of the APPLICATION or APPEAL it
-    decides, its `refers_to`; null when it names none). Sorted by insz, budget, month.
+    decides, its `refers_to`; null when it names none). In no particular order (sort it if you need one).
 
     Not judged here: E-AFFILIATED and E-ALIVE (M-ENTITLED, pipelines/decide/decisions.py), and whether the rows
     are valid (the caller passes the feed's valid rows: a quarantined row holds the person, S-HOLD).
     """
     rows = _ordered_rows(cases.lazy())
     touched = _months_touched(rows, first, last)
-    return (
-        touched.sort("insz", "budget", "month", "_phase", "decided_date", "record_id")
-        .unique(subset=["insz", "budget", "month"], keep="last", maintain_order=True)
-        .filter("grants")
-        .select(
-            "insz",
-            "budget",
-            "month",
-            "record_id",
-            (pl.col("_phase") == 1).alias("on_appeal"),
-            "decided_date",
-            "received_date",
-        )
-        .sort("insz", "budget", "month")
+    latest = pl.col("_order") == pl.col("_order").max().over("insz", "budget", "month")
+    return touched.filter(latest & pl.col("grants")).select(
+        "insz",
+        "budget",
+        "month",
+        "record_id",
+        (pl.col("_phase") == 1).alias("on_appeal"),
+        "decided_date",
+        "received_date",
     )
 
 
@@ -122,7 +123,7 @@ def by_hand_runs(months: pl.LazyFrame) -> pl.LazyFrame:
     row: insz, budget, right_from, right_until (first and last month), record_id, on_appeal."""
     index = pl.col("month").dt.year().cast(pl.Int32) * 12 + pl.col("month").dt.month().cast(pl.Int32)
     key = ["insz", "budget", "record_id"]
-    run = (index - pl.int_range(pl.len()).cast(pl.Int32)).over(key, order_by="month")
+    run = index - pl.col("month").rank("dense").over(key).cast(pl.Int32)  # constant along consecutive months
     return (
         months.with_columns(run.alias("_run"))
         .group_by(*key, "_run")

@@ -97,7 +97,7 @@ def test_granted_by_hand(rows, expected):
     """M-GRANT, M-END, M-APPEAL: per person and budget, the zorgkas rows in the order of decided_date then
     record_id, then the agency's; each GRANT adds its months, each END removes its month and every later one."""
     frame = pl.DataFrame(rows, schema=FEEDS["case_decisions"].columns, orient="row")
-    got = granted_by_hand(frame, *WINDOW).collect()
+    got = granted_by_hand(frame, *WINDOW).collect().sort("insz", "budget", "month")
     assert got.schema == pl.Schema(BY_HAND_COLUMNS)
     assert got.filter(pl.col("budget") == "ZZB")["month"].to_list() == expected
 
@@ -111,7 +111,7 @@ def test_granted_by_hand_names_the_record_and_the_application_it_decides():
         appeal_grant("X1", D(2026, 9, 1), D(2026, 7, 1), D(2026, 7, 1)),
     ]
     frame = pl.DataFrame(rows, schema=FEEDS["case_decisions"].columns, orient="row")
-    got = granted_by_hand(frame, *WINDOW).collect()
+    got = granted_by_hand(frame, *WINDOW).collect().sort("insz", "budget", "month")
     assert got.select("month", "record_id", "on_appeal", "decided_date", "received_date").rows() == [
         (D(2026, 1, 1), "G1", False, D(2026, 2, 1), D(2025, 12, 1)),
         (D(2026, 2, 1), "G1", False, D(2026, 2, 1), D(2025, 12, 1)),
@@ -227,3 +227,36 @@ def test_m_grant_bob_alongside_an_automatic_bob():
     )
     assert decided.entitled_months("BOB")[0] == D(2026, 1, 1)
     assert decided.entitled_months("BOB")[-1] == D(2026, 11, 1)
+
+
+# --- vsb explain: the case record, NL and FR --------------------------------------------------------------------
+
+
+def test_explain_shows_the_case_record_in_nl_and_fr(tmp_path):
+    """M-ENTITLED: the decision record lists the case record (record_id as source record) and vsb explain shows the
+    person's case rows, in Dutch and in French."""
+    from flows.explain import explain_person, render
+    from tests.helpers.builders import write_landing
+
+    rows = [APPLICATION, G_MARCH_JUNE | {"refers_to": "A1"}]
+    landing = write_landing(tmp_path / "landing", D(2026, 11, 1), {"case_decisions": rows})
+    record = explain_person(PERSON, landing, D(2026, 11, 20))
+    assert [c["record_id"] for c in record["cases"]] == ["A1", "G1"]
+    assert record["cases"][1] == {
+        "record_id": "G1",
+        "budget": "ZZB",
+        "kind": "GRANT",
+        "received_date": None,
+        "decided_date": "2026-02-01",
+        "refers_to": "A1",
+        "first_month": "2026-03-01",
+        "last_month": "2026-06-01",
+    }
+    march = next(m for m in record["budgets"]["ZZB"] if m["month"] == "2026-03")
+    assert "M-GRANT" in march["holds"] and "case_decisions:G1" in march["evidence"]
+    assert "M-GRANT" in record["rules"]
+    nl, fr = render(record, "NL"), render(record, "FR")
+    assert "G1: toegekend door de zorgkas (ZZB), beslist op 2026-02-01, maanden 2026-03 tot 2026-06, over A1" in nl
+    assert "A1: aanvraag ontvangen door de zorgkas (ZZB), ontvangen op 2025-12-01" in nl
+    assert "G1: octroyé par la caisse d'assurance soins (ZZB), décidé le 2026-02-01, mois 2026-03 à 2026-06" in fr
+    assert "M-GRANT: Toegekend door de zorgkas" in nl and "case_decisions:G1" in nl

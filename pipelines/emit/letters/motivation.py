@@ -319,7 +319,8 @@ def l_reason(keys: pl.DataFrame, periods: pl.DataFrame, records: pl.DataFrame) -
     ended = grounds.filter(pl.col("record_end_date") < pl.col("lost_month")).with_columns(
         pl.lit("ENDED").alias("outcome")
     )
-    gone = found.filter(pl.col("feed").is_null()).with_columns(
+    # a case record (case_decisions:, a decision by hand) is no source record: it never goes, an END ends it
+    gone = found.filter(pl.col("feed").is_null() & ~pl.col("evidence").str.starts_with("case_decisions:")).with_columns(
         pl.col("budget").replace_strict(RIGHT_CODES, return_dtype=pl.String).alias("code"),
         pl.lit("GONE").alias("outcome"),
         pl.col("evidence").str.split_exact(":", 1).struct.field("field_0").alias("feed"),
