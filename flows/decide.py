@@ -10,11 +10,20 @@ from flows.context import RunContext
 from flows.ingest import Ingested
 from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.applications import GRANTED_COLUMNS, case_worklist
+from pipelines.decide.cases import granted_by_hand
 from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Feeds, decide
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.settle.appeals import CASE_COLUMNS
 
-DECIDE_FEEDS = ["members", "residence_periods", "belrai_screeners", "medsoc_scales", "facility_stays", "vaph_support"]
+DECIDE_FEEDS = [
+    "members",
+    "residence_periods",
+    "belrai_screeners",
+    "medsoc_scales",
+    "facility_stays",
+    "vaph_support",
+    "case_decisions",
+]
 CASE_FEED = "case_decisions"  # docs/spec/feeds.md: applications, decisions by hand and appeals (rules.md §10)
 
 
@@ -45,7 +54,8 @@ def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
     decisions = decide(feeds, ctx.params, ctx.amounts, ctx.run_date, full_window)
     cases = case_rows(ingested)
-    granted = pl.DataFrame(schema=GRANTED_COLUMNS)  # the months granted by hand: M-ENTITLED (branch cases-decide)
+    granted = granted_by_hand(cases.join(ingested.valid("members").select("insz"), on="insz", how="semi"), *ctx.window)
+    granted = granted.collect()
     worklist = case_worklist(
         decisions.worklist, cases.lazy(), granted.lazy(), feeds.members, feeds.vaph_support, ctx.params, ctx.run_date
     )

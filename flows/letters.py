@@ -54,6 +54,7 @@ from pipelines.emit.letters.content import (
 from pipelines.emit.letters.language import letter_texts, with_agency
 from pipelines.emit.letters.motivation import (
     RECORD_COLUMNS,
+    case_records,
     evidence_records,
     member_records,
     motivation,
@@ -160,6 +161,7 @@ def take_letter_inputs(ctx: RunContext, ingested, decided, read_state: bool = Tr
             ),
             member_records(members.join(persons, on="insz", how="semi")),
             residence_records(valid("residence_periods").join(residence_fails, on="insz", how="semi")),
+            case_records(valid("case_decisions").join(persons, on="insz", how="semi")),
         ]
     )  # fmt: skip
     allowance = valid("increased_allowance").select("insz").unique().join(persons, on="insz", how="semi")

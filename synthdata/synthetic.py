@@ -1299,6 +1299,15 @@ def _vaph_support(pop: _Population, rng: np.random.Generator) -> Snapshot:
     return snapshot
 
 
+def _case_decisions(pop: _Population, rng: np.random.Generator) -> Snapshot:
+    """An empty but typed case_decisions delivery (a required feed): the realistic generator comes later."""
+
+    def snapshot(d: int) -> pl.DataFrame:
+        return pl.DataFrame(schema=FEEDS["case_decisions"].columns)
+
+    return snapshot
+
+
 _BUILDERS: dict[str, Callable[[_Population, np.random.Generator], Snapshot]] = {
     "members": _members,
     "residence_periods": _residence_periods,
@@ -1308,6 +1317,7 @@ _BUILDERS: dict[str, Callable[[_Population, np.random.Generator], Snapshot]] = {
     "medsoc_scales": _medsoc_scales,
     "facility_stays": _facility_stays,
     "vaph_support": _vaph_support,
+    "case_decisions": _case_decisions,
 }
 
 
@@ -1637,6 +1647,7 @@ _VARIANTS: dict[str, list[_Variant]] = {
         ),
         *_dup_variants("record_id"),
     ],
+    "case_decisions": [],  # no bad rows yet (an empty feed)
 }
 
 

@@ -81,7 +81,8 @@ PERSON_LABELS = {
     "persons_entitled": "Persons with an entitled month",
     "persons_decided": "Persons decided (any period: entitled, not entitled or pending)",
 }
-RULES = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")  # docs/spec/feeds.md order
+# docs/spec/feeds.md order
+RULES = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-REFERENCE", "R-DUPLICATE")
 KINDS = {"nightly": "Nightly run", "invoices": "Premium invoice run", "fines": "Fine-candidate run"}
 GOOD_STATUS = {"published", "identical", "replaced"}
 

@@ -17,7 +17,7 @@ NO_DUE = pl.lit(None, pl.Date).alias("due")  # a work-list row without a legal t
 
 
 def s_hold(quarantines: dict[str, pl.DataFrame], missing: pl.DataFrame | None, run_year: int) -> pl.DataFrame:
-    """S-HOLD: a person (valid insz) with a quarantined row in any of the eight feeds of this run, or listed
+    """S-HOLD: a person (valid insz) with a quarantined row in any feed of this run, or listed
     as W-MEMBER-MISSING, is held: their last decisions stand, no event, payment or recovery is emitted for
     them in this run, and the hold is reported. Their only work-list row is W-HELD: no other W- row and no
     letter is built from their partial data.

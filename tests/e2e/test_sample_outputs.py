@@ -71,7 +71,7 @@ def test_the_work_list_carries_the_title_of_its_code_in_dutch_and_french(outbox)
     assert held["title_nl"] == "Brongegevens verbeteren: dossier in de wacht"
     assert held["title_fr"] == "Corriger les données sources : dossier en attente"
     header = (outbox / "2026-11-26" / "ZK100" / "worklist.csv").read_text().splitlines()[0]
-    assert header == "insz,zorgkas,code,since,detail,evidence,title_nl,title_fr"
+    assert header == "insz,zorgkas,code,since,detail,evidence,due,title_nl,title_fr"
 
 
 def test_overview_xlsx_is_the_same_rows_typed_for_people(outbox):

@@ -259,7 +259,7 @@ def test_nl_and_fr_texts_have_the_same_keys():
 
 
 def test_every_rule_code_of_a_decision_record_has_a_motivation_text():
-    possible = [(c, "HOLDS") for c in GROUND_CODES + ["ZZB-START", "G-BOB"] + CONDITIONS]
+    possible = [(c, "HOLDS") for c in GROUND_CODES + ["ZZB-START", "G-BOB", "M-GRANT", "M-APPEAL"] + CONDITIONS]
     possible += [(c, "FAILS") for c in ["ZZB-START", "G-BOB", "G-ABSENCE", "T-NRTH-2017"] + CONDITIONS]
     possible += [(c, "FAILS") for c in ZZB_EXCLUSIONS + BOB_EXCLUSIONS]
     pairs = pl.DataFrame(possible, schema={"code": pl.String, "outcome": pl.String}, orient="row")

@@ -57,8 +57,26 @@ def hand_granted() -> pl.DataFrame:
 def hand_letters() -> pl.DataFrame:
     ev = hand_events()
     noted = content.decided_by_hand(ev, hand_granted(), MONTH_OF_RUN)
+    reasons = motivation(
+        [
+            (JAN, "ZZB", D(2026, 9, 1), "M-GRANT", "HOLDS", "case_decisions", "C2", D(2026, 3, 2), None, None, None),
+            (
+                MARIE,
+                "BOB",
+                D(2025, 3, 1),
+                "M-APPEAL",
+                "HOLDS",
+                "case_decisions",
+                "AG1",
+                D(2026, 10, 14),
+                None,
+                None,
+                None,
+            ),
+        ]
+    )
     return content.decision_letters(
-        ev, payments([]), motivation([]), members(), TERMS, pl.DataFrame({"insz": [MARIE]}), by_hand=noted
+        ev, payments([]), reasons, members(), TERMS, pl.DataFrame({"insz": [MARIE]}), by_hand=noted
     )
 
 
@@ -108,6 +126,9 @@ def test_rendered_letters_by_hand_in_dutch_and_french(tmp_path):
         for r in rows.iter_rows(named=True)
     }
     assert "Uw zorgkas besliste op 2 maart 2026 over uw aanvraag van 5 januari 2026." in text[JAN]
+    assert "toegekend op uw aanvraag" in text[JAN] and "beslissing van 2 maart 2026, ref. C2" in text[JAN]
+    assert "accordé ce budget de soins pour ces mois sur votre recours" in text[MARIE]
+    assert "décision du 14 octobre 2026, réf. AG1" in text[MARIE]
     assert "Niet akkoord?" in text[JAN] and "beroep aantekenen" in text[JAN]
     marie = text[MARIE]
     assert (
@@ -117,3 +138,20 @@ def test_rendered_letters_by_hand_in_dutch_and_french(tmp_path):
     assert "ne mentionne pas de recours auprès de l'Agentschap" in marie
     assert "taxe de dossier" not in marie and "jours calendrier" not in marie  # no L-APPEAL paragraph
     assert "besliste" not in text[PIET] and "Niet akkoord?" in text[PIET]
+
+
+def test_case_records_name_the_grant_or_appeal_grant_behind_m_grant_and_m_appeal():
+    from pipelines.emit.letters.motivation import case_records
+    from tests.helpers.cases import application, cases_frame, decision
+
+    rows = [
+        application("A1", D(2026, 1, 5)),
+        decision("C2", "GRANT", D(2026, 3, 2), "A1", first_month=D(2026, 3, 1)),
+        decision("AG1", "APPEAL_GRANT", D(2026, 10, 14), "AP1", budget="BOB", first_month=D(2025, 3, 1)),
+        decision("R1", "REFUSAL", D(2026, 3, 2), "A1"),
+    ]
+    found = case_records(cases_frame(rows).collect())
+    assert found.select("evidence", "zzb_code", "bob_code", "feed", "record_date").rows() == [
+        ("case_decisions:C2", "M-GRANT", None, "case_decisions", D(2026, 3, 2)),
+        ("case_decisions:AG1", None, "M-APPEAL", "case_decisions", D(2026, 10, 14)),
+    ]

@@ -162,7 +162,7 @@ def test_m_appeal_suspends_months_granted_on_appeal_are_no_longer_recovered():
 def test_w_appeal_open_one_row_per_open_appeal_of_a_member():
     members = pl.LazyFrame({"insz": [APPEAL["insz"], INSZ_2000], "zorgkas": ["ZK100", "ZK200"]})
     rows = [APPEAL, appeal("AP2", D(2026, 11, 12), budget="BOB", insz=INSZ_2000), appeal("AP3", APPEALED, insz="1")]
-    got = w_appeal_open(cases_frame(rows), members, RUN).collect()
+    got = w_appeal_open(cases_frame(rows), members, RUN).collect().sort("since")
     assert got.select("insz", "zorgkas", "code", "since", "evidence", "due").rows() == [
         (APPEAL["insz"], "ZK100", "W-APPEAL-OPEN", APPEALED, ["case_decisions:AP1"], None),
         (INSZ_2000, "ZK200", "W-APPEAL-OPEN", D(2026, 11, 12), ["case_decisions:AP2"], None),
