@@ -100,7 +100,7 @@ SCENARIOS: dict[str, dict] = {
         ],
     },
     "S03": {
-        "shows": "G-ZTK: a child, pillars 8+6+5 = 19 from 2025-09-01: right from 2026-01; E-RESIDENCE as a minor",
+        "shows": "G-ZTK: a child, pillars 6+8+5 = 19 from 2025-09-01: right from 2026-01; E-RESIDENCE as a minor",
         "member": _person("S03", D(2015, 5, 5), "ZK300"),
         "medsoc_scales": [
             dict(
@@ -110,8 +110,8 @@ SCENARIOS: dict[str, dict] = {
                 valid_from=D(2025, 9, 1),
                 valid_until=None,
                 score=None,
-                pillar_1=8.0,
-                pillar_2=6.0,
+                pillar_1=6.0,  # at most 6 (ztk_pillar_1_max)
+                pillar_2=8.0,
                 pillar_3=5.0,
             )
         ],
@@ -309,9 +309,9 @@ SCENARIOS: dict[str, dict] = {
                 valid_from=D(2024, 1, 1),
                 valid_until=None,
                 score=None,
-                pillar_1=7.0,
+                pillar_1=6.0,  # at most 6 (ztk_pillar_1_max)
                 pillar_2=7.0,
-                pillar_3=6.0,
+                pillar_3=7.0,
             )
         ],
         "vaph_support": [

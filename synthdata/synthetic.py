@@ -1064,7 +1064,8 @@ def _medsoc_scales(pop: _Population, rng: np.random.Generator) -> Snapshot:
     ztk = kind == 3
     score = np.where(ztk, np.nan, np.clip(np.round(rng.normal(12.5, 3.5, size=n)), 0, 18))
     score = np.where(~ztk & (rng.random(n) < 0.05), 14.0, score)
-    pillars = [np.where(ztk, np.clip(np.round(rng.normal(6, 3, size=n)), 0, 12), np.nan) for _ in range(3)]
+    # each pillar within its maximum (ztk_pillar_1_max..3: 6, 12, 18; feeds.md R-RANGE): the same draws as before
+    pillars = [np.where(ztk, np.clip(np.round(rng.normal(6, 3, size=n)), 0, top), np.nan) for top in (6, 12, 18)]
     ids = _order_ids(decision, p)
     vf = pop.visible_from[p]
 
