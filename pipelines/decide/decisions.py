@@ -491,8 +491,8 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
     episodes = _materialised(zzb_start(grounds, p))
     bob_records = _materialised(g_bob(feeds.vaph_support, p))
-    hand = granted_by_hand(feeds.case_decisions.join(members.select("insz"), on="insz", how="semi"), first, last)
-    hand_runs = _materialised(by_hand_runs(hand))
+    # months by hand of persons who are no members are dropped with theirs (`_persons`): no hash of every member here
+    hand_runs = _materialised(by_hand_runs(granted_by_hand(feeds.case_decisions, first, last)))
     who = _persons(feeds, members, [episodes, bob_records, hand_runs], monthly, run_date, window, full_window)
     changes = _amount_change_months(amounts) + [q.first for q in monthly[1:]]
     fixed_months = [first] + [m for m in changes if first < m <= last]
