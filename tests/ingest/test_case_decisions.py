@@ -9,6 +9,8 @@ import shutil
 import polars as pl
 import pytest
 
+from flows.reference import load_reference
+from pipelines.ingest.quarantine import range_maxima
 from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
 from tests.helpers.builders import INSZ_1985, INSZ_2000, frame
@@ -17,13 +19,14 @@ D = dt.date
 DELIVERY = D(2026, 11, 1)
 RUN = D(2026, 11, 20)
 REFERENCE = {"zorgkassen": ["ZK100", "ZK200"]}
+MAXIMA = range_maxima(FEEDS["case_decisions"], load_reference().parameters.params_on(RUN))
 
 
 def stage(rows: list[dict]):
     raw = frame("case_decisions", rows).with_columns(
         pl.lit("f.parquet").alias("source_file"), pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number")
     )
-    return stage_feed(raw, FEEDS["case_decisions"], DELIVERY, RUN, REFERENCE)
+    return stage_feed(raw, FEEDS["case_decisions"], DELIVERY, RUN, REFERENCE, maxima=MAXIMA)
 
 
 def case(record_id: str, kind: str, **changes) -> dict:
