@@ -434,6 +434,7 @@ _ZK_WEIGHTS = np.array([0.38, 0.09, 0.19, 0.07, 0.15, 0.12])
 
 @dataclass
 class _Population:
+    seed: int
     d1: int
     d2: int
     as_of: dt.date
@@ -685,6 +686,7 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
     ia[:, 1, 1] = np.where(second, e2, NA)
 
     return _Population(
+        seed=seed,
         d1=d1,
         d2=d2,
         as_of=as_of,
@@ -1093,7 +1095,9 @@ _FACILITY_POOL = np.array([820, 30, 400, 500, 200])
 WZC, PVT, SERVICEFLAT, KORTVERBLIJF, DAGVERZORGING = range(5)
 
 
-def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
+def _facility_latent(pop: _Population, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The latent stays of the facility_stays feed (every stay, whenever it starts): also what synthdata/cases.py
+    draws the applications of the W-APPLY population from (the same seed gives the same stays)."""
     age = pop.age
     prob = np.select([age < 18, age < 65, age < 80], [0.0, 0.01, 0.07], 0.3)
     persons = _pick(rng, prob, np.ones(pop.size, bool), 8)
@@ -1138,8 +1142,22 @@ def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
         _ensure_each(rng, recognised.view(np.int8), keep_rows & (region == reg), [0, 1])
     number = rng.integers(1, _FACILITY_POOL[kind] + 1)
     sel = np.flatnonzero(keep_rows)
-    p, kind, region, recognised, special, number = (a[sel] for a in (p, kind, region, recognised, special, number))
-    admission, discharge = admission[sel].astype(np.int32), discharge[sel].astype(np.int32)
+    latent = dict(p=p, kind=kind, region=region, recognised=recognised, special=special, number=number)
+    latent = {k: a[sel] for k, a in latent.items()}
+    return latent | {"admission": admission[sel].astype(np.int32), "discharge": discharge[sel].astype(np.int32)}
+
+
+def facility_rng(pop: _Population) -> np.random.Generator:
+    """The generator the facility_stays feed draws its stays from (seed `[seed, feed number]`, see `generate`)."""
+    return np.random.default_rng([pop.seed, FEED_NAMES.index("facility_stays") + 1])
+
+
+def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
+    s = _facility_latent(pop, rng)
+    p, kind, region, recognised, special, number = (
+        s[k] for k in ("p", "kind", "region", "recognised", "special", "number")
+    )
+    admission, discharge = s["admission"], s["discharge"]
     ids = _order_ids(admission, p)
     vf = pop.visible_from[p]
     facility_id = pl.select(
