@@ -1317,6 +1317,13 @@ def _vaph_support(pop: _Population, rng: np.random.Generator) -> Snapshot:
     return snapshot
 
 
+def _case_decisions(pop: _Population, rng: np.random.Generator) -> Snapshot:
+    """The case_decisions feed: synthdata/cases.py (imported here, not on top: it builds on this module)."""
+    from synthdata.cases import case_decisions
+
+    return case_decisions(pop, rng)
+
+
 _BUILDERS: dict[str, Callable[[_Population, np.random.Generator], Snapshot]] = {
     "members": _members,
     "residence_periods": _residence_periods,
@@ -1326,6 +1333,7 @@ _BUILDERS: dict[str, Callable[[_Population, np.random.Generator], Snapshot]] = {
     "medsoc_scales": _medsoc_scales,
     "facility_stays": _facility_stays,
     "vaph_support": _vaph_support,
+    "case_decisions": _case_decisions,
 }
 
 
@@ -1689,12 +1697,26 @@ def _plan(variants: list[_Variant], height: int, rng: np.random.Generator) -> li
         per_rule -= 1
 
 
+def _variants(feed: str) -> list[_Variant]:
+    if feed == "case_decisions":
+        from synthdata.cases import CASE_VARIANTS  # not on top: synthdata/cases.py builds on this module
+
+        return CASE_VARIANTS
+    return _VARIANTS[feed]
+
+
 def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
-    """Break a few rows per rule (in place, or appended copies for duplicates) and label them."""
-    variants = _VARIANTS[feed]
-    counts = _plan(variants, frame.height, ctx.rng)
+    """Break a few rows per rule (in place, or appended copies for duplicates) and label them.
+
+    A frame with a `_referenced` column (case_decisions: a decision refers to the row) has none of those rows
+    broken: breaking one would break the rows that refer to it as well (R-REFERENCE)."""
+    variants = _variants(feed)
+    free = np.arange(frame.height)
+    if "_referenced" in frame.columns:
+        free = np.flatnonzero(~frame["_referenced"].to_numpy())
+    counts = _plan(variants, free.size, ctx.rng)
     slots = [c * _SLOTS[v.kind] for v, c in zip(variants, counts, strict=True)]
-    rows = ctx.rng.choice(frame.height, size=sum(slots), replace=False) if sum(slots) else np.zeros(0, np.int64)
+    rows = ctx.rng.choice(free, size=sum(slots), replace=False) if sum(slots) else np.zeros(0, np.int64)
     key = (FEEDS[feed].key or ("insz",))[0]
     frame = frame.with_columns(_bad=pl.lit(None, dtype=pl.String))
     changed, appended = [], []
