@@ -93,6 +93,7 @@ def person_record(ctx: RunContext, insz: str) -> dict:
         "deliveries": {f: d.delivery_date.isoformat() for f, d in person.deliveries.items()},
         "member": None,
         "quarantined_rows": quarantined_rows(person),
+        "cases": case_records(person),
         "budgets": {},
         "absence_budgets": [],
         "worklist": [],
@@ -126,6 +127,18 @@ def quarantined_rows(person: Ingested) -> list[dict]:
         for feed, staged in person.feeds.items()
         for r in staged.quarantine.iter_rows(named=True)
     ]
+
+
+CASE_FIELDS = ("record_id", "budget", "kind", "received_date", "decided_date", "refers_to", "first_month", "last_month")
+
+
+def case_records(person: Ingested) -> list[dict]:
+    """The person's valid case_decisions rows (docs/spec/rules.md §10: applications, decisions by hand, appeals), in
+    the order they happened (decided or received), the record ids the months' evidence names."""
+    cases = person.valid("case_decisions").sort(
+        "budget", pl.coalesce("decided_date", "received_date"), "record_id", nulls_last=True
+    )
+    return [{k: _iso(r[k]) for k in CASE_FIELDS} for r in cases.iter_rows(named=True)]
 
 
 def budget_months(months: pl.DataFrame, budget: str) -> list[dict]:
@@ -190,6 +203,7 @@ def render(record: dict, lang: str = DEFAULT_LANGUAGE, codes: Codes | None = Non
         out.append(words("not_a_member"))
     else:
         out.append(_member_line(record["member"], words))
+        out += _case_lines(record["cases"], words)
         for budget, months in record["budgets"].items():
             out += ["", f"{budget}: {words.term('budget', budget)}", *_month_lines(months, words)]
         out += _absence_lines(record["absence_budgets"], words) + _worklist_lines(record["worklist"], words)
@@ -234,6 +248,26 @@ def _month_lines(months: list[dict], words: _Words) -> list[str]:
         span = first if first == last else words("span", first=first, last=last)
         line = f"  {span:20} {words.term('status', r['status']):26} {r['amount'] or '':>7}  {'; '.join(why)}"
         lines.append(line + (f"  [{', '.join(r['evidence'])}]" if r["evidence"] else ""))
+    return lines
+
+
+def _case_lines(cases: list[dict], words: _Words) -> list[str]:
+    """The case records (applications, decisions by hand and on appeal), one line each."""
+    if not cases:
+        return []
+    lines = ["", words("cases")]
+    for c in cases:
+        parts = [f"{c['record_id']}: {words.term('case_kind', c['kind'])} ({c['budget']})"]
+        if c["received_date"]:
+            parts.append(words("received", date=c["received_date"]))
+        if c["decided_date"]:
+            parts.append(words("decided", date=c["decided_date"]))
+        if c["first_month"]:
+            month = "case_months" if c["last_month"] else "case_months_open"
+            parts.append(words(month, first=c["first_month"][:7], last=(c["last_month"] or "")[:7]))
+        if c["refers_to"]:
+            parts.append(words("refers_to", id=c["refers_to"]))
+        lines.append("  " + ", ".join(parts))
     return lines
 
 

@@ -49,7 +49,8 @@ def ingest_feed(
     of which the nightly run keeps 1.6M).
 
     R-DUPLICATE is judged over the whole delivery first, on the key columns only; then each file
-    is staged on its own, so that memory holds one file's rows at a time besides the valid rows.
+    is staged on its own, so that memory holds one file's rows at a time besides the valid rows (a feed with
+    R-REFERENCE, case_decisions, small, is staged as one frame: its rows name each other).
     The row rules are derived from the pandera model itself (pipelines/ingest/quarantine.py), so the
     valid rows meet the model's data checks by construction; here pandera checks the schema
     (columns and types) of what goes on, which costs nothing at 7M members. The test suite
@@ -67,8 +68,9 @@ def ingest_feed(
             part.valid = narrow(part.valid)
         return part
 
-    if where is not None:  # one person's rows (vsb explain): the whole selection at once
-        # diagonal: a file may lack an optional column that another file holds
+    if where is not None or contract.references:
+        # one person's rows (vsb explain), or a feed whose rows refer to each other (case_decisions, R-REFERENCE:
+        # a small feed): the whole selection at once; diagonal: a file may lack an optional column another holds
         raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files], how="diagonal")
         staged = counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes))
     else:

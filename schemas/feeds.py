@@ -1,4 +1,4 @@
-"""Pandera models of the eight input feeds: the contract of docs/spec/feeds.md.
+"""Pandera models of the nine input feeds: the contract of docs/spec/feeds.md.
 
 Each model has exactly the columns and types of docs/spec/feeds.md, with the column-level row rules
 as pandera checks (nullability, codes, ranges, uniqueness). The rules that span several
@@ -39,6 +39,11 @@ SUPPORT_KINDS = [
     "MPI_BOARDING",
     "SUPPORT_NEED",
 ]
+BUDGETS = ["ZZB", "BOB"]
+CASE_KINDS = ["APPLICATION", "GRANT", "END", "REFUSAL", "APPEAL", "APPEAL_GRANT", "APPEAL_REFUSAL"]
+# docs/spec/feeds.md case_decisions: the decisions (they carry decided_date) and what they must refer to
+CASE_DECISIONS = ("GRANT", "END", "REFUSAL", "APPEAL_GRANT", "APPEAL_REFUSAL")
+CASE_TARGETS = {"GRANT": "APPLICATION", "REFUSAL": "APPLICATION", "APPEAL_GRANT": "APPEAL", "APPEAL_REFUSAL": "APPEAL"}
 MAX_ABSENCE_DAYS = 366
 # docs/spec/feeds.md R-RANGE: the medical-social self-reliance scale (IT, THAB, ZBO) has six items of 0 to 3 points
 SELF_RELIANCE_KINDS = ("IT", "THAB", "ZBO")
@@ -153,6 +158,20 @@ class VaphSupport(pa.DataFrameModel):
     absence_days: int | None = pa.Field(nullable=True, ge=0, le=MAX_ABSENCE_DAYS)
 
 
+class CaseDecisions(pa.DataFrameModel):
+    """case_decisions: applications, decisions by hand and appeals (from the zorgkassen and the agency)."""
+
+    record_id: str = pa.Field(unique=True)
+    insz: str
+    budget: str = pa.Field(isin=BUDGETS)
+    kind: str = pa.Field(isin=CASE_KINDS)
+    received_date: dt.date | None = pa.Field(nullable=True)
+    decided_date: dt.date | None = pa.Field(nullable=True)
+    refers_to: str | None = pa.Field(nullable=True)
+    first_month: dt.date | None = pa.Field(nullable=True)
+    last_month: dt.date | None = pa.Field(nullable=True)
+
+
 @dataclass(frozen=True)
 class Required:
     """R-REQUIRED: when `when` holds, `columns` must not be null (or, `together`, all or none)."""
@@ -181,11 +200,14 @@ class FeedContract:
     model: type[pa.DataFrameModel]
     end_after_start: tuple[tuple[str, str], ...] = ()  # R-DATES: (start, end) pairs
     past_events: tuple[str, ...] = ()  # R-DATES: not after the delivery date
+    month_starts: tuple[str, ...] = ()  # R-DATES: the first day of a month
     required: tuple[Required, ...] = ()
     kind_maxima: tuple[KindMaximum, ...] = ()  # R-RANGE: a maximum that holds for some kinds only
     reference_codes: dict[str, str] = field(default_factory=dict)  # column -> reference list
     # columns a delivery may lack (nullable in the model): read as null when absent, checked when present
     optional: tuple[str, ...] = ()
+    # R-REFERENCE: kind -> the kind its `refers_to` must name in the same delivery (same insz and budget)
+    references: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         columns = self.model.to_schema().columns
@@ -266,6 +288,20 @@ FEEDS: dict[str, FeedContract] = {
             VaphSupport,
             end_after_start=(("start_date", "end_date"),),
             required=(Required(("school_year", "absence_days"), together=True),),
+        ),
+        FeedContract(
+            "case_decisions",
+            CaseDecisions,
+            end_after_start=(("first_month", "last_month"),),
+            past_events=("received_date", "decided_date"),
+            month_starts=("first_month", "last_month"),
+            required=(
+                Required(("received_date",), "kind", ("APPLICATION", "APPEAL")),
+                Required(("decided_date",), "kind", CASE_DECISIONS),
+                Required(("first_month",), "kind", ("GRANT", "END", "APPEAL_GRANT")),
+                Required(("refers_to",), "kind", ("APPEAL", "APPEAL_GRANT", "APPEAL_REFUSAL")),
+            ),
+            references=CASE_TARGETS,
         ),
     ]
 }

@@ -38,6 +38,7 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from schemas.feeds import BUDGETS, CASE_KINDS, CASE_TARGETS
 from synthdata.synthetic import (
     NA,
     PVT,
@@ -67,11 +68,11 @@ from synthdata.synthetic import (
     facility_rng,
 )
 
-KINDS = ("APPLICATION", "GRANT", "END", "REFUSAL", "APPEAL", "APPEAL_GRANT", "APPEAL_REFUSAL")
-APPLICATION, GRANT, END, REFUSAL, APPEAL, APPEAL_GRANT, APPEAL_REFUSAL = range(7)
-OUTCOMES = (GRANT, REFUSAL, APPEAL_GRANT, APPEAL_REFUSAL)  # the rows whose refers_to R-REFERENCE checks
-BUDGETS = ("ZZB", "BOB")
-ZZB, BOB = 0, 1
+APPLICATION, GRANT, END, REFUSAL, APPEAL, APPEAL_GRANT, APPEAL_REFUSAL = (
+    CASE_KINDS.index(k) for k in ("APPLICATION", "GRANT", "END", "REFUSAL", "APPEAL", "APPEAL_GRANT", "APPEAL_REFUSAL")
+)
+OUTCOMES = [CASE_KINDS.index(k) for k in CASE_TARGETS]  # the rows whose refers_to R-REFERENCE checks
+ZZB, BOB = BUDGETS.index("ZZB"), BUDGETS.index("BOB")
 LETTER_KINDS = (None, "DEC", "REC")
 _COLUMNS = {
     "p": np.int64,
@@ -271,7 +272,7 @@ def case_decisions(pop: _Population, rng: np.random.Generator) -> Snapshot:
                 "record_id": _ids("CD", ids[keep]),
                 "insz": _insz_str(pop.insz[t["p"][keep]]),
                 "budget": _strs(BUDGETS, t["budget"][keep]),
-                "kind": _strs(KINDS, t["kind"][keep]),
+                "kind": _strs(CASE_KINDS, t["kind"][keep]),
                 "received_date": _dates(t["received"][keep]),
                 "decided_date": _dates(t["decided"][keep]),
                 "refers_to": _refers_to(pop, t, ids, keep),

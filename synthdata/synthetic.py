@@ -1,4 +1,4 @@
-"""Synthetic landing zone: realistic, deterministic test data for the eight input feeds.
+"""Synthetic landing zone: realistic, deterministic test data for the nine input feeds.
 
 `iter_landing(n_members, seed, as_of, zorgkas_codes)` yields `(feed, delivery_date, frame)` for
 every feed of docs/spec/feeds.md and two deliveries: `as_of` minus one month (same day of the
@@ -21,7 +21,7 @@ feed (W-MEMBER-MISSING). About 0.05% of the persons are in other feeds but never
 
 Bad rows. In each delivery a small share of rows (about 0.04% of a feed's rows per rule, at
 least three per rule) is deliberately broken, each row for one quarantine rule of docs/spec/feeds.md
-(R-ID, R-NULL, R-ENUM, R-DATES, R-RANGE, R-REQUIRED, R-DUPLICATE), with several variants per
+(R-ID, R-NULL, R-ENUM, R-DATES, R-RANGE, R-REQUIRED, R-REFERENCE, R-DUPLICATE), with several variants per
 rule. `generate(..., labels=True)` adds a `_bad` column ("RULE:variant", null for good rows) so
 that tests can check that every labelled row breaks its rule and no other row breaks any.
 Duplicates label every row of the repeated key. Invalid IBANs (~0.3%) are not row errors and are
@@ -30,6 +30,8 @@ not labelled (`iban_kinds` tells them apart for tests).
 Everything is vectorised (numpy + Polars); loops run only over feeds, deliveries, years and a
 handful of categories. No I/O and no clock: the same arguments give identical frames, and each
 feed draws from its own seed `[seed, feed number]`, so one feed does not depend on the others.
+(The case_decisions feed, synthdata/cases.py, draws its W-APPLY applicants from the facility stays: it makes them
+again from the facility feed's own seed, `facility_rng`, so it still does not depend on what else is generated.)
 """
 
 from __future__ import annotations
@@ -1663,6 +1665,7 @@ _VARIANTS: dict[str, list[_Variant]] = {
         ),
         *_dup_variants("record_id"),
     ],
+    # case_decisions: synthdata/cases.py CASE_VARIANTS (`_variants`)
 }
 
 
@@ -1789,7 +1792,7 @@ def generate(
 def iter_landing(
     n_members: int, seed: int, as_of: dt.date, zorgkas_codes: list[str]
 ) -> Iterator[tuple[str, dt.date, pl.DataFrame]]:
-    """Yield (feed, delivery_date, frame) for the eight feeds, two deliveries each.
+    """Yield (feed, delivery_date, frame) for the nine feeds, two deliveries each.
 
     Deliveries: `as_of` minus one month (same day of the month, clamped) and `as_of`.
     Frames have exactly the columns, dtypes and column order of `schemas.feeds.FEEDS`, members'

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.ingest.insz import insz_number, r_id_valid
+from pipelines.ingest.references import r_reference
 from schemas.feeds import FeedContract
 
-RULE_ORDER = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE")
+RULE_ORDER = ("R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-REFERENCE", "R-DUPLICATE")
 EARLIEST_DATE = dt.date(1900, 1, 1)
 SOURCE_FILE = "source_file"
 DUPLICATE = "_duplicate"
+REFERENCE = "_reference"
 INSZ_NUMBER = "_insz_number"
 ROW_NUMBER = "row_number"
 
@@ -75,7 +77,8 @@ def r_enum(contract: FeedContract, reference_codes: dict[str, list[str]]) -> lis
 
 
 def r_dates(contract: FeedContract, delivery_date: dt.date) -> list[Check]:
-    """R-DATES: a date before 1900-01-01, a past event after the delivery date, an end before its start.
+    """R-DATES: a date before 1900-01-01, a past event after the delivery date, an end before its start, a month
+    (`FeedContract.month_starts`: case_decisions first_month, last_month) not on the first day of a month.
 
     The end-before-start check is reported on the end column (death_date for a death before
     the birth date, valid_until for a screener valid until before it was made).
@@ -93,6 +96,8 @@ def r_dates(contract: FeedContract, delivery_date: dt.date) -> list[Check]:
             broken = broken | (col > delivery_date)
         for start in starts_of.get(name, []):
             broken = broken | (col < pl.col(start))
+        if name in contract.month_starts:
+            broken = broken | (col.dt.day() != 1)
         checks.append(Check("R-DATES", name, broken.fill_null(False)))
     return checks
 
@@ -148,6 +153,12 @@ def r_required(contract: FeedContract) -> list[Check]:
                 broken = pl.col(req.kind_column).is_in(list(req.kinds)).fill_null(False) & pl.col(name).is_null()
             checks.append(Check("R-REQUIRED", name, broken))
     return checks
+
+
+def reference_checks(contract: FeedContract) -> list[Check]:
+    """The quarantine check of `pipelines/ingest/references.py` r_reference (a feed with `references`): the flag
+    `_reference` is computed on the whole delivery by `split_rows`, from the rows that pass the other rules."""
+    return [Check("R-REFERENCE", "refers_to", pl.col(REFERENCE))] if contract.references else []
 
 
 def r_duplicate(contract: FeedContract) -> list[Check]:
@@ -209,6 +220,7 @@ def row_checks(
         *r_dates(contract, delivery_date),
         *r_range(contract),
         *r_required(contract),
+        *reference_checks(contract),
         *r_duplicate(contract),
     ]
 
@@ -235,6 +247,10 @@ def split_rows(
         frame = with_duplicate_flag(frame, duplicates)
     if "insz" in contract.columns:
         frame = frame.with_columns(insz_number(pl.col("insz")).alias(INSZ_NUMBER))
+    if contract.references:  # R-REFERENCE reads which rows pass every other rule: `frame` is the whole delivery
+        others = pl.any_horizontal([c.broken for c in checks if c.rule != "R-REFERENCE"] or [pl.lit(False)])
+        frame = frame.with_columns((~others).alias("_passes"))
+        frame = frame.with_columns(r_reference(frame, contract.references).alias(REFERENCE)).drop("_passes")
     first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
     flagged = frame.with_columns(first.alias("_first"))
     delivered = [c for c in contract.columns if c not in absent]

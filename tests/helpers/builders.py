@@ -18,7 +18,7 @@ INSZ_2000 = "00120555686"
 
 
 def valid_rows() -> dict[str, list[dict]]:
-    """One valid row per feed, all for the same member."""
+    """One valid row per feed (none of case_decisions), all for the same member."""
     p = INSZ_1985
     return {
         "members": [
@@ -99,7 +99,22 @@ def valid_rows() -> dict[str, list[dict]]:
                 absence_days=None,
             )
         ],
+        "case_decisions": [],  # a required feed; no case yet (an empty but typed delivery)
     }
+
+
+# a valid case_decisions row of the builder's member (valid_rows has none): an application, which grants nothing
+CASE_APPLICATION = dict(
+    record_id="CA1",
+    insz=INSZ_1985,
+    budget="ZZB",
+    kind="APPLICATION",
+    received_date=D(2026, 3, 2),
+    decided_date=None,
+    refers_to=None,
+    first_month=None,
+    last_month=None,
+)
 
 
 def frame(feed: str, rows: list[dict]) -> pl.DataFrame:

@@ -24,7 +24,7 @@ REF = load_reference()
 DELIVERIES = [
     (feed, delivery, frame)
     for feed, delivery, frame in iter_landing(20_000, 5, AS_OF, REF.zorgkas_codes)
-    if delivery == AS_OF
+    if delivery == AS_OF and feed != "case_decisions"  # generated empty until issue 21's generator (cases-data)
 ]
 
 

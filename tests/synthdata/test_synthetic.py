@@ -17,6 +17,8 @@ from stdnum import iban as stdnum_iban
 from pipelines.ingest.insz import r_id_valid
 from schemas.feeds import (
     AFFILIATION_BASES,
+    BUDGETS,
+    CASE_KINDS,
     FACILITY_KINDS,
     FEEDS,
     REGIONS,
@@ -50,6 +52,7 @@ ENUMS = {
         "special_category": SPECIAL_CATEGORIES,
     },
     "vaph_support": {"support_kind": SUPPORT_KINDS},
+    "case_decisions": {"budget": BUDGETS, "kind": CASE_KINDS},
 }
 NON_NEGATIVE = ["amount_due", "amount_paid", "total_score", "adl_score", "iadl_score", "score",
                 "pillar_1", "pillar_2", "pillar_3", "absence_days"]  # fmt: skip
@@ -67,6 +70,8 @@ def applicable_rules(feed: str) -> set[str]:
         rules.add("R-REQUIRED")
     if c.key:
         rules.add("R-DUPLICATE")
+    if c.references:
+        rules.add("R-REFERENCE")
     return rules
 
 
@@ -86,6 +91,7 @@ def rule_flags(feed: str, d: dt.date) -> dict[str, pl.Expr]:
         + [(pl.col(e) < pl.col(s)).fill_null(False) for s, e in c.end_after_start]
         + [(pl.col(n) < MIN_DATE).fill_null(False) for n in dates]
         + [(pl.col(n) > d).fill_null(False) for n in c.past_events]
+        + [(pl.col(n).dt.day() != 1).fill_null(False) for n in c.month_starts]
     )
     flags["R-RANGE"] = pl.any_horizontal(
         [false]
@@ -104,7 +110,30 @@ def rule_flags(feed: str, d: dt.date) -> dict[str, pl.Expr]:
             )
     flags["R-REQUIRED"] = pl.any_horizontal(required)
     flags["R-DUPLICATE"] = pl.struct(list(c.key)).is_duplicated() if c.key else false
+    flags["R-REFERENCE"] = pl.col("_r_reference") if c.references else false
     return flags
+
+
+def with_reference_flag(feed: str, frame: pl.DataFrame, d: dt.date) -> pl.DataFrame:
+    """`_r_reference` (docs/spec/feeds.md R-REFERENCE): a decision whose refers_to names no row of the kind it must
+    name, of the same insz and budget, that passes every other rule; or a second outcome of the same row."""
+    c = FEEDS[feed]
+    if not c.references:
+        return frame
+    others = [e for r, e in rule_flags(feed, d).items() if r != "R-REFERENCE"]
+    rows = frame.with_row_index("_i").with_columns(_passes=~pl.any_horizontal(others))
+    target = rows.filter(pl.col("_passes")).select(
+        pl.col("record_id").alias("refers_to"), "insz", "budget", pl.col("kind").alias("_target")
+    )
+    referring = rows.filter(pl.col("kind").is_in(list(c.references)) & pl.col("refers_to").is_not_null())
+    referring = referring.with_columns(_target=pl.col("kind").replace_strict(c.references))
+    found = referring.join(
+        target.with_columns(_found=pl.lit(True)), on=["refers_to", "insz", "budget", "_target"], how="left"
+    )
+    found = found.with_columns(pl.col("_found").fill_null(False))
+    twice = (pl.col("_found") & pl.col("_passes")).sum().over("refers_to", "_target") > 1
+    broken = found.filter(~pl.col("_found") | (pl.col("_found") & pl.col("_passes") & twice))["_i"]
+    return frame.with_columns(_r_reference=pl.int_range(pl.len()).is_in(broken.implode()))
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +196,7 @@ def test_delivery_dates_clamp_to_month_end():
 def test_generate_bad_rows_break_their_rule_and_only_they_break_rules(size, request):
     for feed, d, frame in request.getfixturevalue(size):
         flags = rule_flags(feed, d)
-        checked = frame.with_columns(
+        checked = with_reference_flag(feed, frame, d).with_columns(
             _rule=pl.col("_bad").str.split(":").list.first(), **{f"_{r}": e for r, e in flags.items()}
         )
         bad = checked.filter(pl.col("_bad").is_not_null())
