@@ -12,7 +12,15 @@ from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Feeds, decide
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 
-DECIDE_FEEDS = ["members", "residence_periods", "belrai_screeners", "medsoc_scales", "facility_stays", "vaph_support"]
+DECIDE_FEEDS = [
+    "members",
+    "residence_periods",
+    "belrai_screeners",
+    "medsoc_scales",
+    "facility_stays",
+    "vaph_support",
+    "case_decisions",
+]
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ bulk: no month of theirs is entitled (no ground), and no month row is stored for
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from pipelines.decide import conditions, exclusions
 from pipelines.decide.absence import ABSENCE_KINDS, g_absence
 from pipelines.decide.bob import g_bob
+from pipelines.decide.cases import by_hand_runs, granted_by_hand
 from pipelines.decide.conditions import (
     e_affiliated,
     e_alive,
@@ -33,6 +34,7 @@ from pipelines.decide.grounds import all_grounds, zzb_start
 from pipelines.decide.worklist import w_apply_facility, w_apply_special, w_check_residence, w_nrth_transition
 from pipelines.params import Params, Period
 from pipelines.timeline import add_months, age_on, window_months
+from schemas.feeds import FEEDS
 from schemas.outputs import DecidedPeriods, columns
 
 ENTITLED, NOT_ENTITLED, PENDING = "ENTITLED", "NOT_ENTITLED", "PENDING"
@@ -69,6 +71,8 @@ class Feeds:
     medsoc_scales: pl.LazyFrame
     facility_stays: pl.LazyFrame
     vaph_support: pl.LazyFrame
+    # docs/spec/rules.md §10: applications, decisions by hand and appeals (none when not given)
+    case_decisions: pl.LazyFrame = field(default_factory=lambda: pl.LazyFrame(schema=FEEDS["case_decisions"].columns))
 
     def only(self, persons: pl.LazyFrame) -> Feeds:
         """The same feeds for the given persons only (a frame with `insz`)."""
@@ -123,16 +127,18 @@ def _codes(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
 def _facts() -> list[str]:
     """Every boolean a month's holds and fails depend on."""
     codes = GROUND_CODES + CONDITIONS + ZZB_EXCLUSIONS + ["T-NRTH-2017"] + BOB_EXCLUSIONS
-    return [flag_name(c) for c in codes] + ["in_right", "is_zzb"]
+    return [flag_name(c) for c in codes] + ["in_right", "is_zzb", "by_hand", "on_appeal"]
 
 
 def _holds_and_fails() -> list[pl.Expr]:
     """The rule codes that hold and fail, from the flags of one month."""
     zzb = pl.col("is_zzb")
     right_code = pl.when(zzb).then(pl.lit("ZZB-START")).otherwise(pl.lit("G-BOB"))
+    by_hand, on_appeal = pl.col("by_hand"), pl.col("on_appeal")
     holds = pl.concat_list(
         _codes([(c, pl.col(flag_name(c))) for c in GROUND_CODES]),
         pl.when(pl.col("in_right")).then(pl.concat_list(right_code)).otherwise(EMPTY),
+        _codes([("M-GRANT", by_hand & ~on_appeal), ("M-APPEAL", by_hand & on_appeal)]),
         _codes([(c, pl.col(flag_name(c))) for c in CONDITIONS]),
     )
     fails = pl.concat_list(
@@ -146,8 +152,22 @@ def _holds_and_fails() -> list[pl.Expr]:
     return [holds.alias("holds"), fails.alias("fails")]
 
 
+def m_entitled(automatic: pl.Expr) -> pl.Expr:
+    """M-ENTITLED: a month is entitled when the automatic rules entitle it (`automatic`: sections 2 to 6), or it is
+    granted by hand or on appeal (M-GRANT, M-APPEAL: `by_hand`) and E-AFFILIATED and E-ALIVE hold on its first day.
+
+    docs/spec/rules.md §10. Grounds, residence, waiting and exclusions of a month granted by hand are not re-judged
+    (the zorgkas judged them): such a month is ENTITLED, never PENDING (no W-NRTH-TRANSITION) and not a residence
+    question (no W-CHECK-RESIDENCE). A month entitled both ways is one month (one row, paid once: PAY-ONCE); its
+    record lists the automatic rules and M-GRANT or M-APPEAL, its evidence the records and the case record.
+    """
+    by_hand = pl.col("by_hand") & pl.col(flag_name("E-AFFILIATED")) & pl.col(flag_name("E-ALIVE"))
+    return automatic | by_hand
+
+
 def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
-    """entitled = in_right & e_affiliated & e_alive & e_residence & e_waiting & ~excluded; every flag kept.
+    """entitled = in_right & e_affiliated & e_alive & e_residence & e_waiting & ~excluded, or by hand (m_entitled);
+    every flag kept.
 
     The lists of codes are built once per distinct combination of flags (a few hundred) and
     joined back by that combination: building lists row by row is the slow part at 7M members.
@@ -162,7 +182,7 @@ def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
     transition = zzb & pl.col("t_nrth_2017")
     grantable = pl.col("in_right") & pl.all_horizontal(conditions) & ~excluded
     status = (
-        pl.when(grantable & ~transition)
+        pl.when(m_entitled(grantable & ~transition))
         .then(pl.lit(ENTITLED))
         .when(grantable & transition)
         .then(pl.lit(PENDING))
@@ -174,6 +194,9 @@ def _compose(frame: pl.LazyFrame, p: Params) -> pl.LazyFrame:
     lists = flagged.select("_facts", *facts).unique(subset="_facts").select("_facts", *_holds_and_fails())
     evidence = pl.concat_list(
         pl.col("right_evidence"),
+        pl.when(pl.col("by_hand"))
+        .then(pl.concat_list(pl.format("case_decisions:{}", pl.col("hand_record"))))
+        .otherwise(EMPTY),
         pl.when(zzb).then(pl.col("zzb_exclusion_evidence")).otherwise(pl.col("bob_exclusion_evidence")),
     )
     return (
@@ -228,6 +251,7 @@ def _boundaries(
     grounds: pl.LazyFrame,
     episodes: pl.LazyFrame,
     bob_rights: pl.LazyFrame,
+    hand_runs: pl.LazyFrame,
     vaph: pl.LazyFrame,
     stays: pl.LazyFrame,
     monthly: tuple[Period, ...],
@@ -239,7 +263,8 @@ def _boundaries(
     once, on its first month. Any date a rule compares first(M) with is a boundary: a record
     active on first(M) changes at the first month on or after its start and the month after
     its end; a ground overlapping the month at the month of its start and the month after its
-    end; affiliation, death, EU insurance; and, under the parameters of each run of months
+    end; a run of months granted by hand (`hand_runs`) at its first month and the month after its last;
+    affiliation, death, EU insurance; and, under the parameters of each run of months
     (`monthly`), age 18, the residence year and the end of the waiting period; and `fixed_months`
     for everyone: the months from which an amount or a parameter of `monthly` holds.
     """
@@ -251,6 +276,7 @@ def _boundaries(
         *dates(grounds, pl.col("start_date").dt.truncate("1mo"), _next_month(pl.col("end_date"))),
         *dates(episodes, pl.col("right_from"), _next_month(pl.col("right_until"))),
         *dates(bob_rights, pl.col("right_from"), _next_month(pl.col("right_until"))),
+        *dates(hand_runs, pl.col("right_from"), _next_month(pl.col("right_until"))),
         *dates(vaph, _month_ceil(pl.col("start_date")), _next_month(pl.col("end_date"))),
         *dates(stays, _month_ceil(pl.col("admission_date")), _next_month(pl.col("discharge_date"))),
         *dates(
@@ -336,8 +362,11 @@ def _rights(episodes: pl.LazyFrame, bob_records: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _in_right(segments: pl.LazyFrame, rights: pl.LazyFrame, full_window: bool) -> pl.LazyFrame:
-    """The segments per budget with `in_right` and `right_evidence` (bulk: only the segments inside a right)."""
+def _in_right(segments: pl.LazyFrame, rights: pl.LazyFrame, hand_runs: pl.LazyFrame, full_window: bool) -> pl.LazyFrame:
+    """The segments per budget with `in_right` and `right_evidence`, and `by_hand`, `on_appeal` and `hand_record` (the
+    case record) for those granted by hand or on appeal (bulk: only the segments inside a right or granted by hand).
+    A run of months granted by hand starts and ends at segment boundaries (`_boundaries`): a segment lies wholly
+    inside it or outside."""
     inside = (
         segments.join(rights, on="insz")
         .filter(
@@ -348,10 +377,32 @@ def _in_right(segments: pl.LazyFrame, rights: pl.LazyFrame, full_window: bool) -
         .agg(pl.col("_ev").list.explode(keep_nulls=False, empty_as_null=False).sort().alias("right_evidence"))
         .with_columns(pl.lit(True).alias("in_right"))
     )
+    by_hand = (
+        segments.select("insz", "month")
+        .join(hand_runs, on="insz")
+        .filter(pl.col("month").is_between(pl.col("right_from"), pl.col("right_until")))
+        .select(
+            "insz",
+            "budget",
+            "month",
+            pl.lit(True).alias("by_hand"),
+            "on_appeal",
+            pl.col("record_id").alias("hand_record"),
+        )
+    )
     budgets = pl.LazyFrame({"budget": ["ZZB", "BOB"]})
-    periods = segments.join(budgets, how="cross").join(inside, on=["insz", "budget", "month"], how="left")
-    periods = periods.with_columns(pl.col("in_right").fill_null(False), pl.col("right_evidence").fill_null(EMPTY))
-    return periods if full_window else periods.filter("in_right")
+    periods = (
+        segments.join(budgets, how="cross")
+        .join(inside, on=["insz", "budget", "month"], how="left")
+        .join(by_hand, on=["insz", "budget", "month"], how="left")
+    )
+    periods = periods.with_columns(
+        pl.col("in_right").fill_null(False),
+        pl.col("right_evidence").fill_null(EMPTY),
+        pl.col("by_hand").fill_null(False),
+        pl.col("on_appeal").fill_null(False),
+    )
+    return periods if full_window else periods.filter(pl.col("in_right") | pl.col("by_hand"))
 
 
 def _conditions(periods: pl.LazyFrame, people: pl.LazyFrame, dates: pl.LazyFrame, p: Params) -> pl.LazyFrame:
@@ -425,9 +476,9 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
 
     A period is a run of months of one person and budget in which no rule can change its answer:
     it is judged on its first month. Bulk (full_window False): only the periods inside a right
-    (ZZB-START or G-BOB) of persons with a right in the window; every other month of every
-    member is not entitled for want of a ground. full_window: every month of the window for
-    every member in `feeds`, both budgets. `Decisions.months` gives them month by month.
+    (ZZB-START or G-BOB) or granted by hand or on appeal (M-GRANT, M-APPEAL) of persons with one in the
+    window; every other month of every member is not entitled for want of a ground. full_window: every month of
+    the window for every member in `feeds`, both budgets. `Decisions.months` gives them month by month.
 
     Parameters are read where docs/spec/rules.md judges: a month with those in force on its first day (MONTHLY:
     a `from` inside the window starts a new period; the ground minimums in `all_grounds`), a delay on the day its
@@ -440,15 +491,17 @@ def decide(feeds: Feeds, p: Params, amounts: Amounts, run_date: dt.date, full_wi
     grounds = _materialised(all_grounds(feeds.belrai_screeners, feeds.medsoc_scales, feeds.facility_stays, p))
     episodes = _materialised(zzb_start(grounds, p))
     bob_records = _materialised(g_bob(feeds.vaph_support, p))
-    who = _persons(feeds, members, [episodes, bob_records], monthly, run_date, window, full_window)
+    hand = granted_by_hand(feeds.case_decisions.join(members.select("insz"), on="insz", how="semi"), first, last)
+    hand_runs = _materialised(by_hand_runs(hand))
+    who = _persons(feeds, members, [episodes, bob_records, hand_runs], monthly, run_date, window, full_window)
     changes = _amount_change_months(amounts) + [q.first for q in monthly[1:]]
     fixed_months = [first] + [m for m in changes if first < m <= last]
     special_stays = feeds.facility_stays.filter(x_special_stay())
     boundaries = _boundaries(
-        who, grounds, episodes, bob_records, feeds.vaph_support, special_stays, monthly, fixed_months
+        who, grounds, episodes, bob_records, hand_runs, feeds.vaph_support, special_stays, monthly, fixed_months
     )
     segments = _materialised(_segments(boundaries, first, last))
-    periods = _in_right(segments, _rights(episodes, bob_records), full_window)
+    periods = _in_right(segments, _rights(episodes, bob_records), hand_runs, full_window)
     periods = _flagged(periods, who, feeds, grounds, amounts, monthly, window)
     decided = _materialised(_compose(periods, p).rename({"month": "first_month"}))
     absence_persons = feeds.vaph_support.filter(pl.col("support_kind").is_in(ABSENCE_KINDS)).select("insz")

@@ -114,9 +114,12 @@ def w_nrth_transition(periods: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
 
 
 def w_check_residence(periods: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
-    """W-CHECK-RESIDENCE: for either budget, the month of D would be entitled except for E-RESIDENCE."""
+    """W-CHECK-RESIDENCE: for either budget, the month of D would be entitled except for E-RESIDENCE (a month
+    granted by hand is entitled: its residence is not re-judged, docs/spec/rules.md M-ENTITLED)."""
     last = run_date.replace(day=1)
-    only_residence = (pl.col("fails").list.len() == 1) & pl.col("fails").list.contains("E-RESIDENCE")
+    only_residence = (
+        (pl.col("fails").list.len() == 1) & pl.col("fails").list.contains("E-RESIDENCE") & ~pl.col("entitled")
+    )
     runs = trailing_run_start(periods, only_residence, last, ["insz", "zorgkas", "budget"])
     return _rows(
         runs,

@@ -17,6 +17,7 @@ EVENT_COLUMNS = columns(Grants)  # grants.parquet
 EVENT_ORDER = list(EVENT_COLUMNS)
 # a grant as the state keeps it (grant_history): the event without its kind and date
 GRANT_COLUMNS = {c: t for c, t in EVENT_COLUMNS.items() if c not in ("event", "decided_on")}
+BY_HAND = ["M-GRANT", "M-APPEAL"]  # docs/spec/rules.md M-ENTITLED: a grant's grounds name them where its month holds so
 
 
 def _month_index(month: pl.Expr) -> pl.Expr:
@@ -27,7 +28,8 @@ def grants_of(periods: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
     """The grants of this run (`grant_events`): maximal runs of consecutive entitled months per person and budget.
 
     `last_month` is null when the run reaches the month of D (open grant); `grounds` are the G-
-    codes holding in its latest month and `monthly_amount` that month's amount; `evidence` the
+    codes holding in its latest month, and M-GRANT or M-APPEAL where that month holds by hand or on appeal
+    (docs/spec/rules.md M-ENTITLED), and `monthly_amount` that month's amount; `evidence` the
     records of its latest month. Sorted once, then plain shifts: no list aggregation (which is
     slow on 7M members).
     """
@@ -46,7 +48,7 @@ def grants_of(periods: pl.DataFrame, run_date: dt.date) -> pl.DataFrame:
         pl.col("_first").alias("first_month"),
         pl.when(pl.col("last_month") >= month_of_run).then(None).otherwise(pl.col("last_month")).alias("last_month"),
         "monthly_amount",
-        pl.col("holds").list.filter(pl.element().str.starts_with("G-")).alias("grounds"),
+        pl.col("holds").list.filter(pl.element().str.starts_with("G-") | pl.element().is_in(BY_HAND)).alias("grounds"),
         "evidence",
     ).sort("insz", "budget", "first_month")
 

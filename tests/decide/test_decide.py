@@ -126,7 +126,7 @@ def test_d_decision_bulk_decides_every_right_that_touches_the_window(situation, 
 def test_d_decision_is_in_bulk_by_default():
     """D-DECISION: decide without full_window (the nightly run) gives only the months inside a right."""
     rows = {"members": [member()], "residence_periods": [residence()], "medsoc_scales": [], "facility_stays": []}
-    rows |= {"belrai_screeners": [screener("BR1", D(2026, 7, 15))], "vaph_support": []}
+    rows |= {"belrai_screeners": [screener("BR1", D(2026, 7, 15))], "vaph_support": [], "case_decisions": []}
     months = decide(Feeds(*[lazy(name, rows[name]) for name in FEED_NAMES]), params(), amounts(), RUN).months.collect()
     assert months.select("budget", "month").rows() == [("ZZB", D(2026, 11, 1))]
 

@@ -27,7 +27,15 @@ SCREENED = D(2026, 1, 15)  # the builder's screener
 SCALED = D(2025, 2, 1)  # the builder's scale decision
 ADMITTED = D(2026, 3, 1)  # the builder's stay
 SINCE_2020 = D(2020, 1, 1)
-FEED_NAMES = ["members", "residence_periods", "belrai_screeners", "medsoc_scales", "facility_stays", "vaph_support"]
+FEED_NAMES = [
+    "members",
+    "residence_periods",
+    "belrai_screeners",
+    "medsoc_scales",
+    "facility_stays",
+    "vaph_support",
+    "case_decisions",
+]
 
 
 @cache
@@ -109,8 +117,9 @@ def feed_rows(
     medsoc_scales: list[dict] = (),
     facility_stays: list[dict] = (),
     vaph_support: list[dict] = (),
+    case_decisions: list[dict] = (),
 ) -> dict[str, list[dict]]:
-    """The rows of the six feeds decide reads; the member and their VL residence unless given."""
+    """The rows of the seven feeds decide reads; the member and their VL residence unless given."""
     return {
         "members": [member()] if members is None else list(members),
         "residence_periods": [residence()] if residence_periods is None else list(residence_periods),
@@ -118,6 +127,7 @@ def feed_rows(
         "medsoc_scales": list(medsoc_scales),
         "facility_stays": list(facility_stays),
         "vaph_support": list(vaph_support),
+        "case_decisions": list(case_decisions),
     }
 
 
