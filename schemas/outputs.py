@@ -34,7 +34,7 @@ def columns(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
     return {name: column.dtype.type for name, column in model.to_schema().columns.items()}
 
 
-RULES = ["R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-DUPLICATE"]
+RULES = ["R-ID", "R-NULL", "R-ENUM", "R-DATES", "R-RANGE", "R-REQUIRED", "R-REFERENCE", "R-DUPLICATE"]
 
 
 class Quarantine(pa.DataFrameModel):
