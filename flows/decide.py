@@ -9,8 +9,11 @@ import polars as pl
 from flows.context import RunContext
 from flows.ingest import Ingested
 from pipelines.decide.absence import ABSENCE_COLUMNS
+from pipelines.decide.applications import GRANTED_COLUMNS, case_worklist
+from pipelines.decide.cases import granted_by_hand
 from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Feeds, decide
 from pipelines.decide.worklist import WORKLIST_COLUMNS
+from pipelines.settle.appeals import CASE_COLUMNS
 
 DECIDE_FEEDS = [
     "members",
@@ -21,6 +24,7 @@ DECIDE_FEEDS = [
     "vaph_support",
     "case_decisions",
 ]
+CASE_FEED = "case_decisions"  # docs/spec/feeds.md: applications, decisions by hand and appeals (rules.md §10)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,14 @@ class Decided:
     months: pl.DataFrame | None  # MONTH_COLUMNS month by month (full_window only: explain)
     absences: pl.DataFrame
     worklist: pl.DataFrame
+    cases: pl.DataFrame = None  # CASE_COLUMNS: the valid rows of case_decisions (rules.md §10; a small feed)
+    granted: pl.DataFrame = None  # GRANTED_COLUMNS: the months granted by hand or on appeal
+
+    def __post_init__(self):
+        if self.cases is None:
+            object.__setattr__(self, "cases", pl.DataFrame(schema=CASE_COLUMNS))
+        if self.granted is None:
+            object.__setattr__(self, "granted", pl.DataFrame(schema=GRANTED_COLUMNS))
 
     def months_entitled(self) -> int:
         months = (pl.col("last_month").dt.year() - pl.col("first_month").dt.year()) * 12 + (
@@ -41,7 +53,13 @@ def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False
     """Decide every member and budget for the run date (bulk, or every month of the window)."""
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
     decisions = decide(feeds, ctx.params, ctx.amounts, ctx.run_date, full_window)
-    wanted = [decisions.periods, decisions.absences, decisions.worklist]
+    cases = case_rows(ingested)
+    granted = granted_by_hand(cases.join(ingested.valid("members").select("insz"), on="insz", how="semi"), *ctx.window)
+    granted = granted.collect()
+    worklist = case_worklist(
+        decisions.worklist, cases.lazy(), granted.lazy(), feeds.members, feeds.vaph_support, ctx.params, ctx.run_date
+    )
+    wanted = [decisions.periods, decisions.absences, worklist]
     periods, absences, worklist = pl.collect_all(wanted)
     months = (
         decisions.months.collect().select(list(MONTH_COLUMNS)).sort("insz", "budget", "month") if full_window else None
@@ -51,7 +69,16 @@ def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False
         months=months,
         absences=compact(absences.select(list(ABSENCE_COLUMNS)).sort("insz", "school_year")),
         worklist=compact(worklist.select(list(WORKLIST_COLUMNS)).sort("zorgkas", "insz", "code", "since")),
+        cases=compact(cases),
+        granted=compact(granted),
     )
+
+
+def case_rows(ingested: Ingested) -> pl.DataFrame:
+    """The valid rows of case_decisions (CASE_COLUMNS); none when the run reads no such feed."""
+    if CASE_FEED not in ingested.feeds:
+        return pl.DataFrame(schema=CASE_COLUMNS)
+    return ingested.valid(CASE_FEED).select([pl.col(c).cast(t) for c, t in CASE_COLUMNS.items()])
 
 
 def compact(frame: pl.DataFrame) -> pl.DataFrame:

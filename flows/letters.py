@@ -41,6 +41,7 @@ from pipelines.emit.letters.appeal import AppealTerms, appeal_terms
 from pipelines.emit.letters.content import (
     DECISION_EVENTS,
     REQUEST_CODES,
+    decided_by_hand,
     decision_letters,
     empty_letters,
     invoice_letters,
@@ -51,6 +52,7 @@ from pipelines.emit.letters.content import (
 from pipelines.emit.letters.language import letter_texts, with_agency
 from pipelines.emit.letters.motivation import (
     RECORD_COLUMNS,
+    case_records,
     evidence_records,
     member_records,
     motivation,
@@ -98,6 +100,7 @@ class NightLetters:
     recovery_reasons: pl.DataFrame | None = None  # content.MOTIVATION_COLUMNS of the recoveries (L-REASON)
     payment: PaymentTerms | None = None  # how recoveries are paid back (L-RECOVERY)
     window_first: dt.date | None = None  # the evaluation window's first month (L-REASON, a NEW grant from it)
+    by_hand: pl.DataFrame | None = None  # content.decided_by_hand: the events that hold by hand or on appeal (§10)
 
     def letters_of(self, code: str) -> pl.DataFrame:
         """content.LETTER_COLUMNS of the zorgkas `code`: its decision, recovery and request letters."""
@@ -106,7 +109,7 @@ class NightLetters:
             f.filter(pl.col("zorgkas") == code) for f in (self.events, self.payments, self.recoveries)
         )
         decisions = decision_letters(
-            events, paid, self.motivation, members, terms, allowance, self.payment_run, self.window_first
+            events, paid, self.motivation, members, terms, allowance, self.payment_run, self.window_first, self.by_hand
         )
         recoveries = recovery_letters(recovered, members, terms, allowance, self.recovery_reasons, self.payment)
         return pl.concat([decisions, recoveries, self.request_letters.filter(pl.col("zorgkas") == code)])
@@ -151,6 +154,7 @@ def take_letter_inputs(ctx: RunContext, ingested, decided, read_state: bool = Tr
             ),
             member_records(members.join(persons, on="insz", how="semi")),
             residence_records(valid("residence_periods").join(residence_fails, on="insz", how="semi")),
+            case_records(valid("case_decisions").join(persons, on="insz", how="semi")),
         ]
     )  # fmt: skip
     allowance = valid("increased_allowance").select("insz").unique().join(persons, on="insz", how="semi")
@@ -177,9 +181,12 @@ def night_letters(
     periods: pl.DataFrame,
     settlement: Settlement,
     payment_run: bool,
+    by_hand_months: pl.DataFrame | None = None,
 ) -> NightLetters:
     """The letters of a night: a decision letter per event, a recovery letter per person with recoveries, a request
-    letter per request row not sent by an earlier run; none for a held person (S-HOLD)."""
+    letter per request row not sent by an earlier run; none for a held person (S-HOLD). `by_hand_months`: the months
+    granted by hand or on appeal (GRANTED_COLUMNS): the decision letters of grants that hold by them name the
+    decision (rules.md §10)."""
     started, held = time.perf_counter(), settlement.held.select("insz").unique()
     events = settlement.events.filter(pl.col("event").is_in(DECISION_EVENTS)).join(held, on="insz", how="anti")
     reasons = motivation(events, periods, inputs.records, ctx.run_date.replace(day=1))
@@ -193,7 +200,9 @@ def night_letters(
     requests = request_letters(due, inputs.members, ctx.run_date)
     seconds = inputs.seconds + time.perf_counter() - started
     parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)
-    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0])
+    month_of_run = ctx.run_date.replace(day=1)
+    by_hand = None if by_hand_months is None else decided_by_hand(events, by_hand_months, month_of_run)
+    return NightLetters(*parts, seconds, recovery_reasons, payment_of(ctx), ctx.window[0], by_hand)
 
 
 def payment_of(ctx: RunContext) -> PaymentTerms:

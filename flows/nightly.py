@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.context import Options, RunContext, start, today
-from flows.decide import DECIDE_FEEDS, Decided, run_decisions
+from flows.decide import CASE_FEED, DECIDE_FEEDS, Decided, run_decisions
 from flows.emit import emit_night, zorgkas_night_files
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
@@ -134,7 +134,7 @@ def decide_night(
         ctx,
         steps,
         ingest_one=ingest_one,
-        keep={*DECIDE_FEEDS, "premium_payments", "increased_allowance"},
+        keep={*DECIDE_FEEDS, CASE_FEED, "premium_payments", "increased_allowance"},
         narrow={
             "premium_payments": premiums_of_voluntary_members,  # W-VOLUNTARY-ARREARS needs only these
             "increased_allowance": allowance_active_on(ctx.run_date),  # the letters' appeal fee (L-APPEAL)

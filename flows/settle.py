@@ -80,9 +80,18 @@ def settle_night(
     quarantines = {feed: staged.quarantine for feed, staged in ingested.feeds.items()}
     worklist = pl.concat([decided.worklist, kept.arrears])
     settlement = settle(
-        decided.periods, decided.absences, kept.members, quarantines, worklist, before, p, run_date, payment_run
+        decided.periods,
+        decided.absences,
+        kept.members,
+        quarantines,
+        worklist,
+        before,
+        p,
+        run_date,
+        payment_run,
+        decided.cases,
     )
-    letters = night_letters(ctx, con, run_key, kept.letters, decided.periods, settlement, payment_run)
+    letters = night_letters(ctx, con, run_key, kept.letters, decided.periods, settlement, payment_run, decided.granted)
     return Settled(settlement, payment_run, letters)
 
 

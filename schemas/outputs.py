@@ -63,6 +63,10 @@ WORK_CODES = [
     "W-MEMBER-MISSING",
     "W-VOLUNTARY-ARREARS",
     "W-HELD",
+    "W-APPLICATION-OPEN",
+    "W-APPLICATION-OVERDUE",
+    "W-APPEAL-OPEN",
+    "W-MANUAL-CONFLICT",
 ]
 
 
@@ -76,6 +80,8 @@ class WorkRows(pa.DataFrameModel):
     since: dt.date
     detail: str
     evidence: pl.List(pl.String)
+    # the day by which the zorgkas must decide: W-APPLICATION-OPEN and W-APPLICATION-OVERDUE (rules.md M-APPLICATION)
+    due: dt.date = pa.Field(nullable=True)
 
     class Config:
         strict = True

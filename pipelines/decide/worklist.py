@@ -16,14 +16,23 @@ from schemas.outputs import WorkRows, columns
 WORKLIST_COLUMNS = columns(WorkRows)
 
 
-def _rows(frame: pl.LazyFrame, code: str, since: pl.Expr, detail: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:
+def work_rows(
+    frame: pl.LazyFrame,
+    code: str | pl.Expr,
+    since: pl.Expr,
+    detail: pl.Expr,
+    evidence: pl.Expr,
+    due: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """WORKLIST_COLUMNS of `frame` (with insz and zorgkas): `due` null unless the code has a legal term."""
     return frame.select(
         "insz",
         "zorgkas",
-        pl.lit(code).alias("code"),
+        (pl.lit(code) if isinstance(code, str) else code).alias("code"),
         since.alias("since"),
         detail.alias("detail"),
         evidence.alias("evidence"),
+        (pl.lit(None, pl.Date) if due is None else due).alias("due"),
     )
 
 
@@ -60,7 +69,7 @@ def w_apply_special(stays: pl.LazyFrame, members: pl.LazyFrame, run_date: dt.dat
     active = stays.filter(
         x_special_stay() & active_on(pl.col("admission_date"), pl.col("discharge_date"), pl.lit(run_date))
     ).join(members.select("insz", "zorgkas"), on="insz")
-    return _rows(
+    return work_rows(
         active,
         "W-APPLY-SPECIAL",
         pl.col("admission_date"),
@@ -90,7 +99,7 @@ def w_apply_facility(
     recognised = (
         pl.when(pl.col("recognised_by_flanders")).then(pl.lit("recognised")).otherwise(pl.lit("not recognised"))
     )
-    return _rows(
+    return work_rows(
         active,
         "W-APPLY-FACILITY",
         pl.col("admission_date"),
@@ -104,7 +113,7 @@ def w_nrth_transition(periods: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
     last = run_date.replace(day=1)
     zzb = periods.filter(pl.col("budget") == "ZZB")
     runs = trailing_run_start(zzb, pl.col("status") == "PENDING", last, ["insz", "zorgkas"])
-    return _rows(
+    return work_rows(
         runs,
         "W-NRTH-TRANSITION",
         pl.col("since"),
@@ -121,7 +130,7 @@ def w_check_residence(periods: pl.LazyFrame, run_date: dt.date) -> pl.LazyFrame:
         (pl.col("fails").list.len() == 1) & pl.col("fails").list.contains("E-RESIDENCE") & ~pl.col("entitled")
     )
     runs = trailing_run_start(periods, only_residence, last, ["insz", "zorgkas", "budget"])
-    return _rows(
+    return work_rows(
         runs,
         "W-CHECK-RESIDENCE",
         pl.col("since"),

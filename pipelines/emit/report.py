@@ -146,6 +146,26 @@ def per_zorgkas_counts(
     return counts
 
 
+# docs/spec/outputs.md, run report: applications open and past their legal term, appeals open (rules.md §10), from
+# the work list's codes: an open application is W-APPLICATION-OPEN or, past its term, W-APPLICATION-OVERDUE
+CASE_COUNTS = {
+    "applications_open": ("W-APPLICATION-OPEN", "W-APPLICATION-OVERDUE"),
+    "applications_overdue": ("W-APPLICATION-OVERDUE",),
+    "appeals_open": ("W-APPEAL-OPEN",),
+}
+CASE_LABELS = {
+    "applications_open": "Applications open",
+    "applications_overdue": "of which past their legal term",
+    "appeals_open": "Appeals open",
+}
+
+
+def case_counts(worklist: Mapping[str, int]) -> dict[str, int]:
+    """A zorgkas's (or the run's) open applications, those past their legal term, and open appeals, from its work
+    list counts per code ({W-code: n})."""
+    return {key: sum(worklist.get(code, 0) for code in codes) for key, codes in CASE_COUNTS.items()}
+
+
 def _pairs(frame: pl.DataFrame, column: str) -> dict[tuple[str, str], int]:
     grouped = frame.group_by(pl.col("zorgkas").fill_null("(none)"), column).len().sort("zorgkas", column)
     return {(z, c): n for z, c, n in grouped.iter_rows()}
@@ -253,6 +273,7 @@ def report_html(report: Mapping, trends: pl.DataFrame | None = None, codes: pl.D
         _guards(report, page),
         _zorgkassen(report, page),
         _worklist(report, page),
+        _cases(report, page),
         _invoices(report, page),
         _fines(report, page),
         _trends(trends, kind, run.get("date")),
@@ -483,6 +504,29 @@ def _worklist(report: Mapping, page: _Page) -> str:
     )
     table = f"<div class='scroll'><table class='rules'>{head}{''.join(rows)}{foot}</table></div>"
     return f"<section><h2>Work list per code</h2>{table}</section>"
+
+
+def _cases(report: Mapping, page: _Page) -> str:
+    """Applications open and past their legal term, and appeals open, per zorgkas (rules.md §10)."""
+    zorgkassen = report.get("per_zorgkas")
+    if not zorgkassen or report["run"].get("kind", "nightly") != "nightly":
+        return ""
+    codes = {"applications_open": "W-APPLICATION-OPEN", "applications_overdue": "W-APPLICATION-OVERDUE"}
+    codes["appeals_open"] = "W-APPEAL-OPEN"
+    head = "<tr><th>Zorgkas</th>" + "".join(f"<th>{_e(CASE_LABELS[k])} ({page.code(c)})</th>" for k, c in codes.items())
+    rows, totals = [], dict.fromkeys(CASE_COUNTS, 0)
+    for name, z in zorgkassen.items():
+        counts = case_counts(z.get("worklist", {}))
+        totals = {k: totals[k] + n for k, n in counts.items()}
+        cells = "".join(f"<td class='num'>{_n(n)}</td>" for n in counts.values())
+        rows.append(f"<tr><th>{_e(name)}</th>{cells}</tr>")
+    foot = "<tr class='total'><th>Total</th>" + "".join(f"<th class='num'>{_n(n)}</th>" for n in totals.values())
+    table = f"<div class='scroll'><table class='rules'>{head}</tr>{''.join(rows)}{foot}</tr></table></div>"
+    note = (
+        "<p class='muted'>An application is open until the zorgkas grants or refuses it; past its legal term 90 days "
+        "after receipt. An appeal is open until the agency rules; the recoveries of its budget wait.</p>"
+    )
+    return f"<section><h2>Applications and appeals</h2>{table}{note}</section>"
 
 
 def _premium(report: Mapping, key: str, title: str, labels: dict[str, str], columns: list[tuple[str, str]]) -> str:

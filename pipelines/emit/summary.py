@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from pipelines.emit.report import EVENTS, KINDS, PERSON_LABELS, personal_data
+from pipelines.emit.report import CASE_COUNTS, CASE_LABELS, EVENTS, KINDS, PERSON_LABELS, case_counts, personal_data
 
 STATUS = {"published": "published", "replaced": "published again", "identical": "unchanged (already published)"}
 
@@ -54,6 +54,9 @@ def key_figures(report: Mapping) -> list[tuple[str, str]]:
         figures.append(("Recoveries", _n(sum(r["rows"] for r in recovered))))
     if zorgkassen:
         figures.append(("Work-list rows", _n(sum(sum(z.get("worklist", {}).values()) for z in zorgkassen.values()))))
+        cases = [case_counts(z.get("worklist", {})) for z in zorgkassen.values()]
+        labels = CASE_LABELS | {"applications_overdue": "Applications past their legal term"}
+        figures += [(labels[key], _n(sum(c[key] for c in cases))) for key in CASE_COUNTS]
     for key, label in (("invoices", "Invoices issued"), ("fines", "Fines proposed")):
         if key in report:
             counts = report[key]
@@ -91,6 +94,9 @@ def zorgkas_table(report: Mapping) -> list[dict]:
         if "recoveries" in z:
             row |= {"recoveries": z["recoveries"]["rows"], "recovered amount": z["recoveries"]["amount"]}
         row["work list"] = sum(z.get("worklist", {}).values())
+        counts = case_counts(z.get("worklist", {}))
+        row |= {"applications open": counts["applications_open"], "past their term": counts["applications_overdue"]}
+        row["appeals open"] = counts["appeals_open"]
         row |= {name: z[name] for name in ("quarantine", "letters") if name in z}
         rows.append(row)
     _refuse_personal_data(repr(rows))

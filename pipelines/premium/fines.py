@@ -157,6 +157,7 @@ def w_voluntary_arrears(members: pl.LazyFrame, payments: pl.LazyFrame, p: Params
             "{} premium years in default: {}", years.list.len(), years.cast(pl.List(pl.String)).list.join(", ")
         ).alias("detail"),
         years.list.eval(pl.lit("premium_payments:") + pl.element().cast(pl.String)).alias("evidence"),
+        pl.lit(None, pl.Date).alias("due"),
     ).select([pl.col(c).cast(t) for c, t in WORKLIST_COLUMNS.items()])
 
 

@@ -13,6 +13,7 @@ import polars as pl
 from pipelines.ingest.insz import r_id_valid
 
 EMPTY_CODES = pl.lit([], pl.List(pl.String))
+NO_DUE = pl.lit(None, pl.Date).alias("due")  # a work-list row without a legal term
 
 
 def s_hold(quarantines: dict[str, pl.DataFrame], missing: pl.DataFrame | None, run_year: int) -> pl.DataFrame:
@@ -60,6 +61,7 @@ def w_member_missing(open_grants: pl.DataFrame, members: pl.DataFrame, run_date:
             pl.lit(run_date).alias("since"),
             pl.lit("open grant, person missing from the members feed").alias("detail"),
             EMPTY_CODES.alias("evidence"),
+            NO_DUE,
         )
     )
 
@@ -78,6 +80,7 @@ def w_held(held: pl.DataFrame, zorgkas_of: pl.DataFrame, run_date: dt.date) -> p
             pl.lit(run_date).alias("since"),
             pl.format("held: {}", pl.col("detail")).alias("detail"),
             EMPTY_CODES.alias("evidence"),
+            NO_DUE,
         )
     )
 

@@ -207,6 +207,7 @@ def w_iban_missing(withheld: pl.DataFrame) -> pl.DataFrame:
                 pl.col("iban_status").fill_null("MISSING").str.to_lowercase(),
             ).alias("detail"),
             EMPTY_CODES.alias("evidence"),
+            pl.lit(None, pl.Date).alias("due"),
         )
     )
 

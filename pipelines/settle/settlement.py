@@ -17,6 +17,7 @@ import polars as pl
 
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.params import Params
+from pipelines.settle.appeals import CASE_COLUMNS, m_appeal_suspends, w_appeal_open
 from pipelines.settle.grants import GRANT_COLUMNS, grant_events, grants_of
 from pipelines.settle.holds import hold_rows, s_hold, s_mass_change, w_held, w_member_missing
 from pipelines.settle.payments import (
@@ -61,12 +62,16 @@ def settle(
     p: Params,
     run_date: dt.date,
     payment_run: bool,
+    cases: pl.DataFrame | None = None,
 ) -> Settlement:
     """Events, payments, recoveries, holds and the work list of one run (pure).
 
     `worklist`: the rows the decisions and the premiums gave (WORKLIST_COLUMNS); held persons keep
-    only their hold rows. `members`: insz, zorgkas, iban_status of this run's valid members.
+    only their hold rows. `members`: insz, zorgkas, iban_status of this run's valid members. `cases`: the valid
+    rows of case_decisions (docs/spec/rules.md §10): an open appeal holds back its budget's recoveries
+    (M-APPEAL-SUSPENDS) and is listed (W-APPEAL-OPEN).
     """
+    cases = (cases if cases is not None else pl.DataFrame(schema=CASE_COLUMNS)).lazy()
     window_first, _ = window_months(run_date, p.evaluation_window_months)
     open_before = previous.grants.filter(pl.col("last_month").is_null())
     quarantined = s_hold(quarantines, None, run_date.year)
@@ -82,11 +87,13 @@ def settle(
     payments, recoveries = pl.DataFrame(schema=PAID_COLUMNS), pl.DataFrame(schema=RECOVERY_COLUMNS)
     if payment_run:
         payments = end_to_end_ids(payable, run_date)
-        recoverable = previous.recoverable.join(held, on="insz", how="anti")
+        recoverable = m_appeal_suspends(previous.recoverable.join(held, on="insz", how="anti").lazy(), cases, run_date)
+        recoverable = recoverable.collect()
         zorgkas = zorgkas_of(recoverable, members, previous.grants)
         recoveries = recovery_rows(recoverable, zorgkas, _fails_by_month(periods, absences, run_date.replace(day=1)))
     held_rows = w_held(held, zorgkas_of(held, members, previous.grants), run_date)
-    rows = [worklist, missing, w_iban_missing(withheld), held_rows]
+    appeals = w_appeal_open(cases, members.lazy(), run_date).collect()
+    rows = [worklist, missing, w_iban_missing(withheld), held_rows, appeals]
     work = hold_rows(pl.concat([w.select(list(WORKLIST_COLUMNS)) for w in rows]), held)
     # detail and evidence break the ties: one person's W-CHECK-RESIDENCE of ZZB and of BOB share a since
     work = work.sort("zorgkas", "insz", "code", "since", "detail", pl.col("evidence").list.join(" "))

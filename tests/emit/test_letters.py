@@ -175,13 +175,13 @@ def recovery_case() -> pl.DataFrame:
 
 def request_case() -> pl.DataFrame:
     rows = [
-        (JAN, "ZK100", "W-IBAN-MISSING", D(2026, 10, 1), "2 payments withheld", []),
-        (MARIE, "ZK100", "W-CHECK-RESIDENCE", D(2026, 6, 1), "ZZB", []),
-        (MARIE, "ZK100", "W-CHECK-RESIDENCE", D(2026, 6, 1), "BOB", []),  # same (person, code, since): one letter
-        (PIET, "ZK100", "W-APPLY-SPECIAL", D(2026, 11, 2), "", ["facility_stays:S1"]),
-        (ANNA, "ZK100", "W-APPLY-FACILITY", D(2026, 7, 1), "", ["facility_stays:S2"]),
-        (ANNA, "ZK100", "W-HELD", RUN, "held", []),  # no letter
-        (JAN, "ZK100", "W-NRTH-TRANSITION", D(2026, 1, 1), "", []),  # no letter
+        (JAN, "ZK100", "W-IBAN-MISSING", D(2026, 10, 1), "2 payments withheld", [], None),
+        (MARIE, "ZK100", "W-CHECK-RESIDENCE", D(2026, 6, 1), "ZZB", [], None),
+        (MARIE, "ZK100", "W-CHECK-RESIDENCE", D(2026, 6, 1), "BOB", [], None),  # same (person, code, since): one letter
+        (PIET, "ZK100", "W-APPLY-SPECIAL", D(2026, 11, 2), "", ["facility_stays:S1"], None),
+        (ANNA, "ZK100", "W-APPLY-FACILITY", D(2026, 7, 1), "", ["facility_stays:S2"], None),
+        (ANNA, "ZK100", "W-HELD", RUN, "held", [], None),  # no letter
+        (JAN, "ZK100", "W-NRTH-TRANSITION", D(2026, 1, 1), "", [], None),  # no letter
     ]
     return content.request_letters(pl.DataFrame(rows, schema=WORKLIST_COLUMNS, orient="row"), members(), RUN)
 
@@ -258,7 +258,7 @@ def test_nl_and_fr_texts_have_the_same_keys():
 
 
 def test_every_rule_code_of_a_decision_record_has_a_motivation_text():
-    possible = [(c, "HOLDS") for c in GROUND_CODES + ["ZZB-START", "G-BOB"] + CONDITIONS]
+    possible = [(c, "HOLDS") for c in GROUND_CODES + ["ZZB-START", "G-BOB", "M-GRANT", "M-APPEAL"] + CONDITIONS]
     possible += [(c, "FAILS") for c in ["ZZB-START", "G-BOB", "G-ABSENCE", "T-NRTH-2017"] + CONDITIONS]
     possible += [(c, "FAILS") for c in ZZB_EXCLUSIONS + BOB_EXCLUSIONS]
     pairs = pl.DataFrame(possible, schema={"code": pl.String, "outcome": pl.String}, orient="row")
@@ -384,7 +384,7 @@ def test_address_abroad_names_the_country_in_the_letters_language():
 
 
 def test_a_person_missing_from_members_gets_dutch_and_no_address():
-    rows = [("11111111111", "ZK100", "W-IBAN-MISSING", D(2026, 10, 1), "", [])]
+    rows = [("11111111111", "ZK100", "W-IBAN-MISSING", D(2026, 10, 1), "", [], None)]
     letter = content.request_letters(pl.DataFrame(rows, schema=WORKLIST_COLUMNS, orient="row"), members(), RUN).row(
         0, named=True
     )

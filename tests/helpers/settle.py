@@ -23,6 +23,7 @@ from pipelines.decide.decisions import PERIOD_COLUMNS
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.ingest.iban import with_iban_status
 from pipelines.ingest.staging import QUARANTINE_COLUMNS
+from pipelines.settle.appeals import CASE_COLUMNS
 from pipelines.settle.grants import GRANT_COLUMNS
 from pipelines.settle.payments import (
     LEDGER_COLUMNS,
@@ -224,6 +225,7 @@ def run(
     absence_rows: list[dict] = (),
     payment_run: bool = True,
     worklist_rows: pl.DataFrame | None = None,
+    case_rows: list[dict] = (),
 ) -> Settlement:
     """`settle` on hand-made frames, with what is owed and recoverable computed by the state's SQL
     (pipelines/settle/payments.py pay_month, pay_recovery, run by flows/state/ledger.py `previous`, as the
@@ -247,6 +249,7 @@ def run(
         p,
         run_date,
         payment_run,
+        pl.DataFrame(list(case_rows), schema=CASE_COLUMNS, orient="row"),
     )
 
 
@@ -264,7 +267,7 @@ def paid_months(settled: Settlement, budget: str = "ZZB") -> list[dt.date]:
 
 
 def worklist(settled: Settlement, code: str) -> list[dict]:
-    return settled.worklist.filter(pl.col("code") == code).drop("code").to_dicts()
+    return settled.worklist.filter(pl.col("code") == code).drop("code", "due").to_dicts()
 
 
 # a death in July 2026 reported late, and every month through October 2026 paid

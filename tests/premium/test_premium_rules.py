@@ -468,6 +468,7 @@ def test_w_voluntary_arrears_row_has_the_work_list_columns_detail_and_evidence()
             "since": pl.Date,
             "detail": pl.String,
             "evidence": pl.List(pl.String),
+            "due": pl.Date,
         }
     )
     assert got.to_dicts() == [
@@ -478,6 +479,7 @@ def test_w_voluntary_arrears_row_has_the_work_list_columns_detail_and_evidence()
             since=D(2025, 5, 1),
             detail="2 premium years in default: 2024, 2025",
             evidence=["premium_payments:2024", "premium_payments:2025"],
+            due=None,
         )
     ]
 

@@ -81,6 +81,8 @@ MOTIVATION_ITEM = pl.Struct(
         "kind": pl.String,
     }
 )
+# a decision by hand or on appeal (rules.md §10): who decided (ZORGKAS | AGENCY), when, and on what received when
+BY_HAND = pl.Struct({"by": pl.String, "decided": pl.String, "received": pl.String})
 APPEAL_BLOCK = pl.Struct(
     {"days": pl.String, "receipt": pl.String, "deadline": pl.String, "fee": pl.String, "reduced": pl.Boolean}
 )
@@ -117,7 +119,8 @@ LETTER_COLUMNS = {
     "structured_reference": pl.String,  # invoice (P-REFERENCE) and recovery (L-RECOVERY)
     "payment_due": pl.Date,  # invoice and recovery: the day by which to pay (letters.parquet `due_date`)
     "epc": pl.String,  # invoice and recovery: the EPC QR code's payload (payment.py); the renderer draws it
-    "appeal": APPEAL_BLOCK,  # decision and recovery letters (L-APPEAL); null otherwise
+    "appeal": APPEAL_BLOCK,  # decision and recovery letters (L-APPEAL); null otherwise, and on an appeal's outcome
+    "by_hand": BY_HAND,  # decision: the decision by hand or on appeal the grant holds by (rules.md §10); else null
 }
 # the columns a template reads (the JSON handed to Typst): not the insz, nor the date as a date; blocks.py turns
 # `epc` into the QR code's SVG (`qr`) in the worker that renders the file
@@ -488,6 +491,7 @@ def decision_letters(
     increased_allowance: pl.DataFrame | None = None,
     payment_run: bool = True,
     window_first: dt.date | None = None,
+    by_hand: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """L-DECISION: one letter per grant event NEW, CHANGED, STOPPED or CANCELLED (none for CONTINUED).
 
@@ -497,7 +501,8 @@ def decision_letters(
     first_month) and the appeal route (L-APPEAL). Dated `appeal.letter_date` (the run date D).
     `payment_run`: whether this run pays; a grant decided on another night is paid with the next payment.
     `window_first`: the evaluation window's first month: a NEW grant from that month says that earlier months are
-    not part of the decision (L-REASON, `earlier`).
+    not part of the decision (L-REASON, `earlier`). `by_hand` (`decided_by_hand`): the events that hold by hand or
+    on appeal name that decision (rules.md §10); those on appeal carry no appeal route.
     """
     letters = _with_members(_decision_rows(events), members).with_columns(
         ((pl.col("event") == "NEW") & (pl.col("_first") == pl.lit(window_first, pl.Date)))
@@ -522,7 +527,50 @@ def decision_letters(
     letters = _appeal_block(letters, appeal, increased_allowance).with_columns(
         pl.lit("L-DECISION").alias("kind"), pl.lit(appeal.letter_date).alias("letter_date")
     )
-    return _finish(letters)
+    return _finish(_with_by_hand(letters, by_hand))
+
+
+def decided_by_hand(events: pl.DataFrame, granted: pl.DataFrame, month_of_run: dt.date) -> pl.DataFrame:
+    """Per decision event (insz, budget, first_month) whose latest month (its last month, or the month of D while
+    open) is granted by hand or on appeal (`granted`: pipelines/decide/cases.py `granted_by_hand`), the decision
+    its letter names (rules.md §10): `by` ZORGKAS or AGENCY, decided_date and received_date (of the application
+    or the appeal; null when the application predates the feed). A month granted both ways holds on appeal (the
+    agency's rows apply last, M-APPEAL); among several, the latest decision."""
+    latest = pl.coalesce(pl.col("last_month"), pl.lit(month_of_run)).alias("month")
+    keys = events.filter(pl.col("event").is_in(DECISION_EVENTS)).select("insz", "budget", "first_month", latest)
+    return (
+        keys.join(granted.select(BY_HAND_COLUMNS), on=["insz", "budget", "month"])
+        .sort("on_appeal", "decided_date", "record_id", descending=True, nulls_last=True)
+        .unique(["insz", "budget", "first_month"], keep="first", maintain_order=True)
+        .select(
+            "insz",
+            "budget",
+            "first_month",
+            pl.when("on_appeal").then(pl.lit("AGENCY")).otherwise(pl.lit("ZORGKAS")).alias("by"),
+            "decided_date",
+            "received_date",
+        )
+    )
+
+
+BY_HAND_COLUMNS = ["insz", "budget", "month", "record_id", "on_appeal", "decided_date", "received_date"]
+
+
+def _with_by_hand(letters: pl.DataFrame, by_hand: pl.DataFrame | None) -> pl.DataFrame:
+    """The decision letters with `by_hand` (`decided_by_hand`): the decision they name; a letter about the agency's
+    decision on appeal has no appeal route (L-APPEAL: the agency has already ruled; the template says so)."""
+    if by_hand is None or by_hand.height == 0:
+        return letters.with_columns(pl.lit(None, BY_HAND).alias("by_hand"))
+    keyed = letters.join(
+        by_hand.rename({"first_month": "_first", "by": "_by"}), on=["insz", "budget", "_first"], how="left"
+    )
+    keyed = with_text(with_text(keyed, "decided_date", "date", "_decided"), "received_date", "date", "_received")
+    note = pl.when(pl.col("_by").is_not_null()).then(pl.struct(by="_by", decided="_decided", received="_received"))
+    on_appeal = pl.col("_by").fill_null("") == "AGENCY"
+    return keyed.with_columns(
+        note.alias("by_hand"),
+        pl.when(on_appeal).then(pl.lit(None, APPEAL_BLOCK)).otherwise(pl.col("appeal")).alias("appeal"),
+    )
 
 
 def paid_note(payment_run: bool) -> pl.Expr:

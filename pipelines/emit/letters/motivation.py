@@ -134,6 +134,24 @@ def member_records(members: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def case_records(cases: pl.DataFrame) -> pl.DataFrame:
+    """RECORD_COLUMNS from the case_decisions feed (rules.md §10): the decision behind an M-GRANT (a GRANT of the
+    zorgkas) or an M-APPEAL (an APPEAL_GRANT of the agency) for the budget of the row, dated by its decided_date."""
+    code = pl.when(pl.col("kind") == "APPEAL_GRANT").then(pl.lit("M-APPEAL")).otherwise(pl.lit("M-GRANT"))
+    rows = cases.filter(pl.col("kind").is_in(["GRANT", "APPEAL_GRANT"]))
+    named = {
+        "evidence": pl.format("case_decisions:{}", pl.col("record_id")),
+        "zzb_code": pl.when(pl.col("budget") == "ZZB").then(code),
+        "bob_code": pl.when(pl.col("budget") == "BOB").then(code),
+        "feed": pl.lit("case_decisions"),
+        "record_id": pl.col("record_id"),
+        "record_date": pl.col("decided_date"),
+    }
+    return rows.select(
+        "insz", *[named.get(c, pl.lit(None)).cast(t).alias(c) for c, t in RECORD_COLUMNS.items() if c != "insz"]
+    )
+
+
 def residence_records(residence: pl.DataFrame) -> pl.DataFrame:
     """RECORD_COLUMNS from the residence_periods feed: the domicile behind a failing E-RESIDENCE (kind: the region),
     for both budgets; the motivation keeps the one that covers the month the right was lost."""
