@@ -589,7 +589,8 @@ SCENARIOS: dict[str, dict] = {
     },
     "S26": {
         "shows": "R-REFERENCE: a GRANT of 2026-08-10 that refers to SC-CD-62 (no such row; the application is "
-        "SC-CD-26): the GRANT is quarantined, the person held (W-HELD naming R-REFERENCE), nothing granted by hand",
+        "SC-CD-26): the GRANT is quarantined, the person held (W-HELD naming R-REFERENCE), nothing granted by hand; "
+        "the application stays open without its GRANT, past its term since 2026-08-30 (W-APPLICATION-OVERDUE)",
         "member": _person("S26", D(1950, 9, 26), "ZK500"),
         "facility_stays": [_stay("SC-FS-26", "PVT", "BXL", False, D(2026, 4, 6))],
         "case_decisions": [
