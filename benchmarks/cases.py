@@ -128,7 +128,10 @@ def main() -> None:
     cases = sum(pq.read_metadata(f).num_rows for d in newest for f in d.glob("*.parquet"))
     variants = {"with_feed": ROOT, "without_feed": args.baseline.resolve()}
     found: dict = {"members": args.members, "cpus": os.cpu_count(), "case_rows": cases, "load_before": _load()}
+    out = ROOT / "benchmarks" / "results" / "cases.json"
+    out.parent.mkdir(exist_ok=True)
     found["ingest_decide"] = decide_steps(variants, landing, args.repeats)
+    out.write_text(json.dumps(found, indent=2) + "\n")  # (kept should a night fail)
     if not args.no_nights:
         work = Path(tempfile.mkdtemp(prefix="vsb-bench-cases-"))
         try:
@@ -136,9 +139,7 @@ def main() -> None:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     found["load_after"] = _load()
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "cases.json").write_text(json.dumps(found, indent=2) + "\n")
+    out.write_text(json.dumps(found, indent=2) + "\n")
     steps = [k for k in ("ingest_decide", "steady") if k in found]
     medians = {k: {m: found[k][m] for m in ("median", "with_to_without")} for k in steps}
     print(json.dumps({"members": args.members, "case_rows": cases, **medians}, indent=2))
