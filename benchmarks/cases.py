@@ -8,7 +8,8 @@ same generated landing zone (about 43 case rows per 1,000 members: 300,000 at 7M
 The code before the feed does not read the landing's case_decisions folder. Every step runs in a fresh process
 (common.measure: wall seconds, the process's own peak RSS `VmHWM`, and `cpu_seconds`: user + system of the whole
 process, the figure that holds whatever else the machine runs). The variants run in turn (A B A B ...):
-- ingest + decide (benchmarks/decide.py's step: every feed of the night, then decide), `--repeats` times each;
+- ingest + decide (benchmarks/decide.py's step: every feed of the night, then decide), `--repeats` times each
+  (`--empty-feed`: also this code on a copy of the landing whose case_decisions deliveries are empty);
 - the go-live payment night on an empty state (2026-10-26) once each, then the steady payment night of the month
   after (2026-11-26) `--repeats` times each, each from a copy of the state its own go-live night left.
 The medians and the ratio with/without are written to benchmarks/results/cases.json. Target at 7M: at most 5% more
@@ -77,15 +78,44 @@ def _summary(runs: dict[str, list[dict]]) -> dict:
     keys = ("cpu_seconds", "seconds", "peak_rss_gib")
     figures = {v: {k: _median([r[k] for r in rs]) for k in keys} for v, rs in runs.items()}
     ratio = {k: round(figures["with_feed"][k] / figures["without_feed"][k], 3) for k in figures["with_feed"]}
-    return {"median": figures, "with_to_without": ratio}
+    found = {"median": figures, "with_to_without": ratio}
+    if "empty_feed" in figures:
+        found["empty_feed_to_without"] = {
+            k: round(figures["empty_feed"][k] / figures["without_feed"][k], 3) for k in figures["with_feed"]
+        }
+    return found
 
 
-def decide_steps(variants: dict[str, Path], landing: Path, repeats: int) -> dict:
+def without_cases(landing: Path) -> Path:
+    """A copy of `landing` (hard links) whose case_decisions deliveries are empty but typed: the code with the feed,
+    none of its rows (what the feature costs by itself, apart from the months the rows grant)."""
+    import polars as pl
+
+    from schemas.feeds import FEEDS
+
+    folder = landing.with_name(landing.name + "-empty-cases")
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        for source in landing.rglob("*.parquet"):
+            target = folder / source.relative_to(landing)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.parts[-3] == "case_decisions":
+                pl.DataFrame(schema=FEEDS["case_decisions"].columns).write_parquet(target)
+            else:
+                os.link(source, target)
+        (folder / ".complete").write_text("{}")
+    return folder
+
+
+def decide_steps(variants: dict[str, Path], landing: Path, repeats: int, empty: Path | None = None) -> dict:
     runs: dict[str, list[dict]] = {v: [] for v in variants}
+    if empty is not None:
+        runs["empty_feed"] = []
     for _ in range(repeats):
-        for name, root in variants.items():
+        for name in runs:
+            root, folder = (ROOT, empty) if name == "empty_feed" else (variants[name], landing)
             load = _load()
-            code = DECIDE_CODE.format(root=str(root), as_of=STEADY, landing=str(landing))
+            code = DECIDE_CODE.format(root=str(root), as_of=STEADY, landing=str(folder))
             runs[name].append(measure(code) | {"load_before": load, "load_after": _load()})
             print(json.dumps({"ingest+decide": name, **runs[name][-1]}), flush=True)
     return {"runs": runs, **_summary(runs)}
@@ -122,6 +152,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, required=True, help="a checkout of the code before case_decisions")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-nights", action="store_true", help="ingest + decide only")
+    parser.add_argument(
+        "--empty-feed", action="store_true", help="ingest + decide also with this code on an empty case_decisions feed"
+    )
     args = parser.parse_args()
     landing = landing_for(args.members)
     newest = sorted((landing / "case_decisions").glob("delivery_date=*"))[-1:]
@@ -130,7 +163,8 @@ def main() -> None:
     found: dict = {"members": args.members, "cpus": os.cpu_count(), "case_rows": cases, "load_before": _load()}
     out = ROOT / "benchmarks" / "results" / "cases.json"
     out.parent.mkdir(exist_ok=True)
-    found["ingest_decide"] = decide_steps(variants, landing, args.repeats)
+    empty = without_cases(landing) if args.empty_feed else None
+    found["ingest_decide"] = decide_steps(variants, landing, args.repeats, empty)
     out.write_text(json.dumps(found, indent=2) + "\n")  # (kept should a night fail)
     if not args.no_nights:
         work = Path(tempfile.mkdtemp(prefix="vsb-bench-cases-"))
