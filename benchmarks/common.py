@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -33,9 +34,11 @@ result = {{}}
 def landing_for(members: int, seed: int = 1) -> Path:
     """The generated landing zone for `members`, made once (in a process of its own) and kept in
     benchmarks/cache/."""
+    from schemas.feeds import FEEDS
+
     folder = CACHE / f"landing-{members}-seed{seed}"
     done = folder / ".complete"
-    if not done.exists():
+    if not done.exists() or not all((folder / feed).is_dir() for feed in FEEDS):  # (made before a feed existed)
         print(f"generating {members:,} members into {folder} …", flush=True)
         code = GENERATE_CODE.format(folder=str(folder), members=members, seed=seed, as_of=AS_OF_GENERATED.isoformat())
         made = measure(code)
@@ -65,16 +68,26 @@ print(json.dumps(result))
 """
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children (and the children they waited for)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def measure(code: str) -> dict:
-    """Run `code` in a fresh process; it sets `result` (a dict). Adds its wall seconds and its own peak RSS."""
+    """Run `code` in a fresh process; it sets `result` (a dict). Adds its wall seconds, its own peak RSS and the
+    CPU seconds of the whole process (`cpu_seconds`: user + system, its start and imports included, every thread and
+    every child it waited for: the figure that does not depend on what else the machine runs)."""
     wrapper = WRAPPER.format(root=str(ROOT), benchmarks=str(ROOT / "benchmarks"), code=code)
     started = time.perf_counter()
+    cpu = children_cpu_seconds()
     out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"the measured step failed (exit {out.returncode}):\n{out.stderr}")
     last = out.stdout.strip().splitlines()[-1]
     result = json.loads(last[last.index("{") :])  # (after a progress bar a library may have drawn on that line)
     result["process_seconds"] = round(time.perf_counter() - started, 2)  # its start and imports included
+    result["cpu_seconds"] = round(children_cpu_seconds() - cpu, 2)
     return result
 
 

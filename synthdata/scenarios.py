@@ -52,6 +52,67 @@ def _person(code: str, birth: dt.date, zorgkas: str, **member) -> dict:
     )
 
 
+def _screener(assessment_id: str, day: dt.date, total: float) -> dict:
+    """A recognised home-care screener whose total alone proves the care need (G-BELRAI)."""
+    return dict(
+        assessment_id=assessment_id,
+        assessment_date=day,
+        service_kind="GEZINSZORG",
+        service_recognised=True,
+        total_score=total,
+        adl_score=2.0,
+        iadl_score=2.0,
+        valid_until=None,
+    )
+
+
+def _stay(stay_id: str, kind: str, region: str, recognised: bool, admission: dt.date, **more) -> dict:
+    facility = f"{kind}-{region}-{stay_id.removeprefix('SC-FS-')}"
+    row = dict(stay_id=stay_id, facility_id=facility, facility_kind=kind, facility_region=region)
+    row |= dict(recognised_by_flanders=recognised, admission_date=admission)
+    return row | {"discharge_date": more.get("discharge"), "special_category": more.get("special")}
+
+
+def _case(record_id: str, kind: str, budget: str, **values) -> dict:
+    """A case_decisions row (docs/spec/feeds.md): the columns a kind does not use are null."""
+    row = dict(record_id=record_id, budget=budget, kind=kind, received_date=None, decided_date=None, refers_to=None)
+    return row | dict(first_month=None, last_month=None) | values
+
+
+def _application(record_id: str, received: dt.date, budget: str = "ZZB") -> dict:
+    return _case(record_id, "APPLICATION", budget, received_date=received)
+
+
+def _grant(record_id: str, application: str, decided: dt.date, first: dt.date, last: dt.date | None = None) -> dict:
+    return _case(record_id, "GRANT", "ZZB", decided_date=decided, refers_to=application, first_month=first,
+                 last_month=last)  # fmt: skip
+
+
+def _refusal(record_id: str, application: str, decided: dt.date, budget: str = "ZZB") -> dict:
+    return _case(record_id, "REFUSAL", budget, decided_date=decided, refers_to=application)
+
+
+def _end(record_id: str, decided: dt.date, first: dt.date) -> dict:
+    return _case(record_id, "END", "ZZB", decided_date=decided, first_month=first)
+
+
+def _appeal(record_id: str, received: dt.date, contested: str, budget: str = "ZZB") -> dict:
+    return _case(record_id, "APPEAL", budget, received_date=received, refers_to=contested)
+
+
+def _appeal_outcome(record_id: str, appeal: str, decided: dt.date, budget: str = "ZZB", first=None) -> dict:
+    """APPEAL_GRANT from `first` (open), or APPEAL_REFUSAL without `first`."""
+    kind = "APPEAL_REFUSAL" if first is None else "APPEAL_GRANT"
+    return _case(record_id, kind, budget, decided_date=decided, refers_to=appeal, first_month=first)
+
+
+def _delivered(feed: str, row: dict, delivery: dt.date) -> bool:
+    """A case row is in the deliveries on or after the day it records (the feed only grows); other rows always."""
+    if feed != "case_decisions":
+        return True
+    return (row["received_date"] or row["decided_date"]) <= delivery
+
+
 # code: (what it shows, the person, rows of the other feeds without insz)
 SCENARIOS: dict[str, dict] = {
     "S01": {
@@ -391,6 +452,152 @@ SCENARIOS: dict[str, dict] = {
             )
         ],
     },
+    # rules.md §10: applications, decisions by hand and appeals (feed case_decisions). A case row is delivered from
+    # the first delivery on or after its received_date or decided_date (the feed only grows: `scenario_rows`).
+    "S15": {
+        "shows": "M-APPLICATION: a WZC in Brussels not recognised by Flanders since 2025-09-01 (W-APPLY-FACILITY and "
+        "its L-REQUEST on 2026-10-26); the application received on 2026-10-20 (delivery of 2026-11-01) is open on "
+        "2026-11-26: W-APPLICATION-OPEN since 2026-10-20, due 2027-01-18, and no W-APPLY-FACILITY any more",
+        "member": _person("S15", D(1937, 5, 15), "ZK100"),
+        "facility_stays": [_stay("SC-FS-15", "WZC", "BXL", False, D(2025, 9, 1))],
+        "case_decisions": [_application("SC-CD-15", D(2026, 10, 20))],
+    },
+    "S16": {
+        "shows": "W-APPLICATION-OVERDUE: a special stay (WZC, MS_ALS_HUNTINGTON) since 2026-05-04 and an application "
+        "received on 2026-08-03 that the zorgkas has not decided: open on 2026-10-26, past its term (due 2026-11-01) "
+        "from 2026-11-02: W-APPLICATION-OVERDUE since 2026-08-03 on 2026-11-26; no W-APPLY-SPECIAL (applied)",
+        "member": _person("S16", D(1958, 7, 16), "ZK200"),
+        "facility_stays": [_stay("SC-FS-16", "WZC", "VL", True, D(2026, 5, 4), special="MS_ALS_HUNTINGTON")],
+        "case_decisions": [_application("SC-CD-16", D(2026, 8, 3))],
+    },
+    "S17": {
+        "shows": "M-GRANT over automatic months (M-ENTITLED, PAY-ONCE): granted by hand from 2025-02 (open), and a "
+        "screener of 2025-02-10 (total 14) gives the automatic right from 2025-06: entitled 2025-02 to 2026-11, "
+        "by hand only 2025-02 to 2025-05, both ways from 2025-06 (the record lists both), each month paid once",
+        "member": _person("S17", D(1941, 4, 17), "ZK200"),
+        "belrai_screeners": [_screener("SC-BR-17", D(2025, 2, 10), 14.0)],
+        "case_decisions": [
+            _application("SC-CD-17", D(2025, 1, 15)),
+            _grant("SC-CD-17G", "SC-CD-17", D(2025, 3, 20), D(2025, 2, 1)),
+        ],
+    },
+    "S18": {
+        "shows": "M-GRANT alone: a PVT in Wallonia since 2025-03-10 and no automatic ground; the zorgkas granted "
+        "from 2025-04 (open) on 2025-06-16: entitled 2025-04 to 2026-11 by hand, M-GRANT in the grounds, no "
+        "W-APPLY-FACILITY (the month is granted by hand)",
+        "member": _person("S18", D(1944, 8, 18), "ZK300"),
+        "facility_stays": [_stay("SC-FS-18", "PVT", "WAL", False, D(2025, 3, 10))],
+        "case_decisions": [
+            _application("SC-CD-18", D(2025, 4, 2)),
+            _grant("SC-CD-18G", "SC-CD-18", D(2025, 6, 16), D(2025, 4, 1)),
+        ],
+    },
+    "S19": {
+        "shows": "M-END then a new GRANT: granted by hand from 2024-10, ended from 2025-09 (left the Brussels WZC on "
+        "2025-08-15), granted again from 2026-02 (back in a WZC since 2026-01-05): entitled 2024-12 to 2025-08 and "
+        "2026-02 to 2026-11, not 2025-09 to 2026-01",
+        "member": _person("S19", D(1939, 10, 19), "ZK400"),
+        "facility_stays": [
+            _stay("SC-FS-19A", "WZC", "BXL", False, D(2024, 9, 2), discharge=D(2025, 8, 15)),
+            _stay("SC-FS-19B", "WZC", "BXL", False, D(2026, 1, 5)),
+        ],
+        "case_decisions": [
+            _application("SC-CD-19A", D(2024, 9, 10)),
+            _grant("SC-CD-19AG", "SC-CD-19A", D(2024, 11, 5), D(2024, 10, 1)),
+            _end("SC-CD-19E", D(2025, 8, 25), D(2025, 9, 1)),
+            _application("SC-CD-19B", D(2026, 1, 12)),
+            _grant("SC-CD-19BG", "SC-CD-19B", D(2026, 3, 2), D(2026, 2, 1)),
+        ],
+    },
+    "S20": {
+        "shows": "M-APPEAL after a zorgkas END: granted by hand from 2024-07, the zorgkas ended it from 2025-11 "
+        "(decided 2025-10-15), the agency granted the appeal of 2025-11-20 on 2026-03-10 from 2025-11 (open): the "
+        "appeal is applied after the END, entitled 2024-12 to 2026-11, M-APPEAL in the grounds",
+        "member": _person("S20", D(1946, 11, 20), "ZK500"),
+        "case_decisions": [
+            _application("SC-CD-20", D(2024, 6, 3)),
+            _grant("SC-CD-20G", "SC-CD-20", D(2024, 8, 1), D(2024, 7, 1)),
+            _end("SC-CD-20E", D(2025, 10, 15), D(2025, 11, 1)),
+            _appeal("SC-CD-20B", D(2025, 11, 20), "SC-CD-20E"),
+            _appeal_outcome("SC-CD-20BG", "SC-CD-20B", D(2026, 3, 10), first=D(2025, 11, 1)),
+        ],
+    },
+    "S21": {
+        "shows": "APPEAL_REFUSAL (BOB): an application for the BOB of 2025-04-01 refused on 2025-06-10, the appeal "
+        "of 2025-07-15 rejected by the agency on 2025-12-01: nothing granted, nothing open, no work list row",
+        "member": _person("S21", D(1990, 12, 21), "ZK600"),
+        "case_decisions": [
+            _application("SC-CD-21", D(2025, 4, 1), budget="BOB"),
+            _refusal("SC-CD-21R", "SC-CD-21", D(2025, 6, 10), budget="BOB"),
+            _appeal("SC-CD-21B", D(2025, 7, 15), "SC-CD-21R", budget="BOB"),
+            _appeal_outcome("SC-CD-21BR", "SC-CD-21B", D(2025, 12, 1), budget="BOB"),
+        ],
+    },
+    "S22": {
+        "shows": "REFUSAL: a special stay (WZC, ACCIDENT_INSURER) since 2026-02-02, the application of 2026-03-09 "
+        "refused on 2026-05-20: not entitled, the application is closed and, decided or not, no W-APPLY-SPECIAL "
+        "(the person has applied)",
+        "member": _person("S22", D(1962, 1, 22), "ZK100"),
+        "facility_stays": [_stay("SC-FS-22", "WZC", "VL", True, D(2026, 2, 2), special="ACCIDENT_INSURER")],
+        "case_decisions": [
+            _application("SC-CD-22", D(2026, 3, 9)),
+            _refusal("SC-CD-22R", "SC-CD-22", D(2026, 5, 20)),
+        ],
+    },
+    "S23": {
+        "shows": "M-APPEAL-SUSPENDS: granted by hand from 2025-03 and paid to October 2026 on 2026-10-26; the "
+        "delivery of 2026-11-01 brings an END from 2026-08 (decided 2026-10-12, left the Brussels WZC on "
+        "2026-07-20) and the member's appeal of 2026-10-27 against it: on 2026-11-26 entitled 2025-03 to 2026-07, "
+        "August to October 2026 owed back but not recovered while the appeal is open, W-APPEAL-OPEN since "
+        "2026-10-27",
+        "member": _person("S23", D(1943, 2, 23), "ZK200"),
+        "facility_stays": [_stay("SC-FS-23", "WZC", "BXL", False, D(2025, 1, 20), discharge=D(2026, 7, 20))],
+        "case_decisions": [
+            _application("SC-CD-23", D(2025, 2, 3)),
+            _grant("SC-CD-23G", "SC-CD-23", D(2025, 4, 14), D(2025, 3, 1)),
+            _end("SC-CD-23E", D(2026, 10, 12), D(2026, 8, 1)),
+            _appeal("SC-CD-23B", D(2026, 10, 27), "SC-CD-23E"),
+        ],
+    },
+    "S24": {
+        "shows": "W-MANUAL-CONFLICT: an adult granted by hand from 2025-03 (open) with a PVB from 2026-05-01 "
+        "(X-VAPH-PVB): still entitled and paid to 2026-11, W-MANUAL-CONFLICT since 2026-05-01 with the case record "
+        "and the PVB record",
+        "member": _person("S24", D(1978, 3, 24), "ZK300"),
+        "vaph_support": [
+            dict(
+                record_id="SC-VA-24",
+                support_kind="PVB",
+                start_date=D(2026, 5, 1),
+                end_date=None,
+                school_year=None,
+                absence_days=None,
+            )
+        ],
+        "case_decisions": [
+            _application("SC-CD-24", D(2025, 2, 17)),
+            _grant("SC-CD-24G", "SC-CD-24", D(2025, 4, 28), D(2025, 3, 1)),
+        ],
+    },
+    "S25": {
+        "shows": "R-ENUM in case_decisions: a screener right from 2025-08 and a case row of an unknown kind REVIEW "
+        "(received 2026-09-14): the row is quarantined, the person held (S-HOLD, W-HELD naming R-ENUM and "
+        "case_decisions), nothing paid while held",
+        "member": _person("S25", D(1933, 6, 25), "ZK400"),
+        "belrai_screeners": [_screener("SC-BR-25", D(2025, 4, 7), 15.0)],
+        "case_decisions": [_application("SC-CD-25", D(2026, 9, 14)) | {"kind": "REVIEW"}],
+    },
+    "S26": {
+        "shows": "R-REFERENCE: a GRANT of 2026-08-10 that refers to SC-CD-62 (no such row; the application is "
+        "SC-CD-26): the GRANT is quarantined, the person held (W-HELD naming R-REFERENCE), nothing granted by hand; "
+        "the application stays open without its GRANT, past its term since 2026-08-30 (W-APPLICATION-OVERDUE)",
+        "member": _person("S26", D(1950, 9, 26), "ZK500"),
+        "facility_stays": [_stay("SC-FS-26", "PVT", "BXL", False, D(2026, 4, 6))],
+        "case_decisions": [
+            _application("SC-CD-26", D(2026, 6, 1)),
+            _grant("SC-CD-26G", "SC-CD-62", D(2026, 8, 10), D(2026, 6, 1)),
+        ],
+    },
 }
 
 
@@ -410,7 +617,9 @@ def scenario_rows(delivery: dt.date = dt.date.max) -> dict[str, list[dict]]:
         for feed, rows in {**scenario, "residence_periods": residence}.items():
             if feed in ("shows", "member", "member_from"):
                 continue
-            feeds.setdefault(feed, []).extend({"insz": member["insz"]} | row for row in rows)
+            feeds.setdefault(feed, []).extend(
+                {"insz": member["insz"]} | row for row in rows if _delivered(feed, row, delivery)
+            )
     return feeds
 
 

@@ -1,4 +1,4 @@
-"""Synthetic landing zone: realistic, deterministic test data for the eight input feeds.
+"""Synthetic landing zone: realistic, deterministic test data for the nine input feeds.
 
 `iter_landing(n_members, seed, as_of, zorgkas_codes)` yields `(feed, delivery_date, frame)` for
 every feed of docs/spec/feeds.md and two deliveries: `as_of` minus one month (same day of the
@@ -21,7 +21,7 @@ feed (W-MEMBER-MISSING). About 0.05% of the persons are in other feeds but never
 
 Bad rows. In each delivery a small share of rows (about 0.04% of a feed's rows per rule, at
 least three per rule) is deliberately broken, each row for one quarantine rule of docs/spec/feeds.md
-(R-ID, R-NULL, R-ENUM, R-DATES, R-RANGE, R-REQUIRED, R-DUPLICATE), with several variants per
+(R-ID, R-NULL, R-ENUM, R-DATES, R-RANGE, R-REQUIRED, R-REFERENCE, R-DUPLICATE), with several variants per
 rule. `generate(..., labels=True)` adds a `_bad` column ("RULE:variant", null for good rows) so
 that tests can check that every labelled row breaks its rule and no other row breaks any.
 Duplicates label every row of the repeated key. Invalid IBANs (~0.3%) are not row errors and are
@@ -30,6 +30,8 @@ not labelled (`iban_kinds` tells them apart for tests).
 Everything is vectorised (numpy + Polars); loops run only over feeds, deliveries, years and a
 handful of categories. No I/O and no clock: the same arguments give identical frames, and each
 feed draws from its own seed `[seed, feed number]`, so one feed does not depend on the others.
+(The case_decisions feed, synthdata/cases.py, draws its W-APPLY applicants from the facility stays: it makes them
+again from the facility feed's own seed, `facility_rng`, so it still does not depend on what else is generated.)
 """
 
 from __future__ import annotations
@@ -434,6 +436,7 @@ _ZK_WEIGHTS = np.array([0.38, 0.09, 0.19, 0.07, 0.15, 0.12])
 
 @dataclass
 class _Population:
+    seed: int
     d1: int
     d2: int
     as_of: dt.date
@@ -685,6 +688,7 @@ def _population(n_members: int, seed: int, as_of: dt.date, codes: list[str]) -> 
     ia[:, 1, 1] = np.where(second, e2, NA)
 
     return _Population(
+        seed=seed,
         d1=d1,
         d2=d2,
         as_of=as_of,
@@ -1094,7 +1098,9 @@ _FACILITY_POOL = np.array([820, 30, 400, 500, 200])
 WZC, PVT, SERVICEFLAT, KORTVERBLIJF, DAGVERZORGING = range(5)
 
 
-def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
+def _facility_latent(pop: _Population, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The latent stays of the facility_stays feed (every stay, whenever it starts): also what synthdata/cases.py
+    draws the applications of the W-APPLY population from (the same seed gives the same stays)."""
     age = pop.age
     prob = np.select([age < 18, age < 65, age < 80], [0.0, 0.01, 0.07], 0.3)
     persons = _pick(rng, prob, np.ones(pop.size, bool), 8)
@@ -1139,8 +1145,22 @@ def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
         _ensure_each(rng, recognised.view(np.int8), keep_rows & (region == reg), [0, 1])
     number = rng.integers(1, _FACILITY_POOL[kind] + 1)
     sel = np.flatnonzero(keep_rows)
-    p, kind, region, recognised, special, number = (a[sel] for a in (p, kind, region, recognised, special, number))
-    admission, discharge = admission[sel].astype(np.int32), discharge[sel].astype(np.int32)
+    latent = dict(p=p, kind=kind, region=region, recognised=recognised, special=special, number=number)
+    latent = {k: a[sel] for k, a in latent.items()}
+    return latent | {"admission": admission[sel].astype(np.int32), "discharge": discharge[sel].astype(np.int32)}
+
+
+def facility_rng(pop: _Population) -> np.random.Generator:
+    """The generator the facility_stays feed draws its stays from (seed `[seed, feed number]`, see `generate`)."""
+    return np.random.default_rng([pop.seed, FEED_NAMES.index("facility_stays") + 1])
+
+
+def _facility_stays(pop: _Population, rng: np.random.Generator) -> Snapshot:
+    s = _facility_latent(pop, rng)
+    p, kind, region, recognised, special, number = (
+        s[k] for k in ("p", "kind", "region", "recognised", "special", "number")
+    )
+    admission, discharge = s["admission"], s["discharge"]
     ids = _order_ids(admission, p)
     vf = pop.visible_from[p]
     facility_id = pl.select(
@@ -1301,12 +1321,10 @@ def _vaph_support(pop: _Population, rng: np.random.Generator) -> Snapshot:
 
 
 def _case_decisions(pop: _Population, rng: np.random.Generator) -> Snapshot:
-    """An empty but typed case_decisions delivery (a required feed): the realistic generator comes later."""
+    """The case_decisions feed: synthdata/cases.py (imported here, not on top: it builds on this module)."""
+    from synthdata.cases import case_decisions
 
-    def snapshot(d: int) -> pl.DataFrame:
-        return pl.DataFrame(schema=FEEDS["case_decisions"].columns)
-
-    return snapshot
+    return case_decisions(pop, rng)
 
 
 _BUILDERS: dict[str, Callable[[_Population, np.random.Generator], Snapshot]] = {
@@ -1648,7 +1666,7 @@ _VARIANTS: dict[str, list[_Variant]] = {
         ),
         *_dup_variants("record_id"),
     ],
-    "case_decisions": [],  # no bad rows yet (an empty feed)
+    # case_decisions: synthdata/cases.py CASE_VARIANTS (`_variants`)
 }
 
 
@@ -1683,12 +1701,26 @@ def _plan(variants: list[_Variant], height: int, rng: np.random.Generator) -> li
         per_rule -= 1
 
 
+def _variants(feed: str) -> list[_Variant]:
+    if feed == "case_decisions":
+        from synthdata.cases import CASE_VARIANTS  # not on top: synthdata/cases.py builds on this module
+
+        return CASE_VARIANTS
+    return _VARIANTS[feed]
+
+
 def _inject(feed: str, frame: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
-    """Break a few rows per rule (in place, or appended copies for duplicates) and label them."""
-    variants = _VARIANTS[feed]
-    counts = _plan(variants, frame.height, ctx.rng)
+    """Break a few rows per rule (in place, or appended copies for duplicates) and label them.
+
+    A frame with a `_referenced` column (case_decisions: a decision refers to the row) has none of those rows
+    broken: breaking one would break the rows that refer to it as well (R-REFERENCE)."""
+    variants = _variants(feed)
+    free = np.arange(frame.height)
+    if "_referenced" in frame.columns:
+        free = np.flatnonzero(~frame["_referenced"].to_numpy())
+    counts = _plan(variants, free.size, ctx.rng)
     slots = [c * _SLOTS[v.kind] for v, c in zip(variants, counts, strict=True)]
-    rows = ctx.rng.choice(frame.height, size=sum(slots), replace=False) if sum(slots) else np.zeros(0, np.int64)
+    rows = ctx.rng.choice(free, size=sum(slots), replace=False) if sum(slots) else np.zeros(0, np.int64)
     key = (FEEDS[feed].key or ("insz",))[0]
     frame = frame.with_columns(_bad=pl.lit(None, dtype=pl.String))
     changed, appended = [], []
@@ -1761,7 +1793,7 @@ def generate(
 def iter_landing(
     n_members: int, seed: int, as_of: dt.date, zorgkas_codes: list[str]
 ) -> Iterator[tuple[str, dt.date, pl.DataFrame]]:
-    """Yield (feed, delivery_date, frame) for the eight feeds, two deliveries each.
+    """Yield (feed, delivery_date, frame) for the nine feeds, two deliveries each.
 
     Deliveries: `as_of` minus one month (same day of the month, clamped) and `as_of`.
     Frames have exactly the columns, dtypes and column order of `schemas.feeds.FEEDS`, members'

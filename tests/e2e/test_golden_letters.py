@@ -172,6 +172,8 @@ def test_the_fee_is_reduced_exactly_for_an_increased_allowance_on_the_letters_da
     assert reduced and len(reduced) < letters.height  # the sample has both
     for row in letters.iter_rows(named=True):
         text, cut = flat(text_of(sample, "nightly/2026-10-26", row)), row["insz"] in reduced
+        if "l'Agentschap Vlaamse Sociale Bescherming a déjà statué" in text or "heeft er al over beslist" in text:
+            continue  # a decision on appeal: no appeal paragraph, so no fee (rules.md §10, L-DECISION by hand)
         if row["language"] == "NL":
             assert f"dossiertaks van {'€ 37,50' if cut else '€ 75,00'}." in text, row["letter_id"]
             assert ("verminderde bedrag" in text) == cut
@@ -244,7 +246,7 @@ def test_a_rerun_of_a_night_after_later_nights_sends_the_same_letters(sample):
     result = run_nightly(as_of=dt.date(2026, 10, 26), landing=LANDING, outbox=sample, state=state, quiet=True)
     assert result["status"] == "identical"  # the same letters, ids and request ledger rows: nothing to publish
     report = json.loads((sample / "nightly" / "2026-10-26" / "_report.json").read_text())
-    assert report["letters"]["by_kind"]["L-REQUEST"] == 15
+    assert report["letters"]["by_kind"]["L-REQUEST"] == 13
 
 
 # --- L-ADDRESSEE ------------------------------------------------------------------------------------------------------
