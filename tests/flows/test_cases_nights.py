@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import polars as pl
 
+from flows.state.store import connect
 from tests.helpers.builders import INSZ_1985, valid_rows
 from tests.helpers.cases import appeal, application, decision
 from tests.helpers.runs import nightly, two_members
@@ -46,7 +46,7 @@ def _second_member(landing: Path) -> list[dict]:
 
 
 def recovered(tmp: Path) -> list[tuple]:
-    con = duckdb.connect(str(tmp / "state" / "vsb.duckdb"), read_only=True)
+    con = connect(str(tmp / "state" / "vsb.duckdb"), read_only=True)
     try:
         return con.sql("SELECT budget, month, listed_on FROM recovery_ledger ORDER BY ALL").fetchall()
     finally:

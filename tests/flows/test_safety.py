@@ -19,6 +19,7 @@ from flows.io.landing import FeedError
 from flows.preflight import Refused, check_run
 from flows.state.store import STATE_VERSION, StateError, connect, open_state
 from pipelines.emit.summary import summary_markdown
+from schemas.feeds import FEEDS
 from tests.helpers.builders import context_at, valid_rows, write_landing
 from tests.helpers.runs import nightly
 
@@ -76,7 +77,7 @@ def test_a_delivery_older_than_max_delivery_age_days_is_a_warning(tmp_path):
     write_landing(tmp_path, DELIVERY)
     assert context_at(tmp_path, DELIVERY + dt.timedelta(days=45)).warnings == ()
     warnings = context_at(tmp_path, DELIVERY + dt.timedelta(days=46)).warnings
-    assert len(warnings) == 8 and all("more than 45 (max_delivery_age_days)" in w for w in warnings)
+    assert len(warnings) == len(FEEDS) and all("more than 45 (max_delivery_age_days)" in w for w in warnings)
     assert warnings[0] == (
         "feed members: the newest delivery 2026-11-01 is 46 days before the run date 2026-12-17, more than 45 "
         "(max_delivery_age_days): check the run date and the feed's deliveries"
@@ -89,7 +90,7 @@ def test_the_old_delivery_warning_is_in_the_report_and_the_prefect_summary(tmp_p
     result = nightly(tmp_path, landing, D(2026, 12, 20))
     report = json.loads((Path(result["path"]) / "_report.json").read_text())
     old = [w for w in report["warnings"] if "max_delivery_age_days" in w]
-    assert len(old) == 8
+    assert len(old) == len(FEEDS)
     assert old[0] in summary_markdown(report, "published", "file:///_report.html")
 
 

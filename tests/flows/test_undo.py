@@ -13,12 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from flows.publication.agreement import StateBehindError
 from flows.state.rebuild import RebuildError, rebuild_state
+from flows.state.store import connect
 from flows.withdraw import WithdrawError, withdraw_run
 from pipelines.emit.letters.content import shifted_ids
 from tests.helpers.builders import INSZ_1985, valid_rows, write_delivery
@@ -37,7 +37,7 @@ def state_of(tmp: Path) -> Path:
 
 def state_rows(state: Path) -> dict[str, list]:
     """Every table of the state, rows sorted (the trends' time left out: it is the run's clock)."""
-    with duckdb.connect(str(state), read_only=True) as con:
+    with connect(str(state), read_only=True) as con:
         tables = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
         rows = {}
         for table in tables:
