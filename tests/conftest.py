@@ -1,5 +1,6 @@
-"""The suite's shared set-up: Prefect's embedded defaults, one Prefect test server per pytest-xdist worker, and
-the guard that the tests write nothing into the repository outside its ignored paths."""
+"""The suite's shared set-up: Prefect's embedded defaults, one Prefect test server per pytest-xdist worker (the
+`vsb` processes the tests start talk to it: `prefect_api`), and the guard that the tests write nothing into the
+repository outside its ignored paths."""
 
 import os
 import subprocess
@@ -64,3 +65,14 @@ def prefect_harness(tmp_path_factory):
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def prefect_api(prefect_harness) -> dict[str, str]:
+    """The environment of a `vsb` process that talks to this worker's Prefect server (prefect_harness): with
+    PREFECT_API_URL set, a run command starts no temporary server of its own (4-5 s of each command,
+    flows/runtime.py PrefectServer). The embedded default without it: tests/project/test_repository_clean.py and
+    tests/e2e/test_readme.py."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}

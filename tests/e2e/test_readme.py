@@ -29,7 +29,7 @@ from tests.helpers.prefect_server import free_port
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```bash\n(.*?)^```", re.M | re.S)
 LEFT_OUT = ("bash scripts/test.sh", "bash scripts/mutation.sh", ".venv/bin/python benchmarks/", ".venv/bin/vsb serve")
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.long  # only with VSB_ALL_TESTS=1 (docs/testing.md)
 
 
 def blocks() -> list[str]:

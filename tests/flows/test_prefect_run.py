@@ -1,10 +1,10 @@
-"""What an operator reads in Prefect (docs/spec/outputs.md, "Run report and Prefect"), against a real Prefect server on
-loopback: `vsb nightly`, `vsb invoices` and `vsb fines` run as the operator runs them, then the flow runs are
+"""What an operator reads in Prefect (docs/spec/outputs.md, "Run report and Prefect"), against a Prefect server on
+loopback (the worker's, tests/conftest.py prefect_api: the same server application as `prefect server start`): `vsb nightly`, `vsb invoices` and `vsb fines` run as the operator runs them, then the flow runs are
 read back through the Prefect client: their names, a task run per step, the counts in their logs, and the
 two artifacts of each run linking to its `_report.html`. Counts and codes only: no insz, name or IBAN in
 any of them. A nightly run started without a date (as a schedule starts it) is named after today.
 
-Slow: a real server starts (about 20-40 s), then four runs.
+Slow: five runs in their own processes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 
 from pipelines.emit.report import personal_data
 from tests.helpers.builders import valid_rows, write_landing
-from tests.helpers.prefect_server import real_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = ["ZK100", "ZK200", "ZK300", "ZK400", "ZK500", "ZK600"]
@@ -38,9 +37,9 @@ def vsb(env: dict, tmp: Path, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def read_back(env: dict, name: str) -> dict:
-    """The flow run of that name with its task runs, logs and artifacts, through the Prefect client of the real
-    server (a settings context of its own: under pytest-xdist the worker's test harness is the active one)."""
+def read_back(env: dict, name: str, since: dt.datetime) -> dict:
+    """The flow run of that name started since `since` (the worker's server also holds the runs of the tests
+    before), with its task runs, logs and artifacts, through the Prefect client of that server."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
@@ -48,13 +47,15 @@ def read_back(env: dict, name: str) -> dict:
         FlowRunFilter,
         FlowRunFilterId,
         FlowRunFilterName,
+        FlowRunFilterStartTime,
         LogFilter,
         LogFilterFlowRunId,
     )
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+        mine = FlowRunFilter(name=FlowRunFilterName(any_=[name]), start_time=FlowRunFilterStartTime(after_=since))
+        runs = client.read_flow_runs(flow_run_filter=mine)
         assert len(runs) == 1, [r.name for r in runs]
         run = runs[0]
         only = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
@@ -73,25 +74,25 @@ def check_private(found: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, prefect_api):
     tmp = tmp_path_factory.mktemp("prefect-runs")
     write_landing(tmp / "landing", dt.date(2026, 1, 1))
     write_landing(tmp / "landing", dt.date(2026, 11, 1))
-    with real_server(tmp) as env:
-        env = {**env, "PREFECT_HOME": str(tmp / "client-home")}
-        vsb(env, tmp, "nightly", "--as-of", "2026-11-26")
-        vsb(env, tmp, "invoices", "--year", "2026", "--as-of", "2026-01-02")
-        vsb(env, tmp, "fines", "--year", "2026")
-        vsb(env, tmp, "backfill", "--from", "2026-11-27", "--to", "2026-11-28")
-        scheduled = [sys.executable, "-c", "from flows.nightly import run_nightly; import sys; "
-                     f"run_nightly(landing={str(tmp / 'landing')!r}, outbox={str(tmp / 'out')!r}, "
-                     f"state={str(tmp / 's.duckdb')!r}, quiet=True)"]  # fmt: skip
-        assert subprocess.run(scheduled, env=env, cwd=ROOT, capture_output=True, text=True).returncode == 0
-        from flows.context import today
+    env = {**prefect_api, "PREFECT_HOME": str(tmp / "client-home")}
+    since = dt.datetime.now(dt.UTC)
+    vsb(env, tmp, "nightly", "--as-of", "2026-11-26")
+    vsb(env, tmp, "invoices", "--year", "2026", "--as-of", "2026-01-02")
+    vsb(env, tmp, "fines", "--year", "2026")
+    vsb(env, tmp, "backfill", "--from", "2026-11-27", "--to", "2026-11-28")
+    scheduled = [sys.executable, "-c", "from flows.nightly import run_nightly; import sys; "
+                 f"run_nightly(landing={str(tmp / 'landing')!r}, outbox={str(tmp / 'out')!r}, "
+                 f"state={str(tmp / 's.duckdb')!r}, quiet=True)"]  # fmt: skip
+    assert subprocess.run(scheduled, env=env, cwd=ROOT, capture_output=True, text=True).returncode == 0
+    from flows.context import today
 
-        names = ["nightly-2026-11-26", "invoices-2026-2026-01-02", "fines-2026", "backfill-2026-11-27..2026-11-28"]
-        names.append(f"nightly-{today().isoformat()}")
-        yield tmp, {name: read_back(env, name) for name in names}
+    names = ["nightly-2026-11-26", "invoices-2026-2026-01-02", "fines-2026", "backfill-2026-11-27..2026-11-28"]
+    names.append(f"nightly-{today().isoformat()}")
+    return tmp, {name: read_back(env, name, since) for name in names}
 
 
 def test_the_nightly_flow_run_is_named_after_its_date_with_a_task_per_step(runs):

@@ -233,6 +233,22 @@ def test_a_crash_between_the_state_commit_and_the_rename_is_completed_by_the_nex
         assert con.sql("SELECT kind, run_key FROM runs WHERE NOT published").fetchall() == []
 
 
+def test_a_fine_run_crashed_before_its_rename_is_completed_by_the_next_fine_run(tmp_path, monkeypatch):
+    """The crash probe of a fine run (every run kind has one that every test run runs): the rerun publishes what an
+    uninterrupted fine run publishes."""
+    landing = fine_landing(tmp_path / "landing", D(2026, 10, 1), b_years_unpaid=1)
+    monkeypatch.setenv("VSB_CRASH_AT", "before-rename")
+    with pytest.raises(Exception, match="crash injected"):
+        fines(tmp_path, landing, 2026)
+    monkeypatch.delenv("VSB_CRASH_AT")
+    assert not (tmp_path / "out" / "fines" / "2026").exists()
+    assert fines(tmp_path, landing, 2026)["status"] in {"published", "identical"}
+    clean = tmp_path / "clean"
+    fines(clean, landing, 2026)
+    same_files(tmp_path / "out" / "fines" / "2026", clean / "out" / "fines" / "2026")
+    assert not list((tmp_path / "out").rglob(".staging-*"))
+
+
 def test_a_committed_run_without_its_staging_folder_is_named_for_a_rerun_which_completes_it(tmp_path, monkeypatch):
     landing = invoice_landing(tmp_path / "landing", D(2026, 1, 1))
     monkeypatch.setenv("VSB_CRASH_AT", "before-rename")

@@ -63,18 +63,27 @@ def test_pay_month_pays_every_entitled_month_once_across_reruns_and_replace(tmp_
     assert not (Path(december["path"]) / "ZK100" / "recoveries.parquet").exists()  # listed once
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, prefect_harness):
+    """The two members' landing (read only by the tests that take it) and the files and ledger of its payment night
+    run without a crash: run once for every crash point."""
+    tmp = tmp_path_factory.mktemp("uninterrupted")
+    landing = two_members(tmp / "landing")
+    nightly(tmp / "clean", landing, PAYMENT_DAY)
+    return landing, files_of(tmp / "clean" / "out"), [r[:4] for r in ledger(tmp / "clean")]
+
+
 @pytest.mark.parametrize("point", ["before-commit", "after-commit", "before-manifest", "before-rename", "after-rename"])
-def test_a_crash_at_any_step_then_a_rerun_gives_the_uninterrupted_result(tmp_path, monkeypatch, point):
-    landing = two_members(tmp_path / "landing")
-    crashed, clean = tmp_path / "crashed", tmp_path / "clean"
+def test_a_crash_at_any_step_then_a_rerun_gives_the_uninterrupted_result(tmp_path, monkeypatch, point, uninterrupted):
+    landing, clean_files, clean_ledger = uninterrupted
+    crashed = tmp_path / "crashed"
     monkeypatch.setenv("VSB_CRASH_AT", point)
     with pytest.raises(Exception, match="crash injected"):
         nightly(crashed, landing, PAYMENT_DAY)
     monkeypatch.delenv("VSB_CRASH_AT")
     assert nightly(crashed, landing, PAYMENT_DAY)["status"] in {"published", "identical"}
-    nightly(clean, landing, PAYMENT_DAY)
-    assert files_of(crashed / "out") == files_of(clean / "out")
-    assert [r[:4] for r in ledger(crashed)] == [r[:4] for r in ledger(clean)]
+    assert files_of(crashed / "out") == clean_files
+    assert [r[:4] for r in ledger(crashed)] == clean_ledger
 
 
 def test_a_failed_run_leaves_the_state_as_it_was(tmp_path):
@@ -88,7 +97,7 @@ def test_a_failed_run_leaves_the_state_as_it_was(tmp_path):
     assert not (tmp_path / "out" / "nightly" / "2026-11-26").exists()
 
 
-@pytest.mark.slow  # 70 nights: CI runs it (.ci/run), scripts/test.sh only with VSB_ALL_TESTS=1
+@pytest.mark.long  # 70 nights: only with VSB_ALL_TESTS=1 (docs/testing.md); the crash probes above run everywhere
 def test_backfill_gives_the_folders_of_the_nightly_runs(tmp_path):
     """Backfill D1..D2 from the same starting state = the nightly runs of those dates (35 days, a payment day)."""
     from flows.nightly import run_backfill

@@ -208,12 +208,25 @@ def test_a_backfill_over_published_nights_is_a_no_op_and_one_over_a_never_run_ni
 # --- a run committed but not published ----------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def three_clean_nights(tmp_path_factory, prefect_harness):
+    """The two members' landing (read only by the tests that take it) and the files and ledger of the nights
+    2026-11-20, 2026-11-26 (paying) and 2026-11-27 run without a crash: run once for both crash points."""
+    tmp = tmp_path_factory.mktemp("clean")
+    landing = two_members(tmp / "landing")
+    for day in (D(2026, 11, 20), PAYMENT_DAY, D(2026, 11, 27)):
+        nightly(tmp / "clean", landing, day)
+    return landing, files_of(tmp / "clean" / "out"), ledger(tmp / "clean")
+
+
 @pytest.mark.parametrize("point", ["after-commit", "before-rename"])
-def test_the_next_night_publishes_a_payment_night_killed_between_commit_and_rename(tmp_path, monkeypatch, point):
+def test_the_next_night_publishes_a_payment_night_killed_between_commit_and_rename(
+    tmp_path, monkeypatch, point, three_clean_nights
+):
     """Finding: killed between the commit and the rename of 2026-11-26, the next nights published while the
     ledger held November as paid and no payments file did. Now the next night publishes 2026-11-26 first."""
-    landing = two_members(tmp_path / "landing")
-    crashed, clean = tmp_path / "crashed", tmp_path / "clean"
+    landing, clean_files, clean_ledger = three_clean_nights
+    crashed = tmp_path / "crashed"
     nightly(crashed, landing, D(2026, 11, 20))
     monkeypatch.setenv("VSB_CRASH_AT", point)
     with pytest.raises(Exception, match="crash injected"):
@@ -226,10 +239,29 @@ def test_the_next_night_publishes_a_payment_night_killed_between_commit_and_rena
     assert paid and paid == published  # every ledger month in a published payments file, once
     assert not list((crashed / "out").rglob(".staging-*"))
     assert all(r[4] for r in runs(crashed))
-    for day in (D(2026, 11, 20), PAYMENT_DAY, D(2026, 11, 27)):
-        nightly(clean, landing, day)
-    assert files_of(crashed / "out") == files_of(clean / "out")
-    assert ledger(crashed) == ledger(clean)
+    assert files_of(crashed / "out") == clean_files
+    assert ledger(crashed) == clean_ledger
+
+
+def test_a_backfill_crashed_before_a_nights_rename_is_completed_by_the_next_backfill(
+    tmp_path, monkeypatch, three_clean_nights
+):
+    """The crash probe of a backfill (every run kind has one that every test run runs): after the crash, the
+    backfill run again gives the files and ledger of the nights run without a crash."""
+    from flows.nightly import run_backfill
+
+    landing, clean_files, clean_ledger = three_clean_nights
+    where = dict(landing=landing, outbox=tmp_path / "out", state=state_of(tmp_path), quiet=True)
+    nightly(tmp_path, landing, D(2026, 11, 20))
+    monkeypatch.setenv("VSB_CRASH_AT", "before-rename")
+    with pytest.raises(Exception, match="crash injected"):
+        run_backfill(first=PAYMENT_DAY, last=D(2026, 11, 27), **where)
+    monkeypatch.delenv("VSB_CRASH_AT")
+    assert not (tmp_path / "out" / "nightly" / "2026-11-26").exists() and ledger(tmp_path)  # paid, unpublished
+    run_backfill(first=PAYMENT_DAY, last=D(2026, 11, 27), **where)
+    assert not list((tmp_path / "out").rglob(".staging-*"))
+    assert files_of(tmp_path / "out") == clean_files
+    assert ledger(tmp_path) == clean_ledger
 
 
 def test_a_committed_night_whose_staging_folder_is_incomplete_must_be_rerun_first(tmp_path, monkeypatch):

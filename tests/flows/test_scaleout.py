@@ -1,6 +1,9 @@
 """Scale-out on a real Dask cluster on loopback (`dask scheduler` and two `dask worker` processes): a simulation on
 the cluster equals the simulation here, byte for byte; a backfill whose nights are decided on the cluster equals
-the serial backfill (every output file, every state table), and stops at the same failing night."""
+the serial backfill (every output file, every state table), and stops at the same failing night.
+
+Long (a Dask scheduler and two workers start, then the sample's backfill three times: about 2 minutes): these run
+only with VSB_ALL_TESTS=1 (docs/testing.md); the unreachable cluster runs everywhere."""
 
 from __future__ import annotations
 
@@ -72,6 +75,7 @@ def dask_address(tmp_path_factory):
 # --- simulate ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.long
 def test_simulate_on_the_cluster_equals_simulate_here(tmp_path, dask_address):
     from flows.simulate import run_simulation
 
@@ -152,6 +156,7 @@ def backfill(tmp: Path, landing: Path, first: dt.date, last: dt.date, dask_addre
     )
 
 
+@pytest.mark.long
 def test_a_backfill_decided_on_the_cluster_equals_the_serial_backfill(tmp_path, dask_address):
     """The sample over a payment night (2026-10-26) and a change of deliveries (2026-11-01)."""
     first, last = D(2026, 10, 25), D(2026, 11, 2)
@@ -170,6 +175,7 @@ def test_a_backfill_decided_on_the_cluster_equals_the_serial_backfill(tmp_path, 
     assert {r["status"] for r in backfill(tmp_path / "parallel", SAMPLE, first, last, dask_address)} == {"identical"}
 
 
+@pytest.mark.long
 def test_a_backfill_on_the_cluster_stops_at_the_first_failing_night_as_the_serial_one(tmp_path, dask_address):
     from tests.helpers.runs import two_members
 

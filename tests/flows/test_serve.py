@@ -1,7 +1,8 @@
 """`vsb serve` against a real Prefect server on loopback: the three schedules are registered, a run of the
 nightly deployment triggered through the API completes and publishes, then everything is stopped.
 
-Slow (a real server starts: about 20-40 s); it talks to the server over HTTP only, on 127.0.0.1.
+Long (a real server starts: about 20-40 s; only with VSB_ALL_TESTS=1, docs/testing.md); it talks to the server
+over HTTP only, on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.helpers.prefect_server import BIN, call, real_server, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_serve_registers_the_schedules_and_a_triggered_nightly_run_completes(tmp_path):
     landing = write_landing(tmp_path / "landing")
     logs = tmp_path / "logs"
