@@ -2,12 +2,17 @@
 previous runs).
 
 Counts only, never an insz: the run's kind and key, its date, the active grants after it, its payment
-rows and amount, the share of rows quarantined and its time in seconds. Written in the transaction that
-commits the run (publication protocol: `Built.change`), so a failed run leaves no row; read by the next
-runs' reports (pipelines/emit/report.py TRENDS_COLUMNS).
+rows and amount, the share of rows quarantined, its time in seconds and, for a night, its open applications
+(those past their legal term included), those past their term and its open appeals (rules.md §10). Written in
+the transaction that commits the run (publication protocol: `Built.change`), so a failed run leaves no row;
+read by the next runs' reports (pipelines/emit/report.py TRENDS_COLUMNS).
 
 The row's `seconds` is the run's time from its start to its commit, measured when the row is written;
 the report of the run itself, written before, shows only the steps up to the files.
+
+A state from before a column (the case counts came with issue 21) gets it on open (`ensure_trends`, as
+flows/state/store.py `ensure_runs` adds `published`): its earlier rows hold null there, which the report leaves
+out of the chart. The schema version stays: an older vsb reads the table by its column names.
 """
 
 from __future__ import annotations
@@ -34,29 +39,37 @@ CREATE TABLE IF NOT EXISTS run_trends (
     PRIMARY KEY (kind, run_key)
 );
 """
+# columns added since the table was first created, in order: (name, type); a state from before gets them on open
+ADDED = (
+    ("applications_open", "BIGINT"),  # nightly: open applications, those past their legal term included
+    ("applications_overdue", "BIGINT"),  # nightly: open applications past their legal term
+    ("appeals_open", "BIGINT"),  # nightly: open appeals
+)
+COLUMNS = (
+    "kind", "run_key", "run_date", "active_grants", "payment_rows", "payment_amount", "quarantine_rate", "seconds",
+    *(name for name, _ in ADDED),
+)  # fmt: skip
 HISTORY = 400  # runs shown: more than a year of nights
 
 
 @register
 def ensure_trends(con: duckdb.DuckDBPyConnection) -> None:
+    """The table; a state from before a column of ADDED gets it (null in its earlier rows)."""
     con.execute(TABLE)
+    query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'run_trends'"
+    present = {c for (c,) in con.execute(query).fetchall()}
+    for name, kind in ADDED:
+        if name not in present:
+            con.execute(f"ALTER TABLE run_trends ADD COLUMN {name} {kind}")
 
 
 def record_trend(con: duckdb.DuckDBPyConnection, kind: str, run_key: str, row: dict) -> None:
     """The run's row (TRENDS_COLUMNS but kind), replacing an earlier attempt's: inside the run's transaction."""
     con.execute("DELETE FROM run_trends WHERE kind = ? AND run_key = ?", [kind, run_key])
+    values = {"kind": kind, "run_key": run_key, "run_date": row["run_date"]}
     con.execute(
-        "INSERT INTO run_trends VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            kind,
-            run_key,
-            row["run_date"],
-            row.get("active_grants"),
-            row.get("payment_rows"),
-            row.get("payment_amount"),
-            row.get("quarantine_rate"),
-            row.get("seconds"),
-        ],
+        f"INSERT INTO run_trends ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+        [values.get(c, row.get(c)) for c in COLUMNS],
     )
 
 
@@ -64,7 +77,8 @@ def earlier_trends(con: duckdb.DuckDBPyConnection, kind: str, run_key: str, run_
     """The trends of the committed runs of `kind` up to `run_date`, but this run's own key (TRENDS_COLUMNS)."""
     table = con.sql(
         "SELECT run_date, kind, active_grants, payment_rows, payment_amount::DOUBLE AS payment_amount, "
-        "quarantine_rate, seconds FROM run_trends WHERE kind = ? AND run_key <> ? AND run_date <= ? "
+        "quarantine_rate, seconds, applications_open, applications_overdue, appeals_open FROM run_trends "
+        "WHERE kind = ? AND run_key <> ? AND run_date <= ? "
         "ORDER BY run_date DESC, run_key DESC LIMIT ?",
         params=[kind, run_key, run_date, HISTORY],
     ).to_arrow_table()

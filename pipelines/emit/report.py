@@ -43,10 +43,12 @@ The trends frame (TRENDS_COLUMNS), one row per earlier run from the state, the c
 included if it should show (its point is marked): run_date (Date), kind (String), active_grants
 (Int64), payment_rows (Int64, null or 0 on a night without payments), payment_amount (Decimal or
 Float64), quarantine_rate (Float64, quarantined rows / rows read, 0..1), seconds (Float64, the run's
-time). Only the rows of the report's kind are drawn; `trend_row` gives a run's row from its report.
+time), applications_open, applications_overdue, appeals_open (Int64, nightly: the run's totals of `case_counts`;
+null before the state kept them). Only the rows of the report's kind are drawn; `trend_row` gives a run's row
+from its report.
 
 Charts are hand-written SVG (about 60 lines here) rather than matplotlib or Altair with vl-convert:
-four small line and bar charts need no dependency (matplotlib brings ~40 MB, vl-convert ~100 MB),
+a few small line and bar charts need no dependency (matplotlib brings ~40 MB, vl-convert ~100 MB),
 the output is a few kB per chart, and it is deterministic by construction.
 """
 
@@ -71,6 +73,10 @@ TRENDS_COLUMNS = {
     "payment_amount": pl.Float64,
     "quarantine_rate": pl.Float64,
     "seconds": pl.Float64,
+    # nightly runs: the totals of CASE_COUNTS over the zorgkassen (rules.md §10); null in a state's earlier rows
+    "applications_open": pl.Int64,
+    "applications_overdue": pl.Int64,
+    "appeals_open": pl.Int64,
 }
 EVENTS = ("NEW", "CONTINUED", "CHANGED", "STOPPED", "CANCELLED")
 # steps timed inside others: shown under them, never added to the run time. "letters render" is part of "files";
@@ -243,6 +249,8 @@ def trend_row(report: Mapping, active_grants: int | None = None) -> dict:
     quarantined = sum(f.get("rows_quarantined", 0) for f in feeds.values())
     zorgkassen = report.get("per_zorgkas", {}).values()
     paid = [z["payments"] for z in zorgkassen if "payments" in z]
+    nightly = run["kind"] == "nightly" and "per_zorgkas" in report
+    cases = [case_counts(z.get("worklist", {})) for z in zorgkassen]
     return {
         "run_date": dt.date.fromisoformat(run["date"]),
         "kind": run["kind"],
@@ -251,6 +259,7 @@ def trend_row(report: Mapping, active_grants: int | None = None) -> dict:
         "payment_amount": float(sum(Decimal(p["amount"]) for p in paid)) if paid else None,
         "quarantine_rate": quarantined / read if read else None,
         "seconds": run_seconds(report.get("timings_seconds", {})),
+        **{key: sum(c[key] for c in cases) if nightly else None for key in CASE_COUNTS},
     }
 
 
@@ -731,6 +740,7 @@ def _trends(trends: pl.DataFrame | None, kind: str, run_date: str | None) -> str
         ("seconds", "Run time", "line", _seconds),
     ]
     figures = []
+    cases = _cases_trend(frame, current, domain)
     for column, label, shape, fmt in charts:
         if column not in frame.columns or frame[column].null_count() == frame.height:
             continue
@@ -739,8 +749,32 @@ def _trends(trends: pl.DataFrame | None, kind: str, run_date: str | None) -> str
             continue
         svg = chart_svg(points, label, shape, fmt, current, domain)
         figures.append(f"<figure><figcaption>{_e(label)}</figcaption>{svg}</figure>")
+    figures += [cases] if cases else []
     runs = f"{frame.height} {_e(kind)} runs, {frame['run_date'].min()} to {frame['run_date'].max()}"
     return f"<section><h2>Trends</h2><p class='muted'>{runs}</p><div class='charts'>{''.join(figures)}</div></section>"
+
+
+CASES_TREND = "Applications and appeals open"
+# the lines of the cases chart: the totals of CASE_COUNTS, each its colour (the legend under the chart)
+CASE_LINES = {"applications_open": "#1f5fa8", "applications_overdue": "#b3261e", "appeals_open": "#2e7d32"}
+
+
+def _cases_trend(frame: pl.DataFrame, current: dt.date | None, domain: tuple[dt.date, dt.date]) -> str:
+    """One chart of the three case totals of the nights (open applications, those past their term, open appeals),
+    a line each; the runs from before the state kept them (null) are left out. Empty when no run has them."""
+    if not set(CASE_LINES) <= set(frame.columns):
+        return ""
+    known = frame.select("run_date", *CASE_LINES).drop_nulls()
+    if known.is_empty():
+        return ""
+    labels = CASE_LABELS | {"applications_overdue": "Applications past their legal term"}
+    series = [(labels[c], CASE_LINES[c], list(known.select("run_date", c).iter_rows())) for c in CASE_LINES]
+    svg = lines_svg(series, CASES_TREND, _n, current, domain)
+    legend = "".join(
+        f"<span class='key'><span class='swatch' style='background:{colour}'></span>{_e(label)}</span>"
+        for label, colour, _ in series
+    )
+    return f"<figure><figcaption>{_e(CASES_TREND)}</figcaption>{svg}<div class='legend'>{legend}</div></figure>"
 
 
 WIDTH, HEIGHT = 320, 150
@@ -769,6 +803,29 @@ def chart_svg(
         f'role="img" aria-label="{_e(label)}"><title>{_e(label)}</title>',
         *frame.axes(ticks, fmt),
         *(frame.bars(points, fmt, current) if shape == "bar" else frame.line(points, fmt, current)),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def lines_svg(
+    series: list[tuple[str, str, list[tuple[dt.date, float]]]],
+    label: str,
+    fmt=str,
+    current: dt.date | None = None,
+    domain: tuple[dt.date, dt.date] | None = None,
+) -> str:
+    """Several lines (label, colour, points) in one chart as an inline SVG, y from 0 (counts) with a few labelled
+    grid lines, drawn as `chart_svg` draws one; each point's tooltip names its line. Deterministic."""
+    values = [float(v) for _, _, points in series for _, v in points]
+    days = sorted(d for _, _, points in series for d, _ in points)
+    ticks = _ticks(0.0, max(values))
+    frame = _ChartFrame(domain or (days[0], days[-1]), ticks[0], ticks[-1])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+        f'role="img" aria-label="{_e(label)}"><title>{_e(label)}</title>',
+        *frame.axes(ticks, fmt),
+        *(part for name, colour, points in series for part in frame.line(points, fmt, current, colour, name)),
         "</svg>",
     ]
     return "".join(parts)
@@ -819,14 +876,17 @@ class _ChartFrame:
             )
         return parts
 
-    def line(self, points: list[tuple[dt.date, float]], fmt, current: dt.date | None) -> list[str]:
+    def line(
+        self, points: list[tuple[dt.date, float]], fmt, current: dt.date | None, colour: str = ACCENT, name: str = ""
+    ) -> list[str]:
         line = " ".join(f"{self.x(d):.1f},{self.y(float(v)):.1f}" for d, v in points)
-        parts = [f'<polyline points="{line}" fill="none" stroke="{ACCENT}" stroke-width="2"/>']
+        parts = [f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>']
+        what = f"{_e(name)} " if name else ""
         for day, value in points:
-            colour, radius = (MARK, 4) if day == current else (ACCENT, 2.5)
+            fill, radius = (MARK, 4) if day == current else (colour, 2.5)
             parts.append(
-                f'<circle cx="{self.x(day):.1f}" cy="{self.y(float(value)):.1f}" r="{radius}" fill="{colour}">'
-                f"<title>{day.isoformat()}: {_e(fmt(float(value)))}</title></circle>"
+                f'<circle cx="{self.x(day):.1f}" cy="{self.y(float(value)):.1f}" r="{radius}" fill="{fill}">'
+                f"<title>{day.isoformat()}: {what}{_e(fmt(float(value)))}</title></circle>"
             )
         return parts
 
@@ -928,6 +988,8 @@ code, abbr { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
 figure { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; padding: 6px 8px; }
 figcaption { font-weight: 600; font-size: 13px; }
+.legend { display: flex; flex-wrap: wrap; gap: 2px 12px; font-size: 11px; color: #57606a; max-width: 320px; }
+.swatch { display: inline-block; width: 10px; height: 3px; margin-right: 4px; vertical-align: middle; }
 svg .tick { font-size: 10px; fill: #57606a; font-family: system-ui, "DejaVu Sans", sans-serif; }
 .note { max-width: 380px; font-size: 12px; }
 footer { margin-top: 28px; font-size: 12px; color: #57606a; }

@@ -271,7 +271,7 @@ def test_trend_row_of_a_report_fits_the_trends_frame():
     assert row == SAMPLE["trends"][-1] | {
         "run_date": dt.date(2026, 11, 26),
         "quarantine_rate": pytest.approx(144 / 10506),
-    }
+    } | dict.fromkeys(["applications_open", "applications_overdue", "appeals_open"], 0)  # none in its work lists
     frame = pl.DataFrame([row], schema=TRENDS_COLUMNS)
     assert frame.height == 1
     not_paying = sample_report() | {"run": {"kind": "nightly", "date": "2026-11-27", "payment_run": False}}
