@@ -5,8 +5,8 @@ manifests (every listed file's sha256, flows/publication/folder.py `is_complete`
 in `_state/` (flows/state/export.py). The new state gets, in the runs' commit order (`seq`): each run's row
 (published), its rows of grant_history, payment_ledger, recovery_ledger, letters_ledger, premium_invoices and
 premium_fines, its letter numbers (the highest number of each zorgkas and kind in its letters.parquet) and its
-trends row (from `_report.json`, its case counts included, without the time it took). So the next night of a rebuilt state equals the
-next night of the lost one.
+trends row (from `_report.json`, its case counts included, without the time it took). So the next night of a
+rebuilt state equals the next night of the lost one.
 
 Written into `<state>.rebuilding` and renamed to the state when complete: a killed rebuild leaves no state
 behind. An existing state is never overwritten: rebuild into a new file.

@@ -121,6 +121,7 @@ def test_report_html_opens_in_chromium_with_three_nights_of_trends(outbox, tmp_p
     assert personal_data(text.replace(json.loads((outbox / "2026-11-28" / "_report.json").read_text())["run"][
         "code_version"], "")) == []  # fmt: skip
     assert "3 nightly runs, 2026-11-26 to 2026-11-28" in text
+    assert "<figcaption>Applications and appeals open</figcaption>" in text  # the sample has open cases (S15-S26)
     dom, messages = browser.dump_dom(page)
     assert messages == [] and dom.count("<svg") >= 3 and "Per zorgkas" in dom
     assert browser.screenshot(page, tmp_path / "report.png") == []
