@@ -11,8 +11,10 @@ written; about 6 minutes for 20 nightly kills) stays a benchmark. `--members N` 
 2. uninterrupted references from copies of the base: the killed command run whole, then the same next command;
 3. each trial, on a fresh copy of the base: the kind's command in its own session, its MAIN process
    killed with SIGKILL (alone: its helpers must die with it, issue 20 point 8) at elapsed times spread over the
-   reference's time, at the named steps (VSB_CRASH_AT=<step>:kill) and, for `letters`, at times after the
-   night's first letter scratch folder appears; then the next command, run directly;
+   reference's time, at the named steps (VSB_CRASH_AT=<step>:kill) and, for `letters`, `simulate` and
+   `rebuild-state`, when the night's first letter scratch folder (the simulation's staging folder, the
+   `<state>.rebuilding` file) appears and at times after it;
+   then the next command, run directly;
 4. checks: no process of the run left 5 s after the kill; no `.staging-*`, `.scratch-*` or `*.rebuilding` left;
    no run committed but unpublished; each payment month, invoice and fine in exactly one published file (lost:
    in none; duplicated: in more); the outcome (published files and state rows) equals the reference's.
@@ -51,7 +53,12 @@ REFORM = ROOT / "data" / "reforms" / "adl-iadl-6.yaml"
 GO_LIVE, PAYMENT_NIGHT, NEXT_NIGHT = "2026-10-26", "2026-11-26", "2026-11-27"
 STEPS = ["before-commit", "after-commit", "before-rename", "after-rename"]  # VSB_CRASH_AT points, killed there
 WITHDRAW_STEPS = ["withdraw-intent", "withdraw-commit", "withdraw-move", "withdraw-mark"]
-LETTER_SCRATCH = ".scratch-letters-*"  # the letters step has started (flows/io/letters.py)
+# kind: (a file pattern in the trial's folder: its step has started, seconds between the kills after it appears)
+TRIGGERS = {
+    "letters": (".scratch-letters-*", 0.3),
+    "simulate": (".staging-*", 0.2),
+    "rebuild-state": ("*.rebuilding", 0.1),
+}
 LOSE_STATE = "lose-state"  # not a command: the base's state file removed (rebuild-state)
 # kind: (commands after the go-live night for the base, the killed command, the next commands, VSB_CRASH_AT steps)
 KINDS = {
@@ -125,7 +132,7 @@ def session_left(sid: int) -> list[int]:
 
 def killed_run(what: str, work: Path, landing: Path, env: dict, after: float | None, trigger: str | None) -> dict:
     """Start `what` in its own session and SIGKILL its main process alone: `after` seconds after its start
-    (after `trigger`, a file pattern in the outbox, appears, when given; None: the run kills itself at its
+    (after `trigger`, a file pattern in the trial's folder, appears, when given; None: the run kills itself at its
     VSB_CRASH_AT step). Then the processes of its session that outlived it by 5 s (they are killed then)."""
     process = subprocess.Popen(
         vsb_command(what, work, landing),
@@ -136,7 +143,7 @@ def killed_run(what: str, work: Path, landing: Path, env: dict, after: float | N
     )
     start, deadline = time.monotonic(), time.monotonic() + 600
     while process.poll() is None and time.monotonic() < deadline:
-        if trigger and next((work / "out").rglob(trigger), None):
+        if trigger and next(work.rglob(trigger), None):
             start, trigger = time.monotonic(), None
         if after is not None and trigger is None and time.monotonic() - start >= after:
             process.kill()  # the main process alone: its helpers must die with it (issue 20 point 8)
@@ -249,9 +256,11 @@ def references(kind: str, base: Path, tmp: Path, landing: Path, env: dict) -> tu
 
 def kill_points(kind: str, kills: int, seconds: float) -> list[tuple]:
     """(label, seconds after the start or the trigger, VSB_CRASH_AT, trigger): the named steps (all four from 8
-    kills, else half the kills, spread), the rest at times spread over the uninterrupted run."""
-    if kind == "letters":
-        return [(f"letters+{0.3 * i:.1f} s", 0.3 * i, None, LETTER_SCRATCH) for i in range(kills)]
+    kills, else half the kills, spread), the rest at times spread over the uninterrupted run; letters and
+    simulate, rebuild-state: once their step's file appears (TRIGGERS), then every step seconds after it."""
+    if kind in TRIGGERS:
+        pattern, step = TRIGGERS[kind]
+        return [(f"{pattern}+{step * i:.1f} s", step * i, None, pattern) for i in range(kills)]
     steps = KINDS[kind][3]
     n = len(steps) if kills >= 2 * len(steps) else kills // 2
     chosen = [steps[i * len(steps) // n + (len(steps) // n - 1) // 2] for i in range(n)]
