@@ -6,10 +6,10 @@ equal to the uninterrupted one.
 Size: the sample's 2,000 members, not the issue's 20k (a 20k landing alone takes longer to generate and run than
 CI's budget on 2 cores). Each kind costs a reference and its trials in real `vsb` processes (about 1 minute of
 CPU per kind at 2 kills on 2 cores, a nightly kind about 1.5), so CI (`slow`) runs one kill of the two kinds no
-other test kills: a simulation killed once its staging folder is there, a rebuild-state once its `.rebuilding`
-file is there. Nightly, invoices, fines and withdraw have their crash probes in test_publication.py,
+other test kills: a simulation killed halfway through its uninterrupted time, a rebuild-state once its
+`.rebuilding` file is there. Nightly, invoices, fines and withdraw have their crash probes in test_publication.py,
 test_premium_flows.py and test_undo.py, the letters step its orphan test in test_orphans.py. Every kind at 2
-kills (one timed kill and one at a named VSB_CRASH_AT step where the kind has steps; letters, simulate,
+kills (one timed kill and one at a named VSB_CRASH_AT step where the kind has steps; letters and
 rebuild-state: when their step's file appears and a little after) is `long`. The 100k run
 with 20 kills per kind stays a benchmark (`scripts/kill_test.py --kind all`)."""
 
