@@ -9,8 +9,8 @@ import polars as pl
 from flows.context import RunContext
 from flows.ingest import Ingested
 from pipelines.decide.absence import ABSENCE_COLUMNS
-from pipelines.decide.applications import GRANTED_COLUMNS, case_worklist
-from pipelines.decide.cases import granted_by_hand
+from pipelines.decide.applications import case_worklist
+from pipelines.decide.cases import BY_HAND_COLUMNS, granted_by_hand
 from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Feeds, decide
 from pipelines.decide.worklist import WORKLIST_COLUMNS
 from pipelines.settle.appeals import CASE_COLUMNS
@@ -34,13 +34,13 @@ class Decided:
     absences: pl.DataFrame
     worklist: pl.DataFrame
     cases: pl.DataFrame = None  # CASE_COLUMNS: the valid rows of case_decisions (rules.md §10; a small feed)
-    granted: pl.DataFrame = None  # GRANTED_COLUMNS: the months granted by hand or on appeal
+    granted: pl.DataFrame = None  # BY_HAND_COLUMNS: the months granted by hand or on appeal
 
     def __post_init__(self):
         if self.cases is None:
             object.__setattr__(self, "cases", pl.DataFrame(schema=CASE_COLUMNS))
         if self.granted is None:
-            object.__setattr__(self, "granted", pl.DataFrame(schema=GRANTED_COLUMNS))
+            object.__setattr__(self, "granted", pl.DataFrame(schema=BY_HAND_COLUMNS))
 
     def months_entitled(self) -> int:
         months = (pl.col("last_month").dt.year() - pl.col("first_month").dt.year()) * 12 + (

@@ -192,7 +192,7 @@ def night_letters(
 ) -> NightLetters:
     """The letters of a night: a decision letter per event, a recovery letter per person with recoveries, a request
     letter per request row not sent by an earlier run; none for a held person (S-HOLD). `by_hand_months`: the months
-    granted by hand or on appeal (GRANTED_COLUMNS): the decision letters of grants that hold by them name the
+    granted by hand or on appeal (BY_HAND_COLUMNS): the decision letters of grants that hold by them name the
     decision (rules.md §10)."""
     started, held = time.perf_counter(), settlement.held.select("insz").unique()
     events = settlement.events.filter(pl.col("event").is_in(DECISION_EVENTS)).join(held, on="insz", how="anti")

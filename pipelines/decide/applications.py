@@ -23,16 +23,6 @@ from pipelines.decide.worklist import work_rows
 from pipelines.params import Params
 from pipelines.timeline import active_on, age_on, window_months
 
-# one row per month granted by hand or on appeal (pipelines/decide/cases.py `granted_by_hand`)
-GRANTED_COLUMNS = {
-    "insz": pl.String,
-    "budget": pl.String,
-    "month": pl.Date,
-    "record_id": pl.String,
-    "on_appeal": pl.Boolean,
-    "decided_date": pl.Date,
-    "received_date": pl.Date,
-}
 APPLY_CODES = ["W-APPLY-SPECIAL", "W-APPLY-FACILITY"]
 MEMBER_COLUMNS = ["insz", "zorgkas", "birth_date", "death_date", "affiliation_start", "affiliation_end"]
 # W-APPLY-SPECIAL and W-APPLY-FACILITY ask for an application for the ZZB (a facility stay is a ground of the ZZB

@@ -6,18 +6,9 @@ import datetime as dt
 
 import polars as pl
 
+from pipelines.decide.cases import BY_HAND_COLUMNS
 from pipelines.settle.appeals import CASE_COLUMNS
 from tests.helpers.builders import INSZ_1985
-
-GRANTED_COLUMNS = {
-    "insz": pl.String,
-    "budget": pl.String,
-    "month": pl.Date,
-    "record_id": pl.String,
-    "on_appeal": pl.Boolean,
-    "decided_date": pl.Date,
-    "received_date": pl.Date,
-}
 
 
 def case(record_id: str, kind: str, budget: str = "ZZB", insz: str = INSZ_1985, **columns) -> dict:
@@ -42,7 +33,7 @@ def cases_frame(rows: list[dict]) -> pl.LazyFrame:
 
 
 def granted(rows: list[dict]) -> pl.LazyFrame:
-    return pl.LazyFrame(rows, schema=GRANTED_COLUMNS, orient="row")
+    return pl.LazyFrame(rows, schema=BY_HAND_COLUMNS, orient="row")
 
 
 def by_hand(month: dt.date, record_id: str = "C2", on_appeal: bool = False, budget: str = "ZZB", insz=INSZ_1985):
