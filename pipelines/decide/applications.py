@@ -190,6 +190,7 @@ def case_worklist(
     the night is settled (pipelines/settle/appeals.py), with the recoveries they hold back."""
     window = window_months(run_date, p.evaluation_window_months)
     applications = m_application(cases, p, run_date)
+    worklist = worklist.collect().lazy()  # a few thousand rows, read twice by without_applied: computed once
     return pl.concat(
         [
             without_applied(worklist, cases, granted, run_date),
