@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.decide.cases import BY_HAND_COLUMNS, granted_by_hand
 from schemas.feeds import FEEDS
+from tests.helpers.cases import case as case_row
 from tests.helpers.decide import (
     PERSON,
     Batch,
@@ -35,19 +36,8 @@ def months(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def case(record_id: str, kind: str, decided: dt.date | None = None, first=None, last=None, **changes) -> dict:
-    """A valid case_decisions row of the builder's member, ZZB."""
-    row = dict(
-        record_id=record_id,
-        insz=PERSON,
-        budget="ZZB",
-        kind=kind,
-        received_date=None,
-        decided_date=decided,
-        refers_to=None,
-        first_month=first,
-        last_month=last,
-    )
-    return row | changes
+    """A valid case_decisions row of the builder's member, ZZB (tests.helpers.cases.case, dates by position)."""
+    return case_row(record_id, kind, insz=PERSON, decided_date=decided, first_month=first, last_month=last, **changes)
 
 
 def grant(record_id, decided, first, last=None, **changes):

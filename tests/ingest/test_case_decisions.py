@@ -13,7 +13,8 @@ from flows.reference import load_reference
 from pipelines.ingest.quarantine import range_maxima
 from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
-from tests.helpers.builders import INSZ_1985, INSZ_2000, frame
+from tests.helpers.builders import INSZ_2000, frame
+from tests.helpers.cases import case as case_row
 
 D = dt.date
 DELIVERY = D(2026, 11, 1)
@@ -31,17 +32,7 @@ def stage(rows: list[dict]):
 
 def case(record_id: str, kind: str, **changes) -> dict:
     """A valid row of `kind` for the builder's member, ZZB."""
-    base = dict(
-        record_id=record_id,
-        insz=INSZ_1985,
-        budget="ZZB",
-        kind=kind,
-        received_date=None,
-        decided_date=None,
-        refers_to=None,
-        first_month=None,
-        last_month=None,
-    )
+    base = case_row(record_id, kind)
     if kind in ("APPLICATION", "APPEAL"):
         base["received_date"] = D(2026, 3, 2)
     else:

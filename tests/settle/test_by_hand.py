@@ -9,28 +9,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.helpers.builders import INSZ_1985, valid_rows, write_delivery, write_landing
+from tests.helpers.builders import valid_rows, write_delivery, write_landing
+from tests.helpers.cases import case
 from tests.helpers.runs import PAYMENT_DAY, ledger, nightly
 
 D = dt.date
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 NOVEMBER, DECEMBER = D(2026, 11, 1), D(2026, 12, 1)
 DECEMBER_PAYMENT = D(2026, 12, 26)
-
-
-def case(record_id: str, kind: str, **values) -> dict:
-    row = dict(
-        record_id=record_id,
-        insz=INSZ_1985,
-        budget="ZZB",
-        kind=kind,
-        received_date=None,
-        decided_date=None,
-        refers_to=None,
-        first_month=None,
-        last_month=None,
-    )
-    return row | values
 
 
 APPLICATION = case("A1", "APPLICATION", received_date=D(2026, 2, 10))
