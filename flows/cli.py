@@ -536,11 +536,12 @@ def _ready(args: argparse.Namespace, server: PrefectServer | None) -> None:
 
 
 def _run_options(args: argparse.Namespace) -> dict:
-    """The folders and options every run flow takes."""
+    """The folders and options every run flow takes; the folders absolute (the flow run's parameters in Prefect say
+    which folders it worked on, whatever the command's working folder was)."""
     found = {
-        "landing": args.landing,
-        "outbox": args.outbox,
-        "state": args.state,
+        "landing": args.landing.resolve(),
+        "outbox": args.outbox.resolve(),
+        "state": args.state.resolve(),
         "accept_shrink": tuple(args.accept_shrink),
         "accept_quarantine": tuple(args.accept_quarantine),
         "replace": args.replace,
@@ -611,7 +612,8 @@ def explain_command(args: argparse.Namespace, server: PrefectServer | None) -> N
         _ready(args, server)
     from flows.explain import explain
 
-    print(explain(args.insz, args.as_of, args.landing, args.json, prefect=args.prefect or None, lang=args.lang))
+    landing = args.landing.resolve()  # absolute in the flow run's parameters, as the run commands' (`_run_options`)
+    print(explain(args.insz, args.as_of, landing, args.json, prefect=args.prefect or None, lang=args.lang))
 
 
 def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
@@ -621,9 +623,9 @@ def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> 
     _ready(args, server)
     result = run_simulation(
         as_of=args.as_of,
-        reforms=args.reform,
-        landing=args.landing,
-        outbox=args.outbox,
+        reforms=[reform.resolve() for reform in args.reform],  # absolute, as the folders (`_run_options`)
+        landing=args.landing.resolve(),
+        outbox=args.outbox.resolve(),
         name=args.name,
         dask_address=args.dask_address,
         accept_shrink=tuple(args.accept_shrink),
