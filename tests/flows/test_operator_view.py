@@ -70,3 +70,28 @@ def test_with_the_outbox_served_over_the_web_the_summary_links_to_the_report(
     assert link == expected
     assert f"Report: [_report.html]({expected})" in summary_markdown(REPORT, "published", link)
     assert report_reference(link) == f"[_report.html]({expected})"
+
+
+def test_warnings_above_the_thresholds_reach_the_summary_and_the_runs_log(tmp_path, caplog, monkeypatch):
+    """issue 22: 29.6% of vaph_support quarantined and 97 persons held were "No warnings."; the thresholds'
+    warnings (pipelines/emit/report.py threshold_warnings) are in the Prefect summary and the run's log as well."""
+    import json
+    import logging
+
+    from flows.report import announce
+    from pipelines.emit.report import threshold_warnings
+
+    monkeypatch.delenv(REPORT_URL, raising=False)
+    feeds = {"vaph_support": {"rows_read": 81, "rows_quarantined": 24}, "members": {"rows_read": 2017}}
+    warnings = threshold_warnings(feeds, 97, 2017, 0.05, 0.01)
+    assert len(warnings) == 2
+    report = REPORT | {"feeds": feeds, "holds": {"persons": 97}, "warnings": warnings}
+    folder = tmp_path / "out" / "nightly" / "2026-11-26"
+    folder.mkdir(parents=True)
+    (folder / "_report.json").write_text(json.dumps(report))
+    with caplog.at_level(logging.INFO, logger="vsb"):
+        announce("nightly", folder, "published")
+    logged = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in logged] == [f"nightly 2026-11-26 warning: {w}" for w in warnings]
+    summary = summary_markdown(report, "published", report_link(folder, "nightly"))
+    assert "**Warnings (2)**" in summary and all(f"- {w}" in summary for w in warnings)
