@@ -18,6 +18,7 @@ import gc
 import os
 import re
 import sys
+import textwrap
 import traceback
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -41,6 +42,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help)\n")
+
+
+DATE = "YYYY-MM-DD"  # the metavar of every date option
 
 
 def _date(text: str) -> dt.date:
@@ -126,25 +130,66 @@ def _debug(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# an example of every subcommand, shown at the end of its --help (docs/spec/outputs.md, "Command line")
+EXAMPLES = {
+    "nightly": ["vsb nightly --as-of 2026-11-26", "vsb nightly --as-of 2026-11-26 --accept-shrink members --replace"],
+    "invoices": ["vsb invoices --year 2026 --as-of 2026-11-26"],
+    "fines": ["vsb fines --year 2026"],
+    "backfill": ["vsb backfill --from 2026-10-26 --to 2026-11-26"],
+    "simulate": ["vsb simulate --as-of 2026-11-26 --reform data/reforms/zzb-150-2027.yaml --lang FR"],
+    "withdraw": ['vsb withdraw --as-of 2026-11-26 --kind nightly --reason "members delivery of the wrong month"'],
+    "rebuild-state": ["vsb rebuild-state --outbox out --state state/rebuilt.duckdb"],
+    "serve": ["VSB_LANDING=/data/landing VSB_OUTBOX=/data/outbox VSB_STATE=/data/state/vsb.duckdb vsb serve"],
+    "explain": [
+        "vsb explain 40031099155 --as-of 2026-11-26 --lang FR",
+        "vsb explain 40031099155 --as-of 2026-11-26 --json",
+    ],
+    "generate": ["vsb generate --members 2000 --seed 1 --scenarios --out data/sample/landing --force"],
+}
+
+
+def _subcommand(sub, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand whose --help opens with what it does and ends with an example (EXAMPLES)."""
+    examples = "\n".join(f"  {line}" for line in EXAMPLES[name])
+    return sub.add_parser(
+        name,
+        help=help,
+        description=textwrap.fill(description or help[0].upper() + help[1:] + ".", width=88),
+        epilog=f"example{'s' if len(EXAMPLES[name]) > 1 else ''}:\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vsb", description="Flemish care budgets: the automatic grant engine")
     parser.add_argument("--version", action=_Version, help="the package version and the code version of the manifests")
     sub = parser.add_subparsers(dest="command", required=True)
-    nightly = sub.add_parser("nightly", help="the nightly run for a date (default: today)")
-    nightly.add_argument("--as-of", type=_date, default=None, help="run date D (default: today)")
-    _common(nightly)
-    invoices = sub.add_parser(
-        "invoices", help="the yearly care premium invoice run (rerun: only invoices not yet issued)"
+    nightly = _subcommand(
+        sub,
+        "nightly",
+        "the nightly run for a date (default: today)",
+        "The nightly run for run date D: ingest and validate the feeds' deliveries of D, decide, settle (grant "
+        "events, payments on the payment run, recoveries), write every zorgkas's files and letters, and publish "
+        "<outbox>/nightly/<D>/ in one rename.",
     )
+    nightly.add_argument("--as-of", type=_date, metavar=DATE, default=None, help="run date D (default: today)")
+    _common(nightly)
+    invoices = _subcommand(sub, "invoices", "the yearly care premium invoice run (rerun: only invoices not yet issued)")
     invoices.add_argument("--year", type=int, required=True, help="premium year Y")
-    invoices.add_argument("--as-of", type=_date, default=None, help="invoice date D (default: today)")
+    invoices.add_argument("--as-of", type=_date, metavar=DATE, default=None, help="invoice date D (default: today)")
     _common(invoices, mass_change=False)
-    fines = sub.add_parser("fines", help="the fine-candidate run on the fine reference date of a year")
+    fines = _subcommand(sub, "fines", "the fine-candidate run on the fine reference date of a year")
     fines.add_argument("--year", type=int, required=True, help="fine year F (judged on 15 October F)")
     _common(fines, mass_change=False)
-    backfill = sub.add_parser("backfill", help="the nightly runs for every date D1..D2, in order")
-    backfill.add_argument("--from", dest="first", type=_date, required=True, help="first run date D1")
-    backfill.add_argument("--to", dest="last", type=_date, required=True, help="last run date D2")
+    backfill = _subcommand(
+        sub,
+        "backfill",
+        "the nightly runs for every date D1..D2, in order",
+        "The nightly runs for every date D1..D2, in order, each exactly as vsb nightly runs it; stops at the first "
+        "date that fails (the dates before it stay published).",
+    )
+    backfill.add_argument("--from", dest="first", type=_date, metavar=DATE, required=True, help="first run date D1")
+    backfill.add_argument("--to", dest="last", type=_date, metavar=DATE, required=True, help="last run date D2")
     backfill.add_argument(
         "--dask-address", help="decide the nights in parallel on this Dask scheduler (tcp://host:port)"
     )
@@ -159,13 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _undo_parsers(sub) -> None:
     """vsb withdraw and vsb rebuild-state (README, Operator mistakes and how to undo them)."""
-    withdraw = sub.add_parser(
+    withdraw = _subcommand(
+        sub,
         "withdraw",
-        help="take back the latest published run of a kind (when no later run exists)",
+        "take back the latest published run of a kind (when no later run exists)",
         description="Removes the run's rows from the state in one transaction, moves its folder to "
         "<outbox>/withdrawn/ with _withdrawn.json and marks each zorgkas manifest withdrawn.",
     )
-    withdraw.add_argument("--as-of", type=_date, required=True, help="the run date D of the run to withdraw")
+    withdraw.add_argument(
+        "--as-of", type=_date, metavar=DATE, required=True, help="the run date D of the run to withdraw"
+    )
     withdraw.add_argument(
         "--kind",
         required=True,
@@ -175,10 +223,11 @@ def _undo_parsers(sub) -> None:
     withdraw.add_argument("--reason", required=True, help="why (kept in _withdrawn.json)")
     _folders(withdraw)
     _debug(withdraw)
-    rebuild = sub.add_parser(
+    rebuild = _subcommand(
+        sub,
         "rebuild-state",
-        help="rebuild a lost state from the published folders",
-        description="Checks every published folder against its manifests and writes a new state (the --state "
+        "rebuild a lost state from the published folders",
+        "Checks every published folder against its manifests and writes a new state (the --state "
         "file must not exist) from the runs' _state/ files.",
     )
     _folders(rebuild)
@@ -186,10 +235,11 @@ def _undo_parsers(sub) -> None:
 
 
 def _serve_parser(sub) -> None:
-    served = sub.add_parser(
+    served = _subcommand(
+        sub,
         "serve",
-        help="serve the flows with their schedules (needs a Prefect server)",
-        description="Serves the nightly, invoice and fine deployments with their schedules. The folders are "
+        "serve the flows with their schedules (needs a Prefect server)",
+        "Serves the nightly, invoice and fine deployments with their schedules. The folders are "
         "required (or VSB_LANDING, VSB_OUTBOX, VSB_STATE). A scheduled run accepts no shrink or mass change "
         "and replaces nothing: run that one date by hand with vsb nightly --accept-... or trigger the "
         "deployment with --param accept_mass_change=true.",
@@ -199,9 +249,15 @@ def _serve_parser(sub) -> None:
 
 
 def _explain_parser(sub) -> None:
-    explain = sub.add_parser("explain", help="the decision record of one person, month by month")
+    explain = _subcommand(
+        sub,
+        "explain",
+        "the decision record of one person, month by month",
+        "The decision record of one person on run date D, month by month, with the rule codes that hold and fail "
+        "and the source records behind them; reads the landing zone only (no state, nothing written).",
+    )
     explain.add_argument("insz", help="national or BIS number (11 digits)")
-    explain.add_argument("--as-of", type=_date, required=True, help="run date D")
+    explain.add_argument("--as-of", type=_date, metavar=DATE, required=True, help="run date D")
     explain.add_argument(
         "--lang",
         type=str.upper,
@@ -221,13 +277,22 @@ def _explain_parser(sub) -> None:
 
 
 def _generate_parser(sub) -> None:
-    generate = sub.add_parser("generate", help="write a synthetic landing zone")
-    generate.add_argument("--members", type=int, required=True)
-    generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--out", type=Path, required=True)
+    generate = _subcommand(
+        sub,
+        "generate",
+        "write a synthetic landing zone",
+        "Writes a synthetic landing zone: two deliveries of every feed (--as-of and one month earlier) for about "
+        "--members members, deterministic for a seed; no real person's data.",
+    )
+    generate.add_argument("--members", type=int, required=True, metavar="N", help="number of generated members")
+    generate.add_argument(
+        "--seed", type=int, default=1, metavar="N", help="random seed: the same seed gives the same files (default 1)"
+    )
+    generate.add_argument("--out", type=Path, required=True, metavar="FOLDER", help="the landing zone folder to write")
     generate.add_argument(
         "--as-of",
         type=_date,
+        metavar=DATE,
         default=dt.date(2026, 11, 1),
         help="date of the newest delivery (the other is one month earlier)",
     )
@@ -243,8 +308,15 @@ def _generate_parser(sub) -> None:
 
 
 def _simulate_parser(sub) -> None:
-    simulate = sub.add_parser("simulate", help="policy simulation: the decide stage under the baseline and reforms")
-    simulate.add_argument("--as-of", type=_date, required=True, help="run date D (the deliveries of D)")
+    simulate = _subcommand(
+        sub,
+        "simulate",
+        "policy simulation: the decide stage under the baseline and reforms",
+        "Policy simulation: reads the deliveries of D once and runs the decide stage under the baseline parameters "
+        "and under each reform, side by side, into <outbox>/simulations/<name>/<D>/; changes no state and "
+        "publishes nothing to the zorgkassen.",
+    )
+    simulate.add_argument("--as-of", type=_date, metavar=DATE, required=True, help="run date D (the deliveries of D)")
     simulate.add_argument("--reform", type=Path, action="append", required=True, help="a reform file (repeatable)")
     simulate.add_argument("--name", help="the simulation's folder name (default: the reform names joined by +)")
     simulate.add_argument("--dask-address", help="run the scenarios on this Dask scheduler (tcp://host:port)")
@@ -296,6 +368,14 @@ def main(argv: list[str] | None = None) -> int:
             prefect_server(args) as server,
         ):
             COMMANDS[args.command](args, server)
+        sys.stdout.flush()  # here, not at exit: a reader gone (`| head`) is seen below
+    except BrokenPipeError as exc:
+        progress.stop_waiting()
+        if not stdout_gone():  # a pipe of the run's own (a socket, a worker): a failure like any other
+            return failed(args, exc)
+        # the reader of the output went away (`vsb explain ... | head`): it read what it wanted; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no "Broken pipe" when Python exits
+        return 0
     except KeyboardInterrupt:
         progress.stop_waiting()
         print(f"vsb {args.command}: interrupted", file=sys.stderr)
@@ -306,6 +386,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         progress.stop_waiting()
     return 0
+
+
+def stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (`vsb explain ... | head` after head's lines):
+    the kernel flags the write end of such a pipe with POLLERR."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's captured output)
+        return False
 
 
 def brussels_today() -> dt.date:
@@ -443,11 +536,12 @@ def _ready(args: argparse.Namespace, server: PrefectServer | None) -> None:
 
 
 def _run_options(args: argparse.Namespace) -> dict:
-    """The folders and options every run flow takes."""
+    """The folders and options every run flow takes; the folders absolute (the flow run's parameters in Prefect say
+    which folders it worked on, whatever the command's working folder was)."""
     found = {
-        "landing": args.landing,
-        "outbox": args.outbox,
-        "state": args.state,
+        "landing": args.landing.resolve(),
+        "outbox": args.outbox.resolve(),
+        "state": args.state.resolve(),
         "accept_shrink": tuple(args.accept_shrink),
         "accept_quarantine": tuple(args.accept_quarantine),
         "replace": args.replace,
@@ -518,7 +612,8 @@ def explain_command(args: argparse.Namespace, server: PrefectServer | None) -> N
         _ready(args, server)
     from flows.explain import explain
 
-    print(explain(args.insz, args.as_of, args.landing, args.json, prefect=args.prefect or None, lang=args.lang))
+    landing = args.landing.resolve()  # absolute in the flow run's parameters, as the run commands' (`_run_options`)
+    print(explain(args.insz, args.as_of, landing, args.json, prefect=args.prefect or None, lang=args.lang))
 
 
 def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
@@ -528,9 +623,9 @@ def simulate_command(args: argparse.Namespace, server: PrefectServer | None) -> 
     _ready(args, server)
     result = run_simulation(
         as_of=args.as_of,
-        reforms=args.reform,
-        landing=args.landing,
-        outbox=args.outbox,
+        reforms=[reform.resolve() for reform in args.reform],  # absolute, as the folders (`_run_options`)
+        landing=args.landing.resolve(),
+        outbox=args.outbox.resolve(),
         name=args.name,
         dask_address=args.dask_address,
         accept_shrink=tuple(args.accept_shrink),
@@ -552,7 +647,26 @@ def generate_command(args: argparse.Namespace, server: PrefectServer | None) -> 
         codes = zorgkas_codes(REFERENCE_DIR)
         summary = write_landing(args.out, args.members, args.seed, args.as_of, codes, scenarios=args.scenarios)
         shown["files"] = summary["files"]
-    print(f"generated {args.members:,} members in {args.out}: {summary}")
+    print(generated_summary(summary, args.out, args.scenarios))
+
+
+def generated_summary(summary: dict, out: Path, scenarios: bool = False) -> str:
+    """`vsb generate`'s result: one line (what, where, how much), then the rows of each feed per delivery."""
+    deliveries = sorted({d for per_delivery in summary["rows"].values() for d in per_delivery})
+    with_scenarios = " and the scenario persons" if scenarios else ""
+    size = summary["bytes"]
+    shown = f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} kB"
+    lines = [
+        f"generated {summary['n_members']:,} members{with_scenarios} (seed {summary['seed']}) in {out}: "
+        f"{len(summary['rows'])} feeds, {len(deliveries)} deliveries ({', '.join(deliveries)}), "
+        f"{summary['files']:,} files, {shown}"
+    ]
+    width = max(len(feed) for feed in summary["rows"])
+    lines.append(f"  {'rows per delivery':<{width}}" + "".join(f"  {d:>12}" for d in deliveries))
+    for feed, per_delivery in summary["rows"].items():
+        cells = "".join(f"  {per_delivery[d]:>12,}" if d in per_delivery else f"  {'-':>12}" for d in deliveries)
+        lines.append(f"  {feed:<{width}}{cells}")
+    return "\n".join(lines)
 
 
 def withdraw_command(args: argparse.Namespace, server: PrefectServer | None) -> None:

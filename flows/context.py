@@ -23,6 +23,7 @@ from flows.io.landing import (
     row_hashes,
 )
 from flows.reference import Reference, load_reference
+from flows.runtime import tag_flow_run
 from pipelines.decide.decisions import Amounts
 from pipelines.params import Params
 from pipelines.timeline import window_months
@@ -102,6 +103,7 @@ def start(
     """The context of a run: parameters in force on `run_date`, and each feed's delivery chosen and
     checked (docs/spec/feeds.md, feed-level checks: a missing feed, a shrunk delivery or column, a file sent
     twice stop the run, naming them all; a delivery older than max_delivery_age_days is a warning)."""
+    tag_flow_run(kind, run_date, year)  # the flow run's tags: kind and date (no-op outside a flow run)
     reference = reference or load_reference()
     params = reference.parameters.params_on(run_date)
     landing = Path(landing)

@@ -8,11 +8,13 @@ import polars as pl
 
 from flows.context import RunContext
 from flows.ingest import Ingested
+from flows.progress import log_counts
 from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.applications import case_worklist
 from pipelines.decide.cases import BY_HAND_COLUMNS, granted_by_hand
 from pipelines.decide.decisions import MONTH_COLUMNS, PERIOD_COLUMNS, Feeds, decide
 from pipelines.decide.worklist import WORKLIST_COLUMNS
+from pipelines.emit.report import person_counts
 from pipelines.settle.appeals import CASE_COLUMNS
 
 DECIDE_FEEDS = [
@@ -64,7 +66,7 @@ def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False
     months = (
         decisions.months.collect().select(list(MONTH_COLUMNS)).sort("insz", "budget", "month") if full_window else None
     )
-    return Decided(
+    decided = Decided(
         periods=compact(periods.select(list(PERIOD_COLUMNS)).sort("insz", "budget", "first_month")),
         months=months,
         absences=compact(absences.select(list(ABSENCE_COLUMNS)).sort("insz", "school_year")),
@@ -72,6 +74,20 @@ def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False
         cases=compact(cases),
         granted=compact(granted),
     )
+    log_counts("decide", decided_counts(decided))  # from inside the task that decides (issue 22)
+    return decided
+
+
+def decided_counts(decided: Decided) -> dict[str, int]:
+    """What the run's log says of a decide step: persons (named as the run report names them), months, work list."""
+    persons = person_counts(decided.periods)
+    return {
+        "persons with an entitled month": persons["persons_entitled"],
+        "persons decided": persons["persons_decided"],
+        "months entitled": decided.months_entitled(),
+        "months granted by hand or on appeal": decided.granted.height,
+        "work-list rows": decided.worklist.height,
+    }
 
 
 def case_rows(ingested: Ingested) -> pl.DataFrame:

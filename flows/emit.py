@@ -29,6 +29,7 @@ from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
 from flows.io.overview import codes_frame, write_overview
 from flows.letters import emit_letters
+from flows.progress import log_counts
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
 from pipelines.emit.files import canonical, member_quarantine, with_titles, zorgkas_slices
@@ -171,6 +172,11 @@ def zorgkas_night_files(
     totals = emit_zorgkas_night(ctx, files, code, run_key, mine, accounts, payment_run)
     member_files(files, code, mine["quarantine"])
     write_overview(ctx, files, code)  # last: a sheet per file written before it
+    counts = {"grant events": sum(totals["grants"].values()), "work-list rows": sum(totals["worklist"].values())}
+    if "payments" in totals:
+        counts |= {"payment rows": mine["payments"].height, "transactions": totals["payments"]["transactions"]}
+    counts |= {"recoveries": totals["recoveries"]["rows"]} if "recoveries" in totals else {}
+    log_counts(f"files {code}", counts | {"quarantined rows": mine["quarantine"].height})  # inside its task
     return totals
 
 
@@ -385,7 +391,9 @@ def premium_zorgkas_files(
     files.csv(f"{code}/{name}.csv", mine)
     member_files(files, code, quarantined)
     write_overview(ctx, files, code)
-    return planned.totals(mine)
+    totals = planned.totals(mine)
+    log_counts(f"files {code}", {name: mine.height, "quarantined rows": quarantined.height})  # inside its task
+    return totals
 
 
 def invoice_totals(rows: pl.DataFrame) -> dict:

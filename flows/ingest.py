@@ -14,7 +14,7 @@ from pandera import config as pandera_config
 
 from flows.context import MIN_PREVIOUS_VALUES, Options, RunContext
 from flows.io.landing import Delivery, FeedError, check_delivery_schema, read_file, read_key_hashes, read_key_rows
-from flows.progress import Steps
+from flows.progress import Steps, log_counts
 from pipelines.ingest.quarantine import exact_duplicates, key_hash, range_maxima, repeated_hashes
 from pipelines.ingest.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
@@ -90,6 +90,9 @@ def ingest_feed(
     staged.extra_columns = extra
     with pandera_config.config_context(validation_depth=pandera_config.ValidationDepth.SCHEMA_ONLY):
         contract.model.validate(staged.valid.select(list(contract.columns)))
+    counts = staged.counts()
+    shown = {"rows read": counts["rows_read"], "valid": counts["rows_valid"], "quarantined": counts["rows_quarantined"]}
+    log_counts(f"ingest {feed}", shown | {"delivery": counts["delivery_date"]})
     return staged
 
 

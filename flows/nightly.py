@@ -72,8 +72,8 @@ def zorgkas_files_task(ctx: RunContext, files: FileLog, code: str, run_key: str,
 
 
 @task(name="report", cache_policy=NO_CACHE, task_run_name="report")
-def report_task(run: RunFolder, con, kind: str, run_key: str, timings: dict) -> dict:
-    return write_report_page(run, con, kind, run_key, timings)
+def report_task(run: RunFolder, con, kind: str, run_key: str, timings: dict, started: float | None = None) -> dict:
+    return write_report_page(run, con, kind, run_key, timings, started)
 
 
 @task(name="publish", cache_policy=NO_CACHE, task_run_name="publish")
@@ -193,7 +193,7 @@ def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: F
             )
             shown["payment rows"] = settled.settlement.payments.height
         with steps.step("report"):
-            trend = report_task(run, con, "nightly", run_key, steps.timings)
+            trend = report_task(run, con, "nightly", run_key, steps.timings, steps.started)
         settlement = settled.settlement
         numbers = used_numbers(manifest, settled.letters.offsets)  # a later --replace version numbers after them
 

@@ -23,14 +23,14 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.context import DEFAULTS, Options, RunContext, start
+from flows.context import DEFAULTS, Options, RunContext, start, today
 from flows.emit import emit_premium, fine_totals, invoice_totals, premium_zorgkas_files
 from flows.ingest import Ingested, ingest, ingest_feed
 from flows.io.outbox import FileLog
 from flows.letters import invoice_letters_of, member_letter_columns
 from flows.nightly import ingest_feed_task, publish_task, releasing_frames_on_error, report_task
 from flows.preflight import RUN_FEEDS
-from flows.progress import Steps
+from flows.progress import Steps, log_counts
 from flows.publication.folder import RunFolder
 from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
 from flows.reference import Reference, load_reference
@@ -98,7 +98,10 @@ class Planned:
 
 @task(name="plan", cache_policy=NO_CACHE, task_run_name="plan-{kind}")
 def plan_task(plan: Callable, con, ingested: Ingested, kind: str):
-    return plan(con, ingested)
+    planned = plan(con, ingested)
+    counts = {k.replace("_", " "): v for k, v in planned.counts.items() if isinstance(v, int)}
+    log_counts(f"plan {kind}", counts)  # from inside the task (issue 22)
+    return planned
 
 
 @task(name="zorgkas-files", cache_policy=NO_CACHE, task_run_name="files-{code}")
@@ -131,7 +134,7 @@ def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, i
                 export_state(files, con, ctx.kind, run_key, ctx.run_date, False, rows)  # for vsb rebuild-state
                 manifest = emit_premium(ctx, files, ingested, planned, steps.timings, run_key, held, files_one)
             with steps.step("report"):
-                trend = maybe_task(report_task)(run, con, ctx.kind, run_key, steps.timings)
+                trend = maybe_task(report_task)(run, con, ctx.kind, run_key, steps.timings, steps.started)
             change = insert_rows(planned.table, planned.new, run_key)
             return Built(run, manifest, change=with_trend(change, ctx.kind, run_key, trend, steps.started))
 
@@ -207,20 +210,41 @@ def fine_context(year: int, landing, outbox, state, options: Options = DEFAULTS)
     return start("fines", reference_date, landing, outbox, state, options, FINE_FEEDS, year, reference)
 
 
-@flow(name="vsb-invoices", flow_run_name="invoices-{year}-{as_of}", validate_parameters=False)
+def invoices_name() -> str:
+    """The invoice flow run's name: `invoices-2027-2027-01-02` (a scheduled run without year and date: today's, in
+    Brussels)."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    as_of = str(parameters.get("as_of") or today())
+    return f"invoices-{parameters.get('year') or as_of[:4]}-{as_of}"
+
+
+def fines_name() -> str:
+    """The fine flow run's name: `fines-2026` (a scheduled run without a year: this year, in Brussels)."""
+    from prefect.runtime import flow_run
+
+    return f"fines-{flow_run.parameters.get('year') or today().year}"
+
+
+@flow(name="vsb-invoices", flow_run_name=invoices_name, validate_parameters=False)
 def run_invoices(
-    year: int,
-    as_of: dt.date,
-    landing: Path,
-    outbox: Path,
-    state: Path,
+    year: int | None = None,
+    as_of: dt.date | None = None,
+    landing: Path = Path("data/sample/landing"),
+    outbox: Path = Path("out"),
+    state: Path = Path("state/vsb.duckdb"),
     accept_shrink: tuple[str, ...] = (),
     accept_quarantine: tuple[str, ...] = (),
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The yearly premium invoice run of year `year` on invoice date `as_of` (a rerun issues only the
-    invoices not yet issued)."""
+    invoices not yet issued). Scheduled on 2 January (flows/serve.py) without either: today, in Brussels, and its
+    year."""
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of or today()  # (a deployment: text)
+    year = int(year or as_of.year)
+    landing, outbox, state = Path(landing), Path(outbox), Path(state)  # (a deployment passes text)
     options = Options(
         frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
     )
@@ -229,19 +253,22 @@ def run_invoices(
         return invoice_run(ctx, Steps(quiet=quiet), ingest_one=ingest_feed_task)
 
 
-@flow(name="vsb-fines", flow_run_name="fines-{year}", validate_parameters=False)
+@flow(name="vsb-fines", flow_run_name=fines_name, validate_parameters=False)
 def run_fines(
-    year: int,
-    landing: Path,
-    outbox: Path,
-    state: Path,
+    year: int | None = None,
+    landing: Path = Path("data/sample/landing"),
+    outbox: Path = Path("out"),
+    state: Path = Path("state/vsb.duckdb"),
     accept_shrink: tuple[str, ...] = (),
     accept_quarantine: tuple[str, ...] = (),
     replace: bool = False,
     quiet: bool = False,
 ) -> dict:
     """The fine-candidate run of year `year` (F-FINE), judged on its fine reference date (15 October F)
-    with the deliveries as of that date."""
+    with the deliveries as of that date. Scheduled on 16 October (flows/serve.py) without a year: this year, in
+    Brussels."""
+    year = int(year or today().year)
+    landing, outbox, state = Path(landing), Path(outbox), Path(state)  # (a deployment passes text)
     options = Options(
         frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
     )

@@ -2,8 +2,9 @@
 
 On a terminal: a spinner from the command's first second (`start_waiting`, while Prefect starts), then
 one per step while it is busy, and a line with its counts when it ends. Off a terminal (cron, a pipe,
-a test) nothing is shown: the command prints only its one result line. Shows only counts and step
-names: never an insz, a name or an IBAN.
+a test) nothing is shown: the command prints only its one result line. In the run's Prefect log: each
+step's time (logged by the flow), and its counts, logged by the task that made them (`log_counts`). Shows
+only counts and step names: never an insz, a name or an IBAN.
 """
 
 from __future__ import annotations
@@ -60,10 +61,24 @@ class Steps:
             yield shown
         elapsed = time.perf_counter() - start
         self.timings[label] = round(elapsed, 3)
-        details = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in shown.items())
-        line = f"{label}: {details + ', ' if details else ''}{elapsed:.1f} s"
+        details = counts_text(shown)
         if not self.quiet:
-            console.print("  " + line)
-        from flows.report import run_logger  # the run's counts in Prefect's log (counts only)
+            console.print(f"  {label}: {details + ', ' if details else ''}{elapsed:.1f} s")
+        from flows.report import run_logger
 
-        run_logger().info(line)
+        # the step's time in the flow's log; its counts were logged by the task that made them (`log_counts`)
+        run_logger().info("%s: %.1f s", label, elapsed)
+
+
+def counts_text(counts: dict) -> str:
+    """`rows read 1,234, quarantined 5`: the counts of a step, integers with thousands separators."""
+    return ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in counts.items())
+
+
+def log_counts(step: str, counts: dict) -> None:
+    """The counts of a step in the run's log, from where they are made: inside a Prefect task run the line is that
+    task's (its run logger), inside a flow run the flow's, else the `vsb` logger (a benchmark, a Dask worker).
+    Counts and codes only: never an insz, a name or an IBAN (docs/spec/outputs.md, Private)."""
+    from flows.report import run_logger
+
+    run_logger().info("%s: %s", step, counts_text(counts))

@@ -137,6 +137,33 @@ def prefect_configured() -> bool:
     return False
 
 
+def tag_flow_run(kind: str, run_date, year: int | None = None) -> None:
+    """Tag the flow run this is called in with `vsb`, the run's kind and its run date (and the premium or fine year),
+    so that the Prefect UI filters the runs of a kind or a date (issue 22); a flow of another kind (vsb-backfill)
+    also gets its own. Each night of a backfill adds its date. Called where every run starts (flows/context.py
+    `start`); outside a flow run (a benchmark, a Dask worker, the command line's checks) it does nothing."""
+    import sys
+
+    if "prefect" not in sys.modules:
+        return
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    run = context.flow_run
+    flow_kind = context.flow.name.removeprefix("vsb-") if context.flow is not None else kind
+    wanted = ["vsb", flow_kind, kind, run_date.isoformat(), *([str(year)] if year is not None else [])]
+    tags = list(dict.fromkeys([*(run.tags or []), *wanted]))
+    if tags == list(run.tags or []):
+        return
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run.id, tags=tags)
+    run.tags = tags
+
+
 def release_frames(exc: BaseException) -> None:
     """Clear the locals of the finished frames of an exception and of those it was raised from: they hold
     the DuckDB handle and the run's frames, which Prefect and the command keep with the exception."""

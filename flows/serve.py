@@ -3,7 +3,8 @@
 
 Schedules need a real Prefect server (docs/stack-notes.md: the temporary server of the local mode does
 not schedule): the operator starts `prefect server start` and sets PREFECT_API_URL (docs/operators.md).
-The scheduled flows take their dates from the clock, in Brussels, when they start.
+The scheduled flows take their dates from the clock, in Brussels, when they start: each deployment is the flow the
+command line runs (vsb-nightly, vsb-invoices, vsb-fines), whose date and year default to today's.
 """
 
 from __future__ import annotations
@@ -13,58 +14,35 @@ import os
 import signal
 from pathlib import Path
 
-from prefect import flow
 from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 from prefect.schedules import Cron
 
-from flows.context import TIMEZONE, today
+from flows.context import TIMEZONE
 from flows.nightly import run_nightly
+from flows.premium import run_fines, run_invoices
 
 NIGHTLY_CRON = "0 2 * * *"
 INVOICES_CRON = "0 3 2 1 *"
 FINES_CRON = "0 3 16 10 *"
 
 
-@flow(name="vsb-invoices-scheduled", validate_parameters=False)
-def scheduled_invoices(landing: str, outbox: str, state: str) -> dict:
-    """The yearly invoice run on 2 January: year and invoice date from the day it runs."""
-    from flows.premium import run_invoices
-
-    day = today()
-    return run_invoices(year=day.year, as_of=day, landing=Path(landing), outbox=Path(outbox), state=Path(state))
-
-
-@flow(name="vsb-fines-scheduled", validate_parameters=False)
-def scheduled_fines(landing: str, outbox: str, state: str) -> dict:
-    """The yearly fine run on 16 October: the fine year F is the year it runs in (reference date 15 October F)."""
-    from flows.premium import run_fines
-
-    return run_fines(year=today().year, landing=Path(landing), outbox=Path(outbox), state=Path(state))
-
-
 def deployments(landing: Path, outbox: Path, state: Path) -> list:
-    """The three deployments with their schedules and the folders they work on."""
+    """The three deployments with their schedules and the folders they work on (absolute): each deploys the flow
+    the command line runs, named as its kind (`vsb-nightly/nightly`, `vsb-invoices/invoices`, `vsb-fines/fines`),
+    tagged `vsb` and its kind; a scheduled run takes its date (and year) from the day it starts, in Brussels."""
     folders = {"landing": str(landing.resolve()), "outbox": str(outbox.resolve()), "state": str(state.resolve())}
+    served = {"nightly": (run_nightly, NIGHTLY_CRON), "invoices": (run_invoices, INVOICES_CRON)}
+    served["fines"] = (run_fines, FINES_CRON)
     return [
-        run_nightly.to_deployment(
-            name="nightly",
-            schedule=Cron(NIGHTLY_CRON, timezone=TIMEZONE),
+        run.to_deployment(
+            name=kind,
+            schedule=Cron(cron, timezone=TIMEZONE),
             parameters=folders,
+            tags=["vsb", kind],
             enforce_parameter_schema=False,
-        ),
-        scheduled_invoices.to_deployment(
-            name="invoices",
-            schedule=Cron(INVOICES_CRON, timezone=TIMEZONE),
-            parameters=folders,
-            enforce_parameter_schema=False,
-        ),
-        scheduled_fines.to_deployment(
-            name="fines",
-            schedule=Cron(FINES_CRON, timezone=TIMEZONE),
-            parameters=folders,
-            enforce_parameter_schema=False,
-        ),
+        )
+        for kind, (run, cron) in served.items()
     ]
 
 
@@ -88,8 +66,8 @@ def serve_flows(landing: Path, outbox: Path, state: Path, limit: int | None = No
     for deployment in deployments(landing, outbox, state):
         runner.add_deployment(deployment)
     print(
-        "vsb serve: serving vsb-nightly/nightly (every day 02:00), vsb-invoices-scheduled/invoices (2 January "
-        f"03:00), vsb-fines-scheduled/fines (16 October 03:00), {TIMEZONE}; stop with Ctrl-C or SIGTERM",
+        "vsb serve: serving vsb-nightly/nightly (every day 02:00), vsb-invoices/invoices (2 January 03:00), "
+        f"vsb-fines/fines (16 October 03:00), {TIMEZONE}; stop with Ctrl-C or SIGTERM",
         flush=True,
     )
     try:

@@ -12,6 +12,8 @@ from flows.context import RunContext
 from flows.decide import Decided
 from flows.ingest import Ingested
 from flows.letters import LetterInputs, NightLetters, night_letters, take_letter_inputs
+from flows.progress import log_counts
+from flows.report import settled_counts
 from flows.state.ledger import earlier_payment_run, previous, record_run, run_rows
 from flows.state.letters_ledger import record_requests, request_rows
 from pipelines.decide.conditions import VOLUNTARY_BASES
@@ -92,6 +94,7 @@ def settle_night(
         decided.cases,
     )
     letters = night_letters(ctx, con, run_key, kept.letters, decided.periods, settlement, payment_run, decided.granted)
+    log_counts("settle", settled_counts(settlement, payment_run))  # from inside the task that settles (issue 22)
     return Settled(settlement, payment_run, letters)
 
 

@@ -33,6 +33,8 @@ The report dict: today's `_report.json` (flows/nightly.py `build_run`, flows/pre
     warnings:        [text] (the feed checks', and `threshold_warnings`)
     timings_seconds: {step: seconds}, in step order; the steps of PART_STEPS are parts of others (not added up:
                      `run_seconds`)
+    wall_seconds:    the run's wall time from its start to its report (the steps and the time between them: the
+                     run's Prefect tasks starting, the lock, the state read); absent in older reports
     invoices:        invoice runs: {issued, issued_earlier_on_this_date, liable,
                      liable_already_invoiced_by_other_runs, held, deceased_not_invoiced,
                      per_zorgkas: {zorgkas: {invoices, reduced, amount}}}
@@ -365,9 +367,11 @@ def _summary(report: Mapping, page: _Page) -> str:
     for key, label in (("invoices", "Invoices issued"), ("fines", "Fines proposed")):
         if key in report:
             tiles.append((label, _n(report[key].get("issued", report[key].get("proposed", 0)))))
+    if "wall_seconds" in report:
+        tiles.append(("Wall time", _seconds(report["wall_seconds"])))
     timings = report.get("timings_seconds", {})
     if timings:
-        tiles.append(("Run time", _seconds(run_seconds(timings))))
+        tiles.append(("Steps, each once", _seconds(run_seconds(timings))))
     if not tiles:
         return ""
     cells = "".join(
@@ -710,9 +714,14 @@ def _timings(report: Mapping) -> str:
         for step, s in steps
     )
     total = (
-        f"<tr class='total'><th>Run time (the steps, each once)</th><th class='num'>{_seconds(run_seconds(timings))}"
+        f"<tr class='total'><th>The steps, each once</th><th class='num'>{_seconds(run_seconds(timings))}"
         "</th><th></th></tr>"
     )
+    if "wall_seconds" in report:
+        total += (
+            "<tr class='total'><th>Wall time, from the run's start to this report <span class='muted'>(the steps and "
+            f"the time between them)</span></th><th class='num'>{_seconds(report['wall_seconds'])}</th><th></th></tr>"
+        )
     note = f"<p class='muted note'>{_e(report['timings_note'])}</p>" if report.get("timings_note") else ""
     return f"<section><h2>Timings per step</h2><table class='narrow'>{rows}{total}</table>{note}</section>"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from urllib.parse import unquote
 
 from pipelines.emit.report import CASE_COUNTS, CASE_LABELS, EVENTS, KINDS, PERSON_LABELS, case_counts, personal_data
 
@@ -21,7 +22,7 @@ def summary_markdown(report: Mapping, status: str, link: str) -> str:
     lines = [
         f"# {KINDS.get(kind, kind)} {run.get('date', '')}: {STATUS.get(status, status)}",
         "",
-        f"Report: [{link.rsplit('/', 1)[-1]}]({link}) (folder `{run.get('folder', '')}`)",
+        f"Report: {report_reference(link)} (folder `{run.get('folder', '')}`)",
         "",
         "| | |",
         "|---|---:|",
@@ -33,6 +34,16 @@ def summary_markdown(report: Mapping, status: str, link: str) -> str:
     text = "\n".join(lines) + "\n"
     _refuse_personal_data(text)
     return text
+
+
+def report_reference(link: str) -> str:
+    """The run report in Markdown, in a form the Prefect UI opens: an http(s) address (the outbox served over the
+    web, VSB_REPORT_URL) as a link; a file on this machine or a share as its path to copy into a browser, since a
+    web page cannot open a file: link (browsers refuse it, and the UI's Markdown drops the link)."""
+    if link.startswith(("http://", "https://")):
+        return f"[{link.rsplit('/', 1)[-1]}]({link})"
+    path = link.removeprefix("file://") if link.startswith("file://") else link
+    return f"`{unquote(path)}` (open it in a browser on a machine that sees the outbox)"
 
 
 def key_figures(report: Mapping) -> list[tuple[str, str]]:

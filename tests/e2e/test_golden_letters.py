@@ -54,6 +54,9 @@ PICKED = {
     "stop-scale-ended-nl": ("nightly/2026-11-06", "22090176748", "L-DECISION"),
     "cancel-record-gone-nl": ("nightly/2026-11-06", "70010306561", "L-DECISION"),
     "cancel-newer-screener-nl": ("nightly/2026-11-06", "42081255325", "L-DECISION"),
+    # rules.md §10: a grant by hand (S18, no automatic ground) and one on appeal (S20), motivated by the decision
+    "decision-by-hand-nl": ("nightly/2026-10-26", S["S18"], "L-DECISION"),
+    "decision-on-appeal-nl": ("nightly/2026-10-26", S["S20"], "L-DECISION"),
 }
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),
@@ -297,6 +300,27 @@ def test_a_stop_cancel_or_recovery_names_the_fact_that_changed(sample, name, fac
     text = flat(letter_text(sample, *PICKED[name]))
     assert fact in text
     assert GENERIC not in text
+
+
+@pytest.mark.parametrize(
+    "name, decision",
+    [
+        ("decision-by-hand-nl", "Uw zorgkas heeft u dit zorgbudget voor deze maanden toegekend op uw aanvraag"),
+        (
+            "decision-on-appeal-nl",
+            "Het Agentschap Vlaamse Sociale Bescherming heeft u dit zorgbudget voor deze maanden",
+        ),
+    ],
+)
+def test_a_grant_by_hand_or_on_appeal_gives_the_decision_as_its_ground_not_a_failing_automatic_rule(
+    sample, name, decision
+):
+    """rules.md §10: the automatic rules do not re-judge a month granted by hand or on appeal, so its L-DECISION names
+    the decision, not ZZB-START's "the month lies in no period with a right" (issue 21's known bug), nor any other
+    automatic rule that fails in those months (S18: no ground, a stay outside Flanders)."""
+    text = flat(letter_text(sample, *PICKED[name]))
+    assert decision in text
+    assert GENERIC not in text and "(ZZB-START)" not in text
 
 
 def test_a_new_grant_from_the_windows_first_month_says_earlier_months_are_not_decided(sample):

@@ -230,6 +230,33 @@ def test_bob_grant_names_the_support_need_and_the_transition_is_told_apart():
     assert found.filter(pl.col("budget") == "ZZB").select("code", "record_id").rows() == [("T-NRTH-2017", "V-NRTH-OLD")]
 
 
+def test_a_grant_by_hand_is_motivated_by_the_decision_not_by_the_automatic_rules_that_fail():
+    """rules.md §10: a month granted by hand or on appeal is not re-judged by the automatic rules, so its L-DECISION
+    names the decision (M-GRANT, M-APPEAL with the case record) and what holds, never ZZB-START or another automatic
+    rule that fails in it (issue 21's known bug: the letter listed the failing ZZB-START among its grounds)."""
+    hand = ["G-BELRAI", "M-GRANT", "E-AFFILIATED", "E-ALIVE"]
+    appeal = ["M-APPEAL", "E-AFFILIATED", "E-ALIVE"]
+    decided = periods(
+        [
+            (A, "ZZB", D(2026, 9, 1), D(2026, 11, 1), True, hand, ["ZZB-START", "E-WAITING"], ["belrai_screeners:BS-1", "case_decisions:C2"]),
+            (C, "BOB", D(2025, 3, 1), D(2025, 12, 1), True, appeal, ["G-BOB", "X-BOB-PVB"], ["case_decisions:AG1"]),
+        ]
+    )  # fmt: skip
+    grants = events([(A, "ZZB", "NEW", D(2026, 9, 1), None), (C, "BOB", "NEW", D(2025, 3, 1), D(2025, 12, 1))])
+    found = motivation(grants, decided, records(["belrai_screeners:BS-1"]), MONTH)
+    assert reasons(found, A) == [
+        ("E-AFFILIATED", "HOLDS", None),
+        ("E-ALIVE", "HOLDS", None),
+        ("G-BELRAI", "HOLDS", "BS-1"),
+        ("M-GRANT", "HOLDS", None),
+    ]
+    assert reasons(found, C) == [
+        ("E-AFFILIATED", "HOLDS", None),
+        ("E-ALIVE", "HOLDS", None),
+        ("M-APPEAL", "HOLDS", None),
+    ]
+
+
 def test_continued_grants_get_no_motivation():
     decided = periods([(A, "ZZB", D(2026, 9, 1), D(2026, 11, 1), True, ["G-BELRAI"], [], ["belrai_screeners:BS-1"])])
     found = motivation(events([(A, "ZZB", "CONTINUED", D(2026, 9, 1), None)]), decided, records([]), MONTH)

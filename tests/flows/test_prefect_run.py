@@ -10,13 +10,15 @@ Slow: five runs in their own processes.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pipelines.emit.report import personal_data
+from pipelines.emit.report import personal_data, run_seconds
 from tests.helpers.builders import valid_rows, write_landing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,12 +27,14 @@ FEEDS = list(valid_rows())
 pytestmark = pytest.mark.slow
 
 
-def vsb(env: dict, tmp: Path, *args: str) -> None:
-    folders = ["--landing", str(tmp / "landing"), "--outbox", str(tmp / "out"), "--state", str(tmp / "s.duckdb")]
+def vsb(env: dict, tmp: Path, *args: str, relative: bool = False) -> None:
+    """`vsb` with the test's folders; `relative`: named relative to tmp, the command's working folder."""
+    where = Path() if relative else tmp
+    folders = ["--landing", str(where / "landing"), "--outbox", str(where / "out"), "--state", str(where / "s.duckdb")]
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", *args, *folders, "--allow-future-date"],  # the sample's dates
         env=env,
-        cwd=ROOT,
+        cwd=tmp if relative else ROOT,
         capture_output=True,
         text=True,
     )
@@ -65,6 +69,8 @@ def read_back(env: dict, name: str, since: dt.datetime) -> dict:
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
         )
     return {"run": run, "tasks": sorted(t.name for t in tasks), "logs": [log.message for log in logs],
+            "task_logs": [log.message for log in logs if log.task_run_id is not None],
+            "flow_logs": [log.message for log in logs if log.task_run_id is None],
             "artifacts": {a.key: a for a in artifacts}}  # fmt: skip
 
 
@@ -80,8 +86,9 @@ def runs(tmp_path_factory, prefect_api):
     write_landing(tmp / "landing", dt.date(2026, 11, 1))
     env = {**prefect_api, "PREFECT_HOME": str(tmp / "client-home")}
     since = dt.datetime.now(dt.UTC)
-    vsb(env, tmp, "nightly", "--as-of", "2026-11-26")
-    vsb(env, tmp, "invoices", "--year", "2026", "--as-of", "2026-01-02")
+    vsb(env, tmp, "nightly", "--as-of", "2026-11-26", relative=True)  # folders relative to the working folder
+    served = {**env, "VSB_REPORT_URL": "https://reports.example/vsb"}  # the outbox served over the web
+    vsb(served, tmp, "invoices", "--year", "2026", "--as-of", "2026-01-02")
     vsb(env, tmp, "fines", "--year", "2026")
     vsb(env, tmp, "backfill", "--from", "2026-11-27", "--to", "2026-11-28")
     scheduled = [sys.executable, "-c", "from flows.nightly import run_nightly; import sys; "
@@ -103,12 +110,51 @@ def test_the_nightly_flow_run_is_named_after_its_date_with_a_task_per_step(runs)
     assert sorted(night["tasks"]) == sorted(steps)
 
 
-def test_the_run_logs_its_counts(runs):
+def test_the_run_logs_its_counts_from_inside_each_task(runs):
+    """Each step's counts come from the task that made them (its run logger), not from the flow after it; the flow
+    logs each step's time and, last, the run's key figures."""
     _, found = runs
-    logs = "\n".join(found["nightly-2026-11-26"]["logs"])
-    assert "ingest members: rows read 1, quarantined 0" in logs
-    assert "decide: persons with an entitled month 1" in logs
-    assert "nightly 2026-11-26 published: Persons with an entitled month 1; Grant events NEW 2" in logs
+    night = found["nightly-2026-11-26"]
+    tasks, flow = "\n".join(night["task_logs"]), "\n".join(night["flow_logs"])
+    assert "ingest members: rows read 1, valid 1, quarantined 0, delivery 2026-11-01" in tasks
+    assert "decide: persons with an entitled month 1, persons decided 1, months entitled" in tasks
+    assert "settle: events NEW 2, payment rows" in tasks
+    assert "files ZK100: grant events 2, work-list rows" in tasks
+    assert "rows read" not in flow and "persons with an entitled month 1," not in flow  # no counts after a task
+    assert re.search(r"^decide: \d+\.\d s$", flow, re.MULTILINE)  # the step's time, by the flow
+    assert "nightly 2026-11-26 published: Persons with an entitled month 1; Grant events NEW 2" in flow
+    invoices = "\n".join(found["invoices-2026-2026-01-02"]["task_logs"])
+    assert "plan invoices: issued" in invoices and "files ZK100: invoices" in invoices
+
+
+def test_every_flow_run_is_tagged_with_its_kind_and_date(runs):
+    _, found = runs
+    from flows.context import today
+
+    assert set(found["nightly-2026-11-26"]["run"].tags) == {"vsb", "nightly", "2026-11-26"}
+    assert set(found["invoices-2026-2026-01-02"]["run"].tags) == {"vsb", "invoices", "2026", "2026-01-02"}
+    assert set(found["fines-2026"]["run"].tags) == {"vsb", "fines", "2026", "2026-10-15"}
+    backfill = set(found["backfill-2026-11-27..2026-11-28"]["run"].tags)
+    assert backfill == {"vsb", "backfill", "nightly", "2026-11-27", "2026-11-28"}  # each night's date
+    assert {"vsb", "nightly", today().isoformat()} <= set(found[f"nightly-{today().isoformat()}"]["run"].tags)
+
+
+def test_the_flow_runs_parameters_name_absolute_folders(runs):
+    """The nightly run was given its folders relative to the command's working folder: Prefect shows them whole."""
+    tmp, found = runs
+    parameters = found["nightly-2026-11-26"]["run"].parameters
+    assert (parameters["landing"], parameters["outbox"], parameters["state"]) == (
+        str(tmp / "landing"),
+        str(tmp / "out"),
+        str(tmp / "s.duckdb"),
+    )
+
+
+def test_the_report_shows_the_wall_time_and_the_steps_each_once(runs):
+    tmp, _ = runs
+    report = json.loads((tmp / "out" / "nightly" / "2026-11-26" / "_report.json").read_text())
+    steps = run_seconds(report["timings_seconds"])
+    assert report["wall_seconds"] >= steps > 0  # the steps and the time between them
 
 
 def test_each_run_publishes_a_summary_and_a_table_linking_to_its_report(runs):
@@ -121,8 +167,13 @@ def test_each_run_publishes_a_summary_and_a_table_linking_to_its_report(runs):
         artifacts = found[name]["artifacts"]
         assert set(artifacts) == {f"vsb-{kind}-summary", f"vsb-{kind}-zorgkassen"}, name
         summary, table = artifacts[f"vsb-{kind}-summary"], artifacts[f"vsb-{kind}-zorgkassen"]
-        report = (tmp / "out" / folder / "_report.html").resolve().as_uri()
-        assert summary.type == "markdown" and f"]({report})" in summary.data
+        if kind == "invoices":  # run with VSB_REPORT_URL: a link the Prefect UI opens
+            report = f"https://reports.example/vsb/{folder}/_report.html"
+            assert summary.type == "markdown" and f"Report: [_report.html]({report})" in summary.data
+        else:  # no web address: the path to copy (a web page cannot open a file: link)
+            report = str((tmp / "out" / folder / "_report.html").resolve())
+            assert summary.type == "markdown" and f"Report: `{report}`" in summary.data
+            assert "file:" not in summary.data
         assert table.type == "table" and report in table.description
         assert [row["zorgkas"] for row in _rows(table.data)] == CODES
     summary = found["nightly-2026-11-26"]["artifacts"]["vsb-nightly-summary"].data

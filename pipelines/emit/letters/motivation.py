@@ -47,6 +47,7 @@ VAPH_CODES = {
     "MPI_BOARDING": ("X-MPI-BOARDING", None),
 }
 RIGHT_CODES = {"ZZB": "ZZB-START", "BOB": "G-BOB"}
+BY_HAND_CODES = ("M-GRANT", "M-APPEAL")  # a month granted by hand or on appeal (rules.md §10)
 _FAR = dt.date(9999, 12, 1)
 _NONE = pl.lit(None, pl.String)
 
@@ -254,10 +255,17 @@ def _periods_behind(keys: pl.DataFrame, periods: pl.DataFrame, month_of_run: dt.
 
 def _codes(keys: pl.DataFrame, behind: pl.DataFrame) -> pl.DataFrame:
     """(insz, budget, first_month, code, outcome): what holds in a granted period, what fails otherwise; the
-    right's code fails for a STOPPED or CANCELLED event or a recovery without any period."""
+    right's code fails for a STOPPED or CANCELLED event or a recovery without any period.
+
+    A granted period that holds by hand or on appeal (M-GRANT, M-APPEAL) is entitled whatever the automatic rules
+    say: they are not re-judged (rules.md §10, M-ENTITLED), so what fails in it (ZZB-START, a waiting time, an
+    exclusion) is no ground of the decision and the letter names the decision by hand instead (§10, L-DECISION for
+    decisions by hand). An automatic granted period has nothing failing."""
     key = ["insz", "budget", "first_month"]
-    holds = behind.filter(pl.col("event").is_in(["NEW", "CHANGED"])).select(*key, pl.col("holds").alias("code"))
-    fails = behind.select(*key, pl.col("fails").alias("code"))
+    granted = pl.col("event").is_in(["NEW", "CHANGED"])
+    holds = behind.filter(granted).select(*key, pl.col("holds").alias("code"))
+    by_hand = pl.col("holds").list.set_intersection(pl.lit(list(BY_HAND_CODES))).list.len() > 0
+    fails = behind.filter(~(granted & by_hand)).select(*key, pl.col("fails").alias("code"))
     coded = pl.concat(
         [
             holds.explode("code").with_columns(pl.lit("HOLDS").alias("outcome")),
