@@ -22,12 +22,11 @@ D = dt.date
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_pay_month_pays_every_entitled_month_once_across_reruns_and_replace(tmp_path):
+def test_pay_month_pays_every_entitled_month_once_across_reruns_and_replace(tmp_path, two_members_after):
     """PAY-MONTH, PAY-ONCE, PAY-RECOVERY across a rerun, a corrected delivery with --replace, and the next month."""
-    landing = two_members(tmp_path / "landing")
-    first = nightly(tmp_path, landing, PAYMENT_DAY)
+    landing = two_members_after(tmp_path, PAYMENT_DAY)  # the payment night, as the crash probes' uninterrupted run
     paid = ledger(tmp_path)
-    folder = Path(first["path"])
+    folder = tmp_path / "out" / "nightly" / "2026-11-26"
     payments = pl.read_parquet(folder / "ZK100" / "payments.parquet")
     # ZZB from 2025-06 (medsoc scale of 2025-02) and BOB from 2024-12: arrears of the whole window
     assert payments.filter(pl.col("budget") == "ZZB")["month"].min() == D(2025, 6, 1)
