@@ -16,10 +16,15 @@ python_folders=(flows pipelines schemas synthdata tests benchmarks scripts)
 #   VSB_ALL_TESTS=1 bash scripts/test.sh   also the tests marked long (the 35-day backfill, the Dask cluster, README's
 #                                          commands, vsb serve on a real server): by hand, before a release
 # The crash probes of every run kind (nightly, backfill, invoices, fines) are not marked: every run has them.
+# A developer's run also tries a third of each Hypothesis property's examples (VSB_TEST_PROFILE=dev,
+# tests/helpers/properties.py); CI and a release run try them all.
 select=(-m "not slow and not long")
+export VSB_TEST_PROFILE="${VSB_TEST_PROFILE:-dev}"
 if [ "${VSB_ALL_TESTS:-}" = 1 ]; then
   select=()
+  VSB_TEST_PROFILE=full
 elif [ "${VSB_CI_TESTS:-}" = 1 ]; then
   select=(-m "not long")
+  VSB_TEST_PROFILE=full
 fi
 exec .venv/bin/python -m pytest -q -n "${VSB_TEST_WORKERS:-logical}" --dist worksteal "${select[@]}" "$@"

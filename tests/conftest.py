@@ -76,3 +76,12 @@ def prefect_api(prefect_harness) -> dict[str, str]:
     from prefect.settings import PREFECT_API_URL
 
     return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+
+
+@pytest.fixture(scope="session")
+def two_members_after(tmp_path_factory, prefect_harness):
+    """`two_members_after(tmp, *days)`: a copy in `tmp` of the two members' landing, outbox and state after the
+    nightly runs of `days`, each sequence run once per worker (tests/helpers/runs.py PreparedNights)."""
+    from tests.helpers.runs import PreparedNights
+
+    return PreparedNights(tmp_path_factory.mktemp("prepared-nights"))

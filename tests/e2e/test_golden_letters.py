@@ -14,6 +14,7 @@ VSB_UPDATE_GOLDEN=1 and review the diff.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -91,8 +92,16 @@ def letters_of(out: Path, run: str) -> pl.DataFrame:
 
 
 def pages(pdf: Path) -> list[str]:
+    """The pages of a PDF as pdftotext reads them: once per file as it is on disk (a published file is never
+    rewritten; the tests read the letters of one file many times)."""
+    found = pdf.stat()
+    return list(_pages(pdf.resolve(), found.st_size, found.st_mtime_ns))
+
+
+@functools.cache
+def _pages(pdf: Path, size: int, mtime_ns: int) -> tuple[str, ...]:
     text = subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-    return text.split("\f")[:-1]
+    return tuple(text.split("\f")[:-1])
 
 
 def letter_text(out: Path, run: str, insz: str, kind: str) -> str:
@@ -231,6 +240,7 @@ def digests(out: Path, run: str) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.pdf")}
 
 
+@pytest.mark.slow  # three more sample nights; at two members every test run has it (docs/testing.md)
 def test_the_same_night_on_a_fresh_state_gives_byte_identical_letters(sample, tmp_path):
     run_sample(tmp_path / "out", tmp_path / "state.duckdb", nights=NIGHTS[:3], invoices=False)
     for night in NIGHTS[:3]:  # the payment night's recovery letters with their references

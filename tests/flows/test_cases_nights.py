@@ -9,10 +9,12 @@ the delivery of 2026-11-01; September and October were paid on 2026-10-26 and ar
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import openpyxl
 import polars as pl
+import pytest
 
 from flows.state.store import connect
 from tests.helpers.builders import INSZ_1985, valid_rows
@@ -57,9 +59,24 @@ def worklist(tmp: Path, day: str) -> pl.DataFrame:
     return pl.read_parquet(tmp / "out" / "nightly" / day / "ZK100" / "worklist.parquet")
 
 
-def test_recoveries_under_appeal_wait_and_come_back_after_the_refusal(tmp_path):
-    landing = landing_over_nights(tmp_path)
-    for day in (D(2026, 10, 26), D(2026, 11, 26), D(2026, 12, 5), D(2026, 12, 28)):
+@pytest.fixture(scope="module")
+def first_night(tmp_path_factory, prefect_harness) -> Path:
+    """landing_over_nights and its night of 2026-10-26 (the go-live payment night), run once for the tests that
+    start there: each copies it (`after_first_night`)."""
+    work = tmp_path_factory.mktemp("cases-first-night")
+    nightly(work, landing_over_nights(work), D(2026, 10, 26), accept_mass_change=True)
+    return work
+
+
+def after_first_night(first_night: Path, tmp: Path) -> Path:
+    for name in ("landing", "out", "state"):
+        shutil.copytree(first_night / name, tmp / name, symlinks=True)
+    return tmp / "landing"
+
+
+def test_recoveries_under_appeal_wait_and_come_back_after_the_refusal(tmp_path, first_night):
+    landing = after_first_night(first_night, tmp_path)
+    for day in (D(2026, 11, 26), D(2026, 12, 5), D(2026, 12, 28)):
         nightly(tmp_path, landing, day, accept_mass_change=True)
     listed = recovered(tmp_path)
     months = [D(2026, 9, 1), D(2026, 10, 1)]
@@ -72,9 +89,8 @@ def test_recoveries_under_appeal_wait_and_come_back_after_the_refusal(tmp_path):
     assert worklist(tmp_path, "2026-12-28").filter(pl.col("code") == "W-APPEAL-OPEN").height == 0
 
 
-def test_an_open_application_is_on_the_work_list_with_its_due_date_then_overdue(tmp_path):
-    landing = landing_over_nights(tmp_path)
-    nightly(tmp_path, landing, D(2026, 10, 26), accept_mass_change=True)
+def test_an_open_application_is_on_the_work_list_with_its_due_date_then_overdue(tmp_path, first_night):
+    landing = after_first_night(first_night, tmp_path)
     nightly(tmp_path, landing, D(2026, 10, 30), accept_mass_change=True)  # received 2026-08-01 + 90 = 2026-10-30
     nightly(tmp_path, landing, D(2026, 11, 2), accept_mass_change=True)
     due = D(2026, 10, 30)

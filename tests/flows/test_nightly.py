@@ -105,7 +105,12 @@ def test_identical_rerun_is_a_no_op_and_a_different_one_needs_replace(tmp_path):
     assert first["path"].endswith("2026-11-20")
 
 
-@pytest.mark.parametrize("point", ["before-manifest", "before-rename"])
+@pytest.mark.parametrize(
+    "point",
+    # before-rename in CI only: every run has it, nothing published then the rerun's files, in
+    # tests/flows/test_runs.py and tests/flows/test_publication.py (docs/testing.md)
+    ["before-manifest", pytest.param("before-rename", marks=pytest.mark.slow)],
+)
 def test_a_crash_during_publication_publishes_nothing_and_a_rerun_completes(tmp_path, monkeypatch, point):
     landing = bad_landing(tmp_path)
     monkeypatch.setenv("VSB_CRASH_AT", point)
@@ -123,6 +128,7 @@ def test_a_crash_during_publication_publishes_nothing_and_a_rerun_completes(tmp_
         ).read_bytes()
 
 
+@pytest.mark.slow  # after-rename with its rerun: tests/flows/test_publication.py in every run
 def test_crash_after_the_rename_leaves_a_whole_run_that_a_rerun_keeps(tmp_path, monkeypatch):
     landing = bad_landing(tmp_path)
     monkeypatch.setenv("VSB_CRASH_AT", "after-rename")

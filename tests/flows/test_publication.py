@@ -22,12 +22,11 @@ D = dt.date
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_pay_month_pays_every_entitled_month_once_across_reruns_and_replace(tmp_path):
+def test_pay_month_pays_every_entitled_month_once_across_reruns_and_replace(tmp_path, two_members_after):
     """PAY-MONTH, PAY-ONCE, PAY-RECOVERY across a rerun, a corrected delivery with --replace, and the next month."""
-    landing = two_members(tmp_path / "landing")
-    first = nightly(tmp_path, landing, PAYMENT_DAY)
+    landing = two_members_after(tmp_path, PAYMENT_DAY)  # the payment night, as the crash probes' uninterrupted run
     paid = ledger(tmp_path)
-    folder = Path(first["path"])
+    folder = tmp_path / "out" / "nightly" / "2026-11-26"
     payments = pl.read_parquet(folder / "ZK100" / "payments.parquet")
     # ZZB from 2025-06 (medsoc scale of 2025-02) and BOB from 2024-12: arrears of the whole window
     assert payments.filter(pl.col("budget") == "ZZB")["month"].min() == D(2025, 6, 1)
@@ -64,12 +63,12 @@ def test_pay_month_pays_every_entitled_month_once_across_reruns_and_replace(tmp_
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, prefect_harness):
+def uninterrupted(tmp_path_factory, two_members_after):
     """The two members' landing (read only by the tests that take it) and the files and ledger of its payment night
     run without a crash: run once for every crash point."""
     tmp = tmp_path_factory.mktemp("uninterrupted")
     landing = two_members(tmp / "landing")
-    nightly(tmp / "clean", landing, PAYMENT_DAY)
+    two_members_after(tmp / "clean", PAYMENT_DAY)
     return landing, files_of(tmp / "clean" / "out"), [r[:4] for r in ledger(tmp / "clean")]
 
 
@@ -86,9 +85,8 @@ def test_a_crash_at_any_step_then_a_rerun_gives_the_uninterrupted_result(tmp_pat
     assert [r[:4] for r in ledger(crashed)] == clean_ledger
 
 
-def test_a_failed_run_leaves_the_state_as_it_was(tmp_path):
-    landing = two_members(tmp_path / "landing")
-    nightly(tmp_path, landing, D(2026, 11, 20))
+def test_a_failed_run_leaves_the_state_as_it_was(tmp_path, two_members_after):
+    landing = two_members_after(tmp_path, D(2026, 11, 20))
     before = ledger(tmp_path)
     (landing / "vaph_support" / "delivery_date=2026-11-01" / "part-00000.parquet").write_bytes(b"broken")
     with pytest.raises(Exception, match="feed vaph_support"):
@@ -123,9 +121,9 @@ def test_backfill_gives_the_folders_of_the_nightly_runs(tmp_path):
     assert {r[4] for r in ledger(by_backfill)} == {"2026-11-26"}
 
 
-def test_each_zorgkas_folder_holds_only_its_members_and_the_sepa_file_agrees(tmp_path):
-    landing = two_members(tmp_path / "landing")
-    folder = Path(nightly(tmp_path, landing, PAYMENT_DAY)["path"])
+def test_each_zorgkas_folder_holds_only_its_members_and_the_sepa_file_agrees(tmp_path, two_members_after):
+    two_members_after(tmp_path, PAYMENT_DAY)  # the payment night, as the crash probes' uninterrupted run
+    folder = tmp_path / "out" / "nightly" / "2026-11-26"
     for zorgkas, insz in (("ZK100", INSZ_1985), ("ZK200", INSZ_2000)):
         for name in ("grants.parquet", "worklist.parquet", "payments.parquet"):
             frame = pl.read_parquet(folder / zorgkas / name)
@@ -151,9 +149,8 @@ def test_no_insz_name_or_iban_in_logs_or_report(tmp_path, capfd, caplog):
         assert secret not in text
 
 
-def test_s_mass_change_refuses_the_run_unless_accepted(tmp_path):
-    landing = two_members(tmp_path / "landing")
-    nightly(tmp_path, landing, D(2026, 11, 20))
+def test_s_mass_change_refuses_the_run_unless_accepted(tmp_path, two_members_after):
+    landing = two_members_after(tmp_path, D(2026, 11, 20))
     before = ledger(tmp_path)
     no_grounds = {"belrai_screeners": [], "medsoc_scales": [], "facility_stays": [], "vaph_support": []}
     two_members(tmp_path / "landing", D(2026, 11, 21), **no_grounds)
@@ -165,10 +162,9 @@ def test_s_mass_change_refuses_the_run_unless_accepted(tmp_path):
     assert set(events["event"]) == {"CANCELLED"}
 
 
-def test_w_member_missing_holds_the_grant(tmp_path):
+def test_w_member_missing_holds_the_grant(tmp_path, two_members_after):
     """W-MEMBER-MISSING and S-HOLD: a person with an open grant vanishes from members: held, not stopped."""
-    landing = two_members(tmp_path / "landing")
-    nightly(tmp_path, landing, D(2026, 11, 20))
+    landing = two_members_after(tmp_path, D(2026, 11, 20))
     rows = valid_rows()
     members = [m for m in json.loads(json.dumps(rows["members"], default=str))]
     assert members  # the builder member (ZK100) stays; the second one vanishes

@@ -88,10 +88,10 @@ def test_a_replace_version_numbers_its_recovery_letters_and_their_references_aft
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_withdraw_takes_back_the_latest_run_and_a_rerun_gives_the_same_bytes(tmp_path):
-    landing = two_members(tmp_path / "landing")
+def test_withdraw_takes_back_the_latest_run_and_a_rerun_gives_the_same_bytes(tmp_path, two_members_after):
+    landing = two_members_after(tmp_path, FIRST_NIGHT)
     out, state = tmp_path / "out", state_of(tmp_path)
-    first = Path(nightly(tmp_path, landing, FIRST_NIGHT)["path"])
+    first = out / "nightly" / "2026-11-20"
     assert not list(first.rglob(".scratch-*"))  # the letters' scratch went with the staging folder
     after_first = state_rows(state)
 
@@ -177,10 +177,9 @@ def test_a_withdraw_killed_at_any_step_is_completed_by_the_next_command(tmp_path
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_a_lost_state_is_refused_then_rebuilt_and_its_next_night_equals_the_lost_ones(tmp_path):
-    landing = two_members(tmp_path / "landing")
+def test_a_lost_state_is_refused_then_rebuilt_and_its_next_night_equals_the_lost_ones(tmp_path, two_members_after):
     kept, lost = tmp_path / "kept", tmp_path / "lost"
-    nightly(kept, landing, FIRST_NIGHT)
+    landing = two_members_after(kept, FIRST_NIGHT)
     shutil.copytree(kept / "state", tmp_path / "backup")  # a backup older than the outbox
     nightly(kept, landing, PAYMENT_DAY)
     shutil.copytree(kept / "out", lost / "out")  # the state of the two nights is lost; the outbox is there

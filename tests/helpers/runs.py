@@ -64,3 +64,27 @@ def files_of(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name not in ("_report.json", "_report.html")
     }
+
+
+class PreparedNights:
+    """The two members' landing (`two_members`) with the nights of `days` run on it, made once per pytest-xdist
+    worker (the session fixture `two_members_after`, tests/conftest.py) and copied into each test that asks: the
+    landing, outbox and state a test would otherwise make with the same nights, for the price of a copy."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[tuple[dt.date, ...], Path] = {}
+
+    def __call__(self, tmp: Path, *days: dt.date) -> Path:
+        """Copies landing/, out/ and state/ after `days` into `tmp`; returns the copy's landing."""
+        import shutil
+
+        if days not in self.made:
+            work = self.folder / ("nights-" + "-".join(d.isoformat() for d in days))
+            landing = two_members(work / "landing")
+            for day in days:
+                nightly(work, landing, day)
+            self.made[days] = work
+        for name in ("landing", "out", "state"):
+            shutil.copytree(self.made[days] / name, tmp / name, symlinks=True)
+        return tmp / "landing"

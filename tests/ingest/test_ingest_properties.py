@@ -44,6 +44,7 @@ from tests.helpers.builders import (
     valid_rows,
     write_delivery,
 )
+from tests.helpers.properties import examples
 
 D = dt.date
 DELIVERY = D(2026, 11, 1)
@@ -68,7 +69,7 @@ KEY_OF_ROW = {
 TEMPLATE = {feed: (rows or [CASE_APPLICATION])[0] for feed, rows in valid_rows().items()}
 
 PROPERTIES = settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     derandomize=True,
     database=None,

@@ -25,6 +25,7 @@ from pipelines.premium.invoices import Amounts
 from schemas.feeds import FEEDS
 from tests.helpers.builders import frame, valid_rows
 from tests.helpers.decide import RUN, _decide, feed_rows, params, scale, screener, standing_ground, vaph, ztk
+from tests.helpers.properties import examples
 
 DELIVERY = dt.date(2026, 11, 1)
 CODES = {"zorgkassen": ["ZK100", "ZK200", "ZK300", "ZK400", "ZK500", "ZK600"]}
@@ -57,7 +58,7 @@ NUMERIC = sorted(
     (feed, column) for feed in ROWS for column, dtype in FEEDS[feed].columns.items() if dtype in (pl.Float64, pl.Int64)
 )
 
-PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None)
+PROPERTY = settings(max_examples=examples(25), deadline=None, derandomize=True, database=None)
 
 
 def test_every_numeric_column_has_its_bounds_here():

@@ -40,6 +40,8 @@ def test_no_duckdb_file_is_tracked():
     assert found.stdout.split() == []
 
 
+@pytest.mark.slow  # the sample's night in its own process and server: CI runs it; every run's in-process nights are held
+# to the same by tests/conftest.py (docs/testing.md)
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_night_from_the_repository_root_writes_nothing_there(tmp_path):
     before = status()

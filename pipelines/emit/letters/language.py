@@ -15,6 +15,7 @@ Formatting is Python (Babel), so it is done once per distinct (value, language) 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -69,10 +70,15 @@ def _merged(base: Any, override: Any) -> Any:
 def letter_texts() -> dict[str, dict[str, Any]]:
     """Every sentence of every letter kind, per language and voice (`texts_key`: NL, FR, NL-HEIRS, FR-PARENTS, ...):
     a voice's texts are the language's with its own sentences in place (texts/<language>.yaml, `voices`). A fresh
-    copy the caller may change."""
+    copy the caller may change (a night asks for them a few dozen times: merged once, copied each time)."""
+    return copy.deepcopy(_letter_texts())
+
+
+@cache
+def _letter_texts() -> dict[str, dict[str, Any]]:
     found = {}
     for language in LANGUAGES:
-        base = yaml.safe_load(yaml.safe_dump(_load(language)))
+        base = copy.deepcopy(_load(language))
         voices = base.pop("voices", {})
         for voice in VOICES:
             found[texts_key(language, voice)] = _merged(base, voices.get(voice, {}))
