@@ -270,15 +270,18 @@ def split_rows(
         others = pl.any_horizontal([c.broken for c in checks if c.rule != "R-REFERENCE"] or [pl.lit(False)])
         frame = frame.with_columns((~others).alias("_passes"))
         frame = frame.with_columns(r_reference(frame, contract.references).alias(REFERENCE)).drop("_passes")
-    first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
-    flagged = frame.with_columns(first.alias("_first"))
+    # A row breaks a rule where a check is True (a null check counts as not broken, as `when` reads it). Over every
+    # row only one boolean (any check broken); the first broken check is found on the few broken rows alone.
+    broken = frame.select(pl.any_horizontal([c.broken.fill_null(False) for c in checks] or [pl.lit(False)]))
+    broken = broken.to_series()
     delivered = [c for c in contract.columns if c not in absent]
-    valid = flagged.filter(pl.col("_first").is_null()).select(delivered)
+    valid = frame.select(delivered).filter(~broken)
     if absent:
         valid = valid.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent]).select(
             list(contract.columns)
         )
-    bad = flagged.filter(pl.col("_first").is_not_null())
+    first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
+    bad = frame.filter(broken).with_columns(first.alias("_first"))
     rule_of = pl.Series([c.rule for c in checks], dtype=pl.String)
     column_of = pl.Series([c.column for c in checks], dtype=pl.String)
     broken_rules = []
