@@ -61,12 +61,16 @@ def ingest_feed(
     codes = {"zorgkassen": ctx.reference.zorgkas_codes}
     maxima = range_maxima(contract, ctx.params)
 
+    # a feed the run only counts (`_none`): its valid rows are staged with their insz alone, never copied whole
+    only_counted = narrow is _none
+    valid_columns = ["insz"] if only_counted and "insz" in contract.columns else None
+
     def counted(part: StagedFeed) -> StagedFeed:
         if members is not None:
             part.rows_without_member = rows_without_member(part.valid, members)
         if narrow is not None:
             part.rows_valid = part.valid.height
-            part.valid = narrow(part.valid)
+            part.valid = pl.DataFrame(schema=contract.columns) if only_counted else narrow(part.valid)
         return part
 
     if where is not None or contract.references:
@@ -83,7 +87,10 @@ def ingest_feed(
         for path in delivery.files:
             raw = read_file(contract, path, landing)
             mine = duplicates.filter((duplicates >= offset) & (duplicates < offset + raw.height)) - offset
-            parts.append(counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, mine, maxima=maxima)))
+            staged_file = stage_feed(
+                raw, contract, delivery.delivery_date, as_of, codes, mine, maxima=maxima, valid_columns=valid_columns
+            )
+            parts.append(counted(staged_file))
             offset += raw.height
             del raw
         staged = combine(parts)

@@ -250,6 +250,7 @@ def split_rows(
     checks: list[Check],
     duplicates: pl.Series | None = None,
     absent: Sequence[str] = (),
+    valid_columns: Sequence[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The valid rows (the contract's columns) and the quarantine rows.
 
@@ -259,6 +260,8 @@ def split_rows(
     repeats in the whole delivery (computed here when not given, for a frame that is the
     whole delivery). `absent`: optional columns the delivery lacks (null in `frame`): added to the valid
     rows after the split, so that their nulls are not copied row by row, and left out of the JSON.
+    `valid_columns`: only these of the contract's columns in the valid rows (a caller that only counts them: the
+    valid rows of a large feed are not copied whole); default all.
     """
     if contract.key:
         if duplicates is None:
@@ -270,15 +273,19 @@ def split_rows(
         others = pl.any_horizontal([c.broken for c in checks if c.rule != "R-REFERENCE"] or [pl.lit(False)])
         frame = frame.with_columns((~others).alias("_passes"))
         frame = frame.with_columns(r_reference(frame, contract.references).alias(REFERENCE)).drop("_passes")
-    first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
-    flagged = frame.with_columns(first.alias("_first"))
+    # A row breaks a rule where a check is True (a null check counts as not broken, as `when` reads it). Over every
+    # row only one boolean (any check broken); the first broken check is found on the few broken rows alone.
+    broken = frame.select(pl.any_horizontal([c.broken.fill_null(False) for c in checks] or [pl.lit(False)]))
+    broken = broken.to_series()
     delivered = [c for c in contract.columns if c not in absent]
-    valid = flagged.filter(pl.col("_first").is_null()).select(delivered)
+    wanted = list(contract.columns) if valid_columns is None else [c for c in contract.columns if c in valid_columns]
+    valid = frame.select([c for c in delivered if c in wanted]).filter(~broken)
     if absent:
-        valid = valid.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent]).select(
-            list(contract.columns)
+        valid = valid.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent if c in wanted]).select(
+            wanted
         )
-    bad = flagged.filter(pl.col("_first").is_not_null())
+    first = pl.coalesce([pl.when(c.broken).then(pl.lit(i, pl.Int32)) for i, c in enumerate(checks)])
+    bad = frame.filter(broken).with_columns(first.alias("_first"))
     rule_of = pl.Series([c.rule for c in checks], dtype=pl.String)
     column_of = pl.Series([c.column for c in checks], dtype=pl.String)
     broken_rules = []

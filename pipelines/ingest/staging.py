@@ -7,7 +7,7 @@ quarantine (flows/publication/folder.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -55,6 +55,7 @@ def stage_feed(
     duplicates: pl.Series | None = None,
     *,
     maxima: Mapping[str, float],
+    valid_columns: Sequence[str] | None = None,
 ) -> StagedFeed:
     """Apply every row rule of the feed to `raw` (the delivery, or one file of it with the positions
     of its rows whose key repeats in the whole delivery in `duplicates`).
@@ -62,15 +63,16 @@ def stage_feed(
     Members get `iban_status` (VALID, MISSING, INVALID) and an invalid IBAN becomes null:
     docs/spec/feeds.md, an IBAN that fails its check digits is treated as missing. An optional column that `raw`
     lacks is null in the valid rows and left out of the quarantined row's JSON. `maxima`: R-RANGE's maxima
-    from the parameters (pipelines/ingest/quarantine.py range_maxima).
+    from the parameters (pipelines/ingest/quarantine.py range_maxima). `valid_columns`: only these columns in the
+    valid rows (split_rows; a caller that only counts the valid rows), default all.
     """
     checks = row_checks(contract, delivery_date, run_date.year, reference_codes, maxima)
     absent = [c for c in contract.optional if c not in raw.columns]
     # docs/spec/feeds.md: an optional column the delivery lacks is null (its default applies where it is used)
     if absent:
         raw = raw.with_columns([pl.lit(None, contract.columns[c]).alias(c) for c in absent])
-    valid, quarantine = split_rows(raw, contract, checks, duplicates, absent)
-    if "iban" in contract.columns:
+    valid, quarantine = split_rows(raw, contract, checks, duplicates, absent, valid_columns)
+    if "iban" in valid.columns:
         valid = with_iban_status(valid, "iban")
     quarantine = quarantine.with_columns(pl.lit(delivery_date).alias("delivery_date")).select(
         [pl.col(c).cast(t) for c, t in QUARANTINE_COLUMNS.items()]
