@@ -121,7 +121,7 @@ def build_night(night: DecidedNight, before: Before, steps: Steps) -> Built:
     steps.timings.update({k: v for k, v in night.timings.items() if k not in steps.timings})
     version = first_version(ctx.outbox, Target("nightly", "nightly", ctx.run_date.isoformat(), ctx.run_date))
     built = build_version(night, before.of(version.run_key), version, steps)
-    again = again_as(built, version, ctx.options.replace)
+    again = again_as(built, ctx.options.replace)
     return build_version(night, before.of(again.run_key), again, steps) if again else built
 
 

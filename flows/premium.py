@@ -112,7 +112,7 @@ def build_premium(ctx, target: Target, feeds: Ingested, planned, held, before: B
     and --replace was passed (flows/publication/protocol.py)."""
     version = first_version(ctx.outbox, target)
     built = premium_version(ctx, feeds, planned, held, before.of(version.run_key), version, steps)
-    again = again_as(built, version, ctx.options.replace)
+    again = again_as(built, ctx.options.replace)
     return premium_version(ctx, feeds, planned, held, before.of(again.run_key), again, steps) if again else built
 
 

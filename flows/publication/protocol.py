@@ -55,13 +55,14 @@ class RunOrderError(Exception):
 
 
 @step("publish")
-def commit_and_publish(state: State, built: Built, version: Version) -> Path:
+def commit_and_publish(state: State, built: Built) -> Path:
     """Seal the staging folder, commit the run's change with its row, publish the folder as `version`, mark it so.
 
     Once the commit may have happened the staging folder is no longer dropped on a failure: the next run
     publishes it (the run's row is there) or drops it (it is not).
     """
-    run, manifest, target = built.run, built.manifest, version.target
+    run, manifest, version = built.run, built.manifest, built.version
+    target = version.target
     run.seal(manifest)
     folder = (run.parent / version.name).relative_to(run.outbox).as_posix()
     digest = sha256_bytes(canonical_json(manifest))
@@ -127,14 +128,16 @@ class Built:
     run: RunFolder
     manifest: dict
     change: Change  # the run's state change, committed with it
+    version: Version  # the folder it is built as
     payment_run: bool = False
     refusal: str | None = None  # a guard's refusal (S-MASS-CHANGE), unless the operator accepts it
     result: dict = field(default_factory=dict)  # counts for the command's one line and the flow's return
 
 
-def again_as(built: Built, version: Version, replace: bool) -> Version | None:
+def again_as(built: Built, replace: bool) -> Version | None:
     """The version to build the run again as: when it differs from the latest published version of its key, the
     next version if `replace` (its staging folder dropped), else a PublishError; None when it is new or identical."""
+    version = built.version
     if version.replaces:
         return None
     status, latest = built.run.compare(built.manifest)
@@ -146,10 +149,10 @@ def again_as(built: Built, version: Version, replace: bool) -> Version | None:
     return Version(version.target, built.run.version_name(version.published + 1), version.published, True)
 
 
-def publish(state: State, built: Built, version: Version, accept_refusal: bool = False) -> Published:
+def publish(state: State, built: Built, accept_refusal: bool = False) -> Published:
     """The end of every run (docs/spec/outputs.md, Guarantees): an identical run is a no-op; a guard's refusal
     stops it unless accepted; then `commit_and_publish`: seal, one state transaction, one rename, published."""
-    if not version.replaces:
+    if not built.version.replaces:
         status, latest = built.run.compare(built.manifest)
         if status == "identical":
             built.run.discard()
@@ -158,11 +161,11 @@ def publish(state: State, built: Built, version: Version, accept_refusal: bool =
         built.run.discard()
         raise GuardError(built.refusal)
     try:
-        path = commit_and_publish(state, built, version)
+        path = commit_and_publish(state, built)
     except BaseException:
         built.run.discard()  # kept once the commit may have happened: the next run completes it
         raise
-    return Published(path, "replaced" if version.replaces else "published")
+    return Published(path, "replaced" if built.version.replaces else "published")
 
 
 # --- what every run does first ------------------------------------------------------------------------
