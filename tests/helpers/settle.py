@@ -253,7 +253,7 @@ def run(
 
 
 def ledger_of(*settlements: Settlement, paid_on: dt.date = RUN) -> list[dict]:
-    """The ledger rows a run records for its payments (flows/state/ledger.py record_run)."""
+    """The ledger rows a run records for its payments (flows/state/ledger.py run_rows, written by State.record)."""
     return [
         paid(r["month"], r["budget"], str(r["amount"]), r["insz"], paid_on)
         for s in settlements
