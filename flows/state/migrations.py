@@ -107,7 +107,7 @@ LATEST = MIGRATIONS[-1].version
 def applied(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration the file has had (0: a new file, or one from before `schema_version`)."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL)")
-    return con.execute(f"SELECT coalesce(max(version), 0) FROM {VERSIONS}").fetchone()[0]
+    return con.execute(f"SELECT coalesce(max(version), 0) FROM {VERSIONS}").fetchall()[0][0]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:

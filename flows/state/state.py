@@ -137,7 +137,7 @@ class State:
     def holds_runs(self) -> bool:
         """Whether the state holds any run (committed, published or not)."""
         tables = {t for (t,) in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        return "runs" in tables and self.con.execute("SELECT count(*) FROM runs").fetchone()[0] > 0
+        return "runs" in tables and self.con.execute("SELECT count(*) FROM runs").fetchall()[0][0] > 0
 
     def unpublished(self) -> list[tuple]:
         """(kind, run_key, folder, manifest_sha256, run_date) of the runs committed but not published."""

@@ -130,7 +130,7 @@ def check_marker(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     schema version than this code knows is refused too."""
     tables = _tables(con)
     if MARKER in tables:
-        (version,) = con.execute(f"SELECT max(schema_version) FROM {MARKER}").fetchone()
+        ((version,),) = con.execute(f"SELECT max(schema_version) FROM {MARKER}").fetchall()
         if version is not None and version > STATE_VERSION:
             raise StateError(
                 f"the state {path} has schema version {version}, newer than this vsb knows ({STATE_VERSION}): "
@@ -158,7 +158,7 @@ def _pre_marker_state(con: duckdb.DuckDBPyConnection, tables: set[str]) -> bool:
 def ensure_marker(con: duckdb.DuckDBPyConnection) -> None:
     """The marker table with the schema version (outputs.md, Only a vsb state)."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {MARKER} (schema_version INTEGER NOT NULL)")
-    if con.execute(f"SELECT count(*) FROM {MARKER}").fetchone()[0] == 0:
+    if con.execute(f"SELECT count(*) FROM {MARKER}").fetchall()[0][0] == 0:
         con.execute(f"INSERT INTO {MARKER} VALUES ({STATE_VERSION})")
 
 
