@@ -20,6 +20,7 @@ from prefect.schedules import Cron
 
 from flows.context import TIMEZONE, today
 from flows.nightly import run_nightly
+from flows.premium import run_fines, run_invoices
 
 NIGHTLY_CRON = "0 2 * * *"
 INVOICES_CRON = "0 3 2 1 *"
@@ -29,8 +30,6 @@ FINES_CRON = "0 3 16 10 *"
 @flow(name="vsb-invoices-scheduled", validate_parameters=False)
 def scheduled_invoices(landing: str, outbox: str, state: str) -> dict:
     """The yearly invoice run on 2 January: year and invoice date from the day it runs."""
-    from flows.premium import run_invoices
-
     day = today()
     return run_invoices(year=day.year, as_of=day, landing=Path(landing), outbox=Path(outbox), state=Path(state))
 
@@ -38,8 +37,6 @@ def scheduled_invoices(landing: str, outbox: str, state: str) -> dict:
 @flow(name="vsb-fines-scheduled", validate_parameters=False)
 def scheduled_fines(landing: str, outbox: str, state: str) -> dict:
     """The yearly fine run on 16 October: the fine year F is the year it runs in (reference date 15 October F)."""
-    from flows.premium import run_fines
-
     return run_fines(year=today().year, landing=Path(landing), outbox=Path(outbox), state=Path(state))
 
 
