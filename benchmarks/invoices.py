@@ -33,10 +33,12 @@ import datetime as dt
 from flows.context import Options
 from flows.premium import invoice_context, invoice_run
 from flows.progress import Steps
+from flows.state.state import State
 steps = Steps(quiet=True)
 ctx = invoice_context({year}, dt.date.fromisoformat({as_of!r}), Path({landing!r}), Path({work!r}) / "out",
                       Path({work!r}) / "vsb.duckdb", Options(replace=True))
-done = invoice_run(ctx, steps)
+with State.open(ctx.state, "invoices", str({year})) as state:
+    done = invoice_run(ctx, state, steps)
 result = {{"status": done["status"], "issued": done["issued"], "steps": steps.timings}}
 """
 

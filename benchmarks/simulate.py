@@ -79,10 +79,9 @@ def step_reference(landing: Path, as_of: dt.date, feeds: str) -> dict:
 
 def step_simulate(landing: Path, as_of: dt.date, reforms: list[str], dask_address: str | None) -> dict:
     from flows.context import Options
-    from flows.ingest import ingest_feed
     from flows.progress import Steps
     from flows.reference import load_reference
-    from flows.scenarios import scenario_periods, scenarios_of, simulation_name
+    from flows.scenarios import scenarios_of, simulation_name
     from flows.simulate import compare_scenarios, decide_here, decide_on_cluster, publish_simulation, simulation_context
     from schemas.feeds import FEEDS
 
@@ -96,7 +95,7 @@ def step_simulate(landing: Path, as_of: dt.date, reforms: list[str], dask_addres
     if dask_address:
         decided = decide_on_cluster(dask_address, ctx, scenarios, steps)
     else:
-        decided = decide_here(ctx, scenarios, steps, ingest_one=ingest_feed, decide=scenario_periods)
+        decided = decide_here(ctx, scenarios, steps)  # outside a flow run: the steps are plain functions
     t1 = time.perf_counter()
     summary, changed = compare_scenarios(ctx, name, scenarios, decided)
     t2 = time.perf_counter()

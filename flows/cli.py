@@ -340,7 +340,7 @@ def state_holder(args: argparse.Namespace) -> tuple[str, str] | None:
         return "withdraw", f"{args.kind} {args.as_of.isoformat()}"
     if args.command == "rebuild-state":
         return "rebuild-state", str(args.outbox)
-    return None  # explain and generate read no state; serve's scheduled flows take the lock themselves
+    return None  # explain and generate read no state; serve's scheduled flows open it themselves
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,13 +358,13 @@ def main(argv: list[str] | None = None) -> int:
             from flows.preflight import check_run
 
             check_run(args, today)  # before the lock and Prefect: a refused run leaves no file behind
-        from flows.state.store import hold_state
+        from flows.state.state import State
 
         holder = state_holder(args)
         before = not_there_yet(args.state, args.outbox) if holder else None
         with (
-            hold_state(args.state, *holder) if holder else nullcontext(),
-            new_state_removed_on_failure(args.state, before) if holder else nullcontext(),
+            State.open(args.state, *holder) if holder else nullcontext() as state,  # the run's one lock and state
+            new_state_removed_on_failure(state, before) if holder else nullcontext(),
             prefect_server(args) as server,
         ):
             COMMANDS[args.command](args, server)
@@ -419,17 +419,17 @@ def not_there_yet(state: Path, outbox: Path | None) -> tuple[list[Path], list[Pa
 
 
 @contextmanager
-def new_state_removed_on_failure(state: Path, before: tuple[list[Path], list[Path]]):
+def new_state_removed_on_failure(state, before: tuple[list[Path], list[Path]]):
     """A run on a state that did not exist yet and fails without committing anything (a feed refused during
     ingest, say) leaves no state file, no lock file and no empty folder behind (issue 20: a refused run leaves
-    nothing). Runs inside the lock: the files are removed while this process still holds it. `before`:
-    `not_there_yet`, taken before the lock."""
-    state = Path(state)
+    nothing). Runs inside the lock: the files are removed (the state closed first) while this process still
+    holds it. `state`: the run's `State`; `before`: `not_there_yet`, taken before the lock."""
     created, folders = before
     try:
         yield
     except BaseException:
-        if state in created and not _holds_runs(state):
+        state.close()
+        if state.path in created and not _holds_runs(state.path):
             for path in created:
                 path.unlink(missing_ok=True)
             for folder in folders:
@@ -450,19 +450,13 @@ def _holds_runs(state: Path) -> bool:
     """Whether the state holds any run (committed, published or not); True when it cannot be read."""
     if not state.exists():
         return False
-    from flows.state.store import connect
+    from flows.state.state import State
 
     try:
-        con = connect(state, read_only=True)
+        with State.read_only(state) as looked:
+            return looked.holds_runs()
     except Exception:
         return True
-    try:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        return "runs" in tables and con.execute("SELECT count(*) FROM runs").fetchone()[0] > 0
-    except Exception:
-        return True
-    finally:
-        con.close()
 
 
 def failed(args: argparse.Namespace, exc: BaseException) -> int:
@@ -669,9 +663,23 @@ def generated_summary(summary: dict, out: Path, scenarios: bool = False) -> str:
     return "\n".join(lines)
 
 
-def withdraw_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
-    from flows.withdraw import withdraw_run
+def withdraw_run(outbox: Path, state: Path, kind: str, day: dt.date, reason: str, now: str) -> dict:
+    """The withdraw's work: the state open (its lock held), a pending withdraw and unpublished runs completed, then
+    the withdraw. Returns the intent with `status` "withdrawn", or "completed" when this very withdraw was left
+    interrupted."""
+    from flows.publication.protocol import complete_unpublished
+    from flows.state.state import State
+    from flows.withdraw import complete_withdrawal, withdraw
 
+    with State.open(state, "withdraw", f"{kind} {day}") as opened:
+        pending = complete_withdrawal(opened, outbox)
+        if pending and pending["kind"] == kind and pending["run_date"] == day.isoformat():
+            return pending | {"status": "completed"}
+        complete_unpublished(opened, Path(outbox), redo=lambda *_: False)
+        return withdraw(outbox, opened, kind, day, reason, now) | {"status": "withdrawn"}
+
+
+def withdraw_command(args: argparse.Namespace, server: PrefectServer | None) -> None:
     kind = "nightly" if args.kind == "backfill" else args.kind
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")  # read once, here
     done = withdraw_run(args.outbox, args.state, kind, args.as_of, args.reason, now)

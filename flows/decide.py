@@ -9,6 +9,7 @@ import polars as pl
 from flows.context import RunContext
 from flows.ingest import Ingested
 from flows.progress import log_counts
+from flows.tasks import step
 from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.applications import case_worklist
 from pipelines.decide.cases import BY_HAND_COLUMNS, granted_by_hand
@@ -51,6 +52,7 @@ class Decided:
         return int(self.periods.filter("entitled").select(months.sum()).item() or 0)
 
 
+@step("decide")
 def run_decisions(ctx: RunContext, ingested: Ingested, full_window: bool = False) -> Decided:
     """Decide every member and budget for the run date (bulk, or every month of the window)."""
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})

@@ -28,10 +28,12 @@ from flows.ingest import Ingested
 from flows.io.landing import file_digests
 from flows.io.outbox import FileLog
 from flows.io.overview import codes_frame, write_overview
-from flows.letters import emit_letters
+from flows.letters import NightLetters, emit_letters
 from flows.progress import log_counts
+from flows.report import write_report_page
 from flows.runtime import code_version
 from flows.settle import ForSettlement, Settled
+from flows.tasks import step
 from pipelines.emit.files import canonical, member_quarantine, with_titles, zorgkas_slices
 from pipelines.emit.report import mass_change_counts, per_zorgkas_counts, person_counts, threshold_warnings
 from pipelines.emit.sepa import credit_transfer_xml, summary, validate_pain001
@@ -48,6 +50,7 @@ from schemas.outputs import (
     check,
 )
 
+write_report = step("report")(write_report_page)  # _report.html, as the run's step "report"
 ZORGKAS_FRAMES = ("grants", "worklist", "payments", "recoveries", "quarantine")
 NO_LETTERS = {"letters": 0, "by_kind": {}}
 
@@ -114,14 +117,10 @@ def emit_night(
     decided: Decided,
     kept: ForSettlement,
     settled: Settled,
+    night_letters: NightLetters,
     timings: dict,
-    emit_one=None,
 ) -> dict:
-    """Every file of a night in its staging folder; returns the run manifest (written last, on publication).
-
-    `emit_one`: how one zorgkas's files are written (default `zorgkas_night_files`; the flow passes the same
-    as a Prefect task)."""
-    emit_one = emit_one or zorgkas_night_files
+    """Every file of a night in its staging folder; returns the run manifest (written last, on publication)."""
     settlement = settled.settlement
     info = ctx.info | {"payment_run": settled.payment_run}
     for feed, staged in ingested.feeds.items():
@@ -135,13 +134,13 @@ def emit_night(
         name: zorgkas_slices(f, ctx.reference.zorgkas_codes) for name, f in zip(ZORGKAS_FRAMES, frames, strict=True)
     }
     started = time.perf_counter()
-    letters = emit_letters(ctx, files, settled.letters.letters_of)  # every zorgkas's letters, in parallel
+    letters = emit_letters(ctx, files, night_letters.letters_of)  # every zorgkas's letters, in parallel
     timings["letters render"] = round(time.perf_counter() - started, 3)
-    timings["letters"] = round(settled.letters.seconds + timings["letters render"], 3)
+    timings["letters"] = round(night_letters.seconds + timings["letters render"], 3)
     totals = {}
     for code in ctx.reference.zorgkas_codes:
         mine = {name: slices[name][code] for name in ZORGKAS_FRAMES}
-        totals[code] = emit_one(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
+        totals[code] = zorgkas_night_files(ctx, files, code, run_key, mine, kept.accounts, settled.payment_run)
         totals[code]["letters"] = letters.get(code, NO_LETTERS)
     zorgkassen = {code: zorgkas_manifest(files, info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
     report = night_report(info, ingested, decided, settlement, timings)
@@ -158,6 +157,7 @@ def night_quarantine(ingested: Ingested, worklist: pl.DataFrame) -> pl.DataFrame
     return member_quarantine(quarantines, held)
 
 
+@step("zorgkas-files", "files-{code}")
 def zorgkas_night_files(
     ctx: RunContext,
     files: FileLog,
@@ -344,13 +344,11 @@ def emit_premium(
     timings: dict,
     run_key: str | None = None,
     held: pl.DataFrame | None = None,
-    emit_one=None,
 ) -> dict:
     """<zorgkas>/<file>.parquet, .csv, quarantine.parquet, overview.xlsx and manifest.json of an invoice or fine
     run (only each zorgkas's own members, in the plan's order, checked with its model), and _report.json;
     returns the run manifest. `held` (insz, zorgkas): the members held this run (S-HOLD: not invoiced or
-    fined), whose quarantined rows go to their zorgkas's quarantine.parquet. `emit_one`: how one zorgkas's
-    files are written (default `premium_zorgkas_files`; the flow passes the same as a Prefect task)."""
+    fined), whose quarantined rows go to their zorgkas's quarantine.parquet."""
     name, rows = ctx.kind, planned.rows  # invoices, fines
     slices = zorgkas_slices(rows, ctx.reference.zorgkas_codes)
     if sum(s.height for s in slices.values()) != rows.height:
@@ -362,8 +360,9 @@ def emit_premium(
     letters = emit_letters(ctx, files, planned.letters_of) if planned.letters_of else {}  # L-INVOICE
     if planned.letters_of:
         timings["letters"] = round(time.perf_counter() - started, 3)
-    emit_one = emit_one or premium_zorgkas_files
-    totals = {code: emit_one(ctx, files, code, slices[code], planned, quarantined[code]) for code in slices}
+    totals = {
+        code: premium_zorgkas_files(ctx, files, code, slices[code], planned, quarantined[code]) for code in slices
+    }
     if planned.letters_of:
         totals = {code: t | {"letters": letters.get(code, NO_LETTERS)} for code, t in totals.items()}
     zorgkassen = {code: zorgkas_manifest(files, ctx.info, code, totals[code]) for code in ctx.reference.zorgkas_codes}
@@ -380,6 +379,7 @@ def emit_premium(
     return run_manifest(ctx, ctx.info, files, zorgkassen)
 
 
+@step("zorgkas-files", "files-{code}")
 def premium_zorgkas_files(
     ctx: RunContext, files: FileLog, code: str, rows: pl.DataFrame, planned, quarantined: pl.DataFrame
 ) -> dict:

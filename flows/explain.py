@@ -28,7 +28,7 @@ from prefect import flow
 from flows.codes import Codes, load_codes
 from flows.context import Options, RunContext, start
 from flows.decide import run_decisions
-from flows.ingest import Ingested, ingest, ingest_feed
+from flows.ingest import Ingested, ingest
 from flows.io.landing import FeedError
 from flows.reference import Reference
 from pipelines.ingest.insz import r_id_valid
@@ -63,10 +63,7 @@ def explain_context(landing: Path, as_of: dt.date) -> RunContext:
 def load_person(ctx: RunContext, insz: str) -> Ingested:
     """The person's rows of every feed for D, through the same row rules as the nightly run."""
 
-    def one(ctx_, feed, **kwargs):
-        return ingest_feed(ctx_, feed, where=pl.col("insz") == insz, **kwargs)
-
-    return ingest(ctx, ingest_one=one)
+    return ingest(ctx, where=pl.col("insz") == insz)
 
 
 def check_insz(insz: str, as_of: dt.date) -> None:

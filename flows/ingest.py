@@ -7,7 +7,7 @@ were chosen and checked when the run started (flows/context.py).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 from pandera import config as pandera_config
@@ -15,6 +15,7 @@ from pandera import config as pandera_config
 from flows.context import MIN_PREVIOUS_VALUES, Options, RunContext
 from flows.io.landing import Delivery, FeedError, check_delivery_schema, read_file, read_key_hashes, read_key_rows
 from flows.progress import Steps, log_counts
+from flows.tasks import step
 from pipelines.ingest.quarantine import exact_duplicates, key_hash, range_maxima, repeated_hashes
 from pipelines.ingest.staging import StagedFeed, combine, iban_counts, member_numbers, rows_without_member, stage_feed
 from schemas.feeds import FEEDS
@@ -31,7 +32,20 @@ class Ingested:
     def valid(self, feed: str) -> pl.DataFrame:
         return self.feeds[feed].valid
 
+    def counted(self) -> Ingested:
+        """The same feeds without their valid rows (counts, deliveries and quarantines kept): what a run holds on to
+        once it has taken what it needs of the rows. The caller lets go of this one to free their memory."""
+        feeds = {name: without_rows(staged) for name, staged in self.feeds.items()}
+        return replace(self, feeds=feeds)
 
+
+def without_rows(staged: StagedFeed) -> StagedFeed:
+    """`staged` without its valid rows (its counts unchanged)."""
+    rows_valid = staged.valid.height if staged.rows_valid is None else staged.rows_valid
+    return replace(staged, valid=staged.valid.clear(), rows_valid=rows_valid)
+
+
+@step("ingest-feed", "ingest-{feed}")
 def ingest_feed(
     ctx: RunContext,
     feed: str,
@@ -111,16 +125,16 @@ def _none(valid: pl.DataFrame) -> pl.DataFrame:
 def ingest(
     ctx: RunContext,
     steps: Steps | None = None,
-    ingest_one=ingest_feed,
     keep: set[str] | None = None,
     narrow: dict | None = None,
+    where: pl.Expr | None = None,
 ) -> Ingested:
     """Every feed of the run's deliveries (members first), read, validated and quarantined.
 
     `keep`: the feeds whose valid rows the caller needs (default all); the others keep only
     their counts and quarantine. `narrow`: feed -> function(valid members) giving a
     function(valid rows) -> the only rows the caller needs of that feed (e.g. the premiums of
-    voluntary members).
+    voluntary members). `where`: only the rows meeting it (one person's: vsb explain).
     """
     steps = steps or Steps(quiet=True)
     staged: dict[str, StagedFeed] = {}
@@ -132,7 +146,7 @@ def ingest(
         if keep is not None and feed not in keep and feed != "members":  # (members: the others are counted against it)
             only = _none  # counted, then let go file by file: memory never holds all its valid rows
         with steps.step(f"ingest {feed}") as shown:
-            one = ingest_one(ctx, feed, members=numbers, narrow=only)
+            one = ingest_feed(ctx, feed, where=where, members=numbers, narrow=only)
             shown["rows read"] = one.rows_read
             shown["quarantined"] = one.quarantine.height
         counts[feed] = one.counts()
@@ -144,9 +158,7 @@ def ingest(
             counts[feed]["rows_without_member"] = one.rows_without_member
         if one.extra_columns:
             warnings.append(f"feed {feed}: extra columns ignored: {', '.join(one.extra_columns)}")
-        if keep is not None and feed not in keep:
-            one.valid = one.valid.clear()  # not needed by this run: free the memory, keep the counts
-        staged[feed] = one
+        staged[feed] = one if keep is None or feed in keep else without_rows(one)  # (read with `_none`: no rows)
     return Ingested(ctx.run_date, ctx.deliveries, staged, warnings, counts)
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from flows.codes import load_codes
@@ -33,10 +32,7 @@ from flows.context import RunContext
 from flows.io.letters import LetterPress
 from flows.io.outbox import FileLog
 from flows.reference import load_agency
-from flows.state.ledger import earlier_payment_run
-from flows.state.letter_numbers import letter_offsets
-from flows.state.letters_ledger import granted_evidence, letter_persons, requests_sent
-from flows.state.store import open_state
+from flows.state.state import Before
 from pipelines.emit.files import zorgkas_slices
 from pipelines.emit.letters.appeal import AppealTerms, appeal_terms
 from pipelines.emit.letters.content import (
@@ -62,7 +58,6 @@ from pipelines.emit.letters.motivation import (
     residence_records,
 )
 from pipelines.emit.letters.payment import PaymentTerms
-from pipelines.settle.payments import is_payment_run
 from pipelines.settle.settlement import Settlement
 from pipelines.timeline import active_on
 from schemas.outputs import Letters, check
@@ -132,19 +127,17 @@ def member_letter_columns(members: pl.DataFrame) -> pl.DataFrame:
     return members.select([c for c in MEMBER_LETTER_COLUMNS if c in members.columns])
 
 
-def take_letter_inputs(ctx: RunContext, ingested, decided, read_state: bool = True) -> LetterInputs:
+def take_letter_inputs(ctx: RunContext, ingested, decided, before: Before | None) -> LetterInputs:
     """Before the feeds' rows go: who may get a letter this night (a decided person, a work-list person, or one the
     state has a grant or a payment of: `letter_persons`) with their name and address, the records their decided
     periods name, and who has an increased allowance on D.
 
-    `read_state` False (a night decided on a Dask worker, flows/scaleout.py): the state is the driver's, and the
-    nights before this one may not be published yet, so every member may get a letter (a superset: the letters
-    themselves are built on the driver, against the state, when the night is settled)."""
+    `before` None (a night decided on a Dask worker, flows/nightly.py `decide_night_job`): the state is the driver's,
+    and the nights before this one may not be published yet, so every member may get a letter (a superset: the
+    letters themselves are built on the driver, against the state, when the night is settled)."""
     started, (first, _) = time.perf_counter(), ctx.window
-    if read_state:
-        with open_state(ctx.state) as con:
-            paying = is_payment_run(ctx.run_date, ctx.params.payment_day, earlier_payment_run(con, ctx.run_date))
-            in_state = letter_persons(con, ctx.run_date.isoformat(), first, paying)
+    if before is not None:
+        in_state = before.letter_persons(first)
     else:
         in_state = ingested.valid("members").select("insz")
     decided_persons = [decided.periods.select("insz"), decided.absences.select("insz"), decided.worklist.select("insz")]
@@ -182,29 +175,28 @@ def appeal_of(ctx: RunContext) -> AppealTerms:
 
 def night_letters(
     ctx: RunContext,
-    con: duckdb.DuckDBPyConnection,
-    run_key: str,
+    before: Before,
     inputs: LetterInputs,
     periods: pl.DataFrame,
     settlement: Settlement,
-    payment_run: bool,
     by_hand_months: pl.DataFrame | None = None,
 ) -> NightLetters:
     """The letters of a night: a decision letter per event, a recovery letter per person with recoveries, a request
-    letter per request row not sent by an earlier run; none for a held person (S-HOLD). `by_hand_months`: the months
-    granted by hand or on appeal (BY_HAND_COLUMNS): the decision letters of grants that hold by them name the
-    decision (rules.md §10)."""
+    letter per request row not sent by an earlier run (`before`: the state before the night's version); none for a
+    held person (S-HOLD). `by_hand_months`: the months granted by hand or on appeal (BY_HAND_COLUMNS): the decision
+    letters of grants that hold by them name the decision (rules.md §10)."""
+    payment_run = before.payment_run
     started, held = time.perf_counter(), settlement.held.select("insz").unique()
     events = settlement.events.filter(pl.col("event").is_in(DECISION_EVENTS)).join(held, on="insz", how="anti")
     reasons = motivation(events, periods, inputs.records, ctx.run_date.replace(day=1))
     paid = settlement.payments.join(held, on="insz", how="anti")
     recovered = settlement.recoveries.join(held, on="insz", how="anti")
-    granted = granted_evidence(con, run_key, recovered)
+    granted = before.granted_evidence(recovered)
     recovery_reasons = recovery_motivation(recovered, periods, inputs.records, ctx.run_date.replace(day=1), granted)
     asked = settlement.worklist.filter(pl.col("code").is_in(REQUEST_CODES)).join(held, on="insz", how="anti")
-    sent = requests_sent(con, run_key, asked, ctx.window[0])
+    sent = before.requests_sent(asked, ctx.window[0])
     due = asked.join(sent, on=["insz", "code", "since"], how="anti")
-    offsets = letter_offsets(con, run_key, ctx.run_date)  # a --replace version numbers after the earlier ones
+    offsets = before.letter_offsets()  # a --replace version numbers after the earlier ones
     requests = shifted_ids(request_letters(due, inputs.members, ctx.run_date), offsets)
     seconds = inputs.seconds + time.perf_counter() - started
     parts = (events, paid, reasons, recovered, requests, requests_of(requests), inputs, appeal_of(ctx), payment_run)

@@ -1,90 +1,60 @@
-"""The nightly run and the backfill: ingest → decide → settle → emit → publish, for one date or a range.
+"""The nightly run and the backfill: ingest → decide → settle → letters → emit → publish, for one date or a range.
 
 outbox/nightly/<D>/: quarantine/<feed>.parquet, _decisions/, one folder per zorgkas (grants,
 worklist, payments and their SEPA file on a payment run, recoveries), _report.json, and
 _manifest.json written last (flows/emit.py); published by the one protocol of every run
 (flows/publication/protocol.py).
+
+`night` is the run, top to bottom: each step a value in and a value out; only its first line (`state.before`)
+and its last (`publish`) touch the state. A backfill runs `night` for each date on one open state; with
+`--dask-address` its nights' first halves (ingest, decide: no night depends on another) run on a Dask cluster
+(`decide_night_job`) and this process finishes them in date order (`finish_night`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 from prefect.runtime import flow_run
 
 from flows.context import Options, RunContext, start, today
 from flows.decide import CASE_FEED, DECIDE_FEEDS, Decided, run_decisions
-from flows.emit import emit_night, zorgkas_night_files
-from flows.ingest import Ingested, ingest, ingest_feed
+from flows.emit import emit_night, write_report
+from flows.ingest import Ingested, ingest
 from flows.io.outbox import FileLog
-from flows.letters import allowance_active_on
+from flows.letters import NightLetters, allowance_active_on, night_letters
 from flows.progress import Steps
-from flows.publication.folder import RunFolder
 from flows.publication.protocol import (
     Built,
     Target,
+    Version,
+    again_as,
     check_order,
-    commit_and_publish,
     complete_unpublished,
+    first_version,
     nightly_runs_of,
-    publish_run,
+    publish,
 )
-from flows.report import announce, write_report_page
-from flows.runtime import release_frames
-from flows.settle import (
-    ForSettlement,
-    for_settlement,
-    night_rows,
-    premiums_of_voluntary_members,
-    record_night,
-    settle_night,
-)
-from flows.state.export import export_state
-from flows.state.letter_numbers import record_letter_numbers, used_numbers
-from flows.state.store import hold_state, open_state
-from flows.state.trends import with_trend
+from flows.report import announce
+from flows.runtime import code_version, release_frames
+from flows.scaleout import cluster, results_in_order
+from flows.settle import ForSettlement, Settled, for_settlement, night_rows, premiums_of_voluntary_members, settle_night
+from flows.state.export import export_state, run_info
+from flows.state.letter_numbers import used_numbers
+from flows.state.state import Before, Change, State
 from pipelines.emit.report import person_counts
 
-
-@task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
-def ingest_feed_task(ctx: RunContext, feed: str, members=None, narrow=None):
-    return ingest_feed(ctx, feed, members=members, narrow=narrow)
-
-
-@task(name="decide", cache_policy=NO_CACHE, task_run_name="decide")
-def decide_task(ctx: RunContext, ingested: Ingested) -> Decided:
-    return run_decisions(ctx, ingested)
-
-
-@task(name="settle", cache_policy=NO_CACHE, task_run_name="settle")
-def settle_task(ctx: RunContext, con, run_key: str, ingested: Ingested, decided: Decided, kept: ForSettlement):
-    return settle_night(ctx, con, run_key, ingested, decided, kept)
-
-
-@task(name="zorgkas-files", cache_policy=NO_CACHE, task_run_name="files-{code}")
-def zorgkas_files_task(ctx: RunContext, files: FileLog, code: str, run_key: str, mine, accounts, payment_run: bool):
-    return zorgkas_night_files(ctx, files, code, run_key, mine, accounts, payment_run)
-
-
-@task(name="report", cache_policy=NO_CACHE, task_run_name="report")
-def report_task(run: RunFolder, con, kind: str, run_key: str, timings: dict, started: float | None = None) -> dict:
-    return write_report_page(run, con, kind, run_key, timings, started)
-
-
-@task(name="publish", cache_policy=NO_CACHE, task_run_name="publish")
-def publish_task(con, run: RunFolder, name: str, manifest: dict, kind: str, run_key: str, *args) -> Path:
-    """Seal the staging folder, commit the state change, rename (flows/publication/protocol.py)."""
-    return commit_and_publish(con, run, name, manifest, kind, run_key, *args)
+NIGHT_FEEDS = {*DECIDE_FEEDS, CASE_FEED, "premium_payments", "increased_allowance"}  # the feeds whose rows it keeps
 
 
 def releasing_frames_on_error(function):
-    """On an exception, clear the frames of its traceback before it goes up: they hold the DuckDB
-    handle and the run's frames, and Prefect keeps the exception."""
+    """On an exception, clear the frames of its traceback before it goes up: they hold the state and the run's
+    frames, and Prefect keeps the exception."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
@@ -101,74 +71,97 @@ def night_context(day: dt.date, landing: Path, outbox: Path, state: Path, option
     return start("nightly", day, landing, outbox, state, options)
 
 
-@releasing_frames_on_error
-def begin_nights(outbox: Path, state: Path, first: dt.date, last: dt.date) -> list[Path]:
-    """What the nights first..last do first, holding the lock: complete the runs committed but not published
-    (a committed night among first..last that cannot be completed is redone by its own run), then check
-    that the nights come in date order. Returns the folders it published."""
-    with open_state(state) as con:
-        completed = complete_unpublished(con, outbox, redo=nightly_runs_of(first, last))
-        check_order(con, first, last)
-    return completed
-
-
-@releasing_frames_on_error
-def night(ctx: RunContext, completed: list[Path] = ()) -> dict:
-    """One night, the state's lock held: ingest, validate, decide, settle, emit, publish.
-
-    `completed`: folders the run published first (a night left unpublished by a killed attempt): when it
-    is this very night's, the run reports it published."""
-    steps = Steps(quiet=ctx.options.quiet)
-    return publish_night(decide_night(ctx, steps), steps, completed)
-
-
 @dataclass(frozen=True)
 class DecidedNight:
-    """The first half of a night: what settling and publishing need (collected frames: it pickles, so that
-    `vsb backfill --dask-address` decides nights on a cluster, flows/scaleout.py)."""
+    """The first half of a night: what settling and publishing need (collected frames: it pickles, so that a Dask
+    worker decides it, `decide_night_job`)."""
 
     ctx: RunContext
-    ingested: Ingested  # quarantines and counts (the valid rows are let go)
+    ingested: Ingested  # counts and quarantines (the valid rows let go)
     decided: Decided
     kept: ForSettlement
     timings: dict
 
 
-def decide_night(
-    ctx: RunContext, steps: Steps, ingest_one=ingest_feed_task, decide=decide_task, read_state: bool = True
-) -> DecidedNight:
-    """Ingest, validate and decide a night, and take what settling needs. Depends on no other night (on a Dask
-    worker, `read_state` False: it does not open the state)."""
-    ingested = ingest(
-        ctx,
-        steps,
-        ingest_one=ingest_one,
-        keep={*DECIDE_FEEDS, CASE_FEED, "premium_payments", "increased_allowance"},
-        narrow={
-            "premium_payments": premiums_of_voluntary_members,  # W-VOLUNTARY-ARREARS needs only these
-            "increased_allowance": allowance_active_on(ctx.run_date),  # the letters' appeal fee (L-APPEAL)
-        },
-    )
+@releasing_frames_on_error
+def night(ctx: RunContext, state: State, completed: list[Path] = ()) -> dict:
+    """One night (the state open, its lock held). `completed`: folders the run published first (a night left
+    unpublished by a killed attempt): when it is this very night's, the run reports it published."""
+    steps = Steps(quiet=ctx.options.quiet)
+    before = state.before(ctx)  # what earlier nights granted, paid and sent; the month's payment run or not
+    feeds = ingest_night(ctx, steps)  # Parquet -> valid rows and quarantine
+    decided = decide_night(ctx, feeds, steps)  # pure: periods with their rule codes
+    kept = for_settlement(ctx, feeds, decided, before)  # what settling and the letters need of the valid rows
+    feeds = feeds.counted()  # the valid rows let go (at 7M members, a third of a GiB)
+    built = build_night(DecidedNight(ctx, feeds, decided, kept, {}), before, steps)  # settle, letters, files
+    return night_result(ctx, publish(state, built, ctx.options.accept_mass_change), completed)
+
+
+def ingest_night(ctx: RunContext, steps: Steps) -> Ingested:
+    """Every feed read and validated; the valid rows kept of the feeds a night needs, narrowed to what it uses."""
+    narrow = {
+        "premium_payments": premiums_of_voluntary_members,  # W-VOLUNTARY-ARREARS needs only these
+        "increased_allowance": allowance_active_on(ctx.run_date),  # the letters' appeal fee (L-APPEAL)
+    }
+    return ingest(ctx, steps, keep=NIGHT_FEEDS, narrow=narrow)
+
+
+def decide_night(ctx: RunContext, feeds: Ingested, steps: Steps) -> Decided:
     with steps.step("decide") as shown:
-        decided = decide(ctx, ingested)
+        decided = run_decisions(ctx, feeds)
         shown["persons with an entitled month"] = person_counts(decided.periods)["persons_entitled"]
         shown["months entitled"] = decided.months_entitled()
-        kept = for_settlement(ctx, ingested, decided, read_state)
-    return DecidedNight(ctx, ingested, decided, kept, dict(steps.timings))
+    return decided
 
 
-@releasing_frames_on_error
-def publish_night(night_decided: DecidedNight, steps: Steps, completed: list[Path] = ()) -> dict:
-    """The second half of a night, in date order: settle against the state, emit, publish."""
-    ctx, ingested, decided, kept = night_decided.ctx, night_decided.ingested, night_decided.decided, night_decided.kept
-    steps.timings.update({k: v for k, v in night_decided.timings.items() if k not in steps.timings})
-    with open_state(ctx.state) as con:
-        build = night_builder(ctx, ingested, decided, kept, steps)
-        target = Target("nightly", "nightly", ctx.run_date.isoformat(), ctx.run_date)
-        options, commit = ctx.options, steps.timed(publish_task)
-        published, _ = publish_run(
-            con, ctx.outbox, target, build, options.replace, options.accept_mass_change, commit=commit
+def build_night(night: DecidedNight, before: Before, steps: Steps) -> Built:
+    """Settle, write the letters and emit the night as the latest published version of its date (to compare with:
+    an identical night is a no-op), and again as the next version when it differs and --replace was passed."""
+    ctx = night.ctx
+    steps.timings.update({k: v for k, v in night.timings.items() if k not in steps.timings})
+    version = first_version(ctx.outbox, Target("nightly", "nightly", ctx.run_date.isoformat(), ctx.run_date))
+    built = build_version(night, before.of(version.run_key), version, steps)
+    again = again_as(built, ctx.options.replace)
+    return build_version(night, before.of(again.run_key), again, steps) if again else built
+
+
+def build_version(night: DecidedNight, before: Before, version: Version, steps: Steps) -> Built:
+    """The night as `version`: settled against the state before it, its letters, its files in a staging folder."""
+    ctx = night.ctx
+    with steps.step("settle") as shown:
+        settled = settle_night(ctx, night.ingested, night.decided, night.kept, before)
+        shown["events"] = settled.settlement.events.height
+    letters = night_letters(
+        ctx, before, night.kept.letters, night.decided.periods, settled.settlement, night.decided.granted
+    )
+    run = version.folder(ctx.outbox)
+    try:
+        manifest, change = emit_files(night, settled, letters, before, run, steps)
+    except BaseException:
+        run.discard()
+        raise
+    return Built(run, manifest, change, version, settled.payment_run, settled.settlement.mass_change)
+
+
+def emit_files(night: DecidedNight, settled: Settled, letters: NightLetters, before: Before, run, steps: Steps):
+    """Every file of the night, its report and its `_state/`; returns the run manifest and the state change."""
+    ctx, run_key, day = night.ctx, before.run_key, night.ctx.run_date
+    with steps.step("files") as shown:
+        files = FileLog(run)
+        rows = night_rows(run_key, day, settled, letters)
+        export_state(files, run_info("nightly", run_key, day, before.seq("nightly"), settled.payment_run), rows)
+        manifest = emit_night(
+            ctx, files, run_key, night.ingested, night.decided, night.kept, settled, letters, steps.timings
         )
+        shown["payment rows"] = settled.settlement.payments.height
+    with steps.step("report"):
+        trend = write_report(run, before.trends("nightly"), steps.timings, steps.started)
+    numbers = used_numbers(manifest, letters.offsets)  # a later --replace version numbers after them
+    return manifest, Change("nightly", run_key, day, rows, letter_numbers=numbers, trend=trend, started=steps.started)
+
+
+def night_result(ctx: RunContext, published, completed: list[Path]) -> dict:
+    """The night's result, announced (its log line and Prefect artifacts)."""
     status = published.status
     if status == "identical" and published.path in completed:
         status = "published"  # this very run published its date's folder, left by a killed attempt
@@ -176,40 +169,14 @@ def publish_night(night_decided: DecidedNight, steps: Steps, completed: list[Pat
     return {"date": ctx.run_date.isoformat(), "path": str(published.path), "status": status}
 
 
-def night_builder(ctx: RunContext, ingested: Ingested, decided: Decided, kept: ForSettlement, steps: Steps):
-    """How the publication protocol builds the night as the run `run_key`: settle against the state before
-    it, emit every file and the report, and the state change to commit with it (with the run's trends row)."""
-
-    def build(con, run: RunFolder, run_key: str) -> Built:
-        with steps.step("settle") as shown:
-            settled = settle_task(ctx, con, run_key, ingested, decided, kept)
-            shown["events"] = settled.settlement.events.height
-        with steps.step("files") as shown:
-            files = FileLog(run)
-            rows = night_rows(run_key, ctx.run_date, settled)
-            export_state(files, con, "nightly", run_key, ctx.run_date, settled.payment_run, rows)
-            manifest = emit_night(
-                ctx, files, run_key, ingested, decided, kept, settled, steps.timings, zorgkas_files_task
-            )
-            shown["payment rows"] = settled.settlement.payments.height
-        with steps.step("report"):
-            trend = report_task(run, con, "nightly", run_key, steps.timings, steps.started)
-        settlement = settled.settlement
-        numbers = used_numbers(manifest, settled.letters.offsets)  # a later --replace version numbers after them
-
-        def change(con) -> None:
-            record_night(con, run_key, ctx.run_date, settled)
-            record_letter_numbers(con, run_key, ctx.run_date, numbers)
-
-        return Built(
-            run,
-            manifest,
-            change=with_trend(change, "nightly", run_key, trend, steps.started),
-            payment_run=settled.payment_run,
-            refusal=settlement.mass_change,
-        )
-
-    return build
+@releasing_frames_on_error
+def begin_nights(state: State, outbox: Path, first: dt.date, last: dt.date) -> list[Path]:
+    """What the nights first..last do first: complete the runs committed but not published (a committed night
+    among first..last that cannot be completed is redone by its own run), then check that the nights come in
+    date order. Returns the folders it published."""
+    completed = complete_unpublished(state, outbox, redo=nightly_runs_of(first, last))
+    check_order(state, first, last)
+    return completed
 
 
 def night_name() -> str:
@@ -238,9 +205,9 @@ def run_nightly(
     """The nightly run for `as_of` (default: today, in Brussels: the date a scheduled run starts on)."""
     day = as_of or today()
     options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet, frozenset(accept_quarantine))
-    with hold_state(state, "nightly", day.isoformat()):
-        completed = begin_nights(Path(outbox), Path(state), day, day)
-        result = night(night_context(day, landing, outbox, state, options), completed)
+    with State.open(state, "nightly", day.isoformat()) as opened:
+        completed = begin_nights(opened, Path(outbox), day, day)
+        result = night(night_context(day, landing, outbox, state, options), opened, completed)
     # another run's folder, left by a killed run and published first: said in the result line (issue 20)
     others = [str(p) for p in completed if str(p) != result["path"]]
     return result | {"completed": others} if others else result
@@ -273,14 +240,54 @@ def run_backfill(
     if last < first:
         raise ValueError(f"--to {last.isoformat()} is before --from {first.isoformat()}")
     options = Options(frozenset(accept_shrink), accept_mass_change, replace, quiet, frozenset(accept_quarantine))
-    results = []
-    with hold_state(state, "backfill", f"{first.isoformat()}..{last.isoformat()}"):
-        completed = begin_nights(Path(outbox), Path(state), first, last)
-        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    with State.open(state, "backfill", f"{first.isoformat()}..{last.isoformat()}") as opened:
+        completed = begin_nights(opened, Path(outbox), first, last)
         if dask_address:
-            from flows.scaleout import backfill_on_cluster
+            return nights_on_cluster(dask_address, opened, days, landing, outbox, state, options, completed)
+        return [night(night_context(day, landing, outbox, state, options), opened, completed) for day in days]
 
-            return backfill_on_cluster(dask_address, days, landing, outbox, state, options, completed)
-        for day in days:
-            results.append(night(night_context(day, landing, outbox, state, options), completed))
-    return results
+
+# --- the nights of a backfill on a Dask cluster ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NightJob:
+    """What a worker needs to decide one night: paths and options (the driver's absolute paths)."""
+
+    day: dt.date
+    landing: Path
+    outbox: Path
+    state: Path
+    options: Options
+
+
+def decide_night_job(job: NightJob) -> tuple[DecidedNight, str]:
+    """On a worker: the first half of a night, as `night` runs it, away from the state (every member may get a
+    letter: the letters are built on the driver); with the worker's code version."""
+    ctx = night_context(job.day, job.landing, job.outbox, job.state, job.options)
+    steps = Steps(quiet=True)
+    feeds = ingest_night(ctx, steps)
+    decided = decide_night(ctx, feeds, steps)
+    kept = for_settlement(ctx, feeds, decided, None)
+    return DecidedNight(ctx, feeds.counted(), decided, kept, dict(steps.timings)), code_version()
+
+
+@releasing_frames_on_error
+def finish_night(state: State, decided: DecidedNight, completed: list[Path]) -> dict:
+    """The second half of a night decided on a worker, here, in date order: as `night` goes on."""
+    ctx, steps = decided.ctx, Steps(quiet=decided.ctx.options.quiet)
+    before = state.before(ctx)
+    built = build_night(decided, before, steps)
+    return night_result(ctx, publish(state, built, ctx.options.accept_mass_change), completed)
+
+
+def nights_on_cluster(
+    address: str, state: State, days: list[dt.date], landing, outbox, state_path, options: Options, completed
+) -> list[dict]:
+    """The nights `days` of a backfill (begin_nights done): decided on the cluster, finished here in date order.
+    The first night that fails, there or here, stops the backfill: the nights after it are cancelled."""
+    landing = Path(landing).resolve()  # the workers' working folder is not ours
+    jobs = [NightJob(day, landing, Path(outbox), Path(state_path), options) for day in days]
+    with cluster(address) as client, closing(results_in_order(client, decide_night_job, jobs, "vsb-night")) as nights:
+        return [finish_night(state, decided, completed) for decided in nights]

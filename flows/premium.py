@@ -18,27 +18,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from flows.context import DEFAULTS, Options, RunContext, start, today
-from flows.emit import emit_premium, fine_totals, invoice_totals, premium_zorgkas_files
-from flows.ingest import Ingested, ingest, ingest_feed
+from flows.emit import emit_premium, fine_totals, invoice_totals, write_report
+from flows.ingest import Ingested, ingest
 from flows.io.outbox import FileLog
 from flows.letters import invoice_letters_of, member_letter_columns
-from flows.nightly import ingest_feed_task, publish_task, releasing_frames_on_error, report_task
+from flows.nightly import releasing_frames_on_error
 from flows.preflight import RUN_FEEDS
 from flows.progress import Steps, log_counts
-from flows.publication.folder import RunFolder
-from flows.publication.protocol import Built, Target, complete_unpublished, publish_run
+from flows.publication.protocol import Built, Target, Version, again_as, complete_unpublished, first_version, publish
 from flows.reference import Reference, load_reference
-from flows.report import REPORT_JSON, announce, maybe_task
-from flows.state.export import export_state, premium_rows
-from flows.state.premium_ledger import fines_of_year, insert_rows, invoices_of_year, last_reference_bases
-from flows.state.store import hold_state, open_state
-from flows.state.trends import with_trend
+from flows.report import REPORT_JSON, announce
+from flows.state.export import export_state, run_info
+from flows.state.state import Before, Change, State
+from flows.tasks import step
 from pipelines.premium.fines import fine_candidates, fine_reference_date, plan_fines
 from pipelines.premium.invoices import Amounts, plan_invoices, premium_due, published_invoices
 from pipelines.settle.holds import s_hold
@@ -68,18 +64,12 @@ def held_persons(ctx: RunContext, ingested: Ingested):
     return s_hold(quarantines, None, ctx.run_date.year).select("insz").unique()
 
 
-def release_feeds(ingested: Ingested) -> None:
-    """Free the feeds' rows once planned: the run keeps only counts, deliveries and quarantines."""
-    for staged in ingested.feeds.values():
-        staged.valid = staged.valid.clear()
-
-
-def begin_premium_run(con: duckdb.DuckDBPyConnection, ctx: RunContext, key: str) -> list[Path]:
+def begin_premium_run(state: State, ctx: RunContext, key: str) -> list[Path]:
     """What a premium run does first: complete the runs committed but not published (a run of this very
     kind and key, e.g. `2026/2026-01-02` or `2026`, that cannot be completed is redone by this run)."""
     versions = re.compile(rf"^{re.escape(key)}(?:[.]v[0-9]+)?$")
     redo = lambda kind, run_key, _: kind == ctx.kind and bool(versions.match(run_key))  # noqa: E731
-    return complete_unpublished(con, ctx.outbox, redo=redo)
+    return complete_unpublished(state, ctx.outbox, redo=redo)
 
 
 @dataclass(frozen=True)
@@ -96,50 +86,57 @@ class Planned:
     letters_of: Callable[[str], pl.DataFrame] | None = None  # each zorgkas's letters (invoices: L-INVOICE)
 
 
-@task(name="plan", cache_policy=NO_CACHE, task_run_name="plan-{kind}")
-def plan_task(plan: Callable, con, ingested: Ingested, kind: str):
-    planned = plan(con, ingested)
-    counts = {k.replace("_", " "): v for k, v in planned.counts.items() if isinstance(v, int)}
-    log_counts(f"plan {kind}", counts)  # from inside the task (issue 22)
-    return planned
-
-
-@task(name="zorgkas-files", cache_policy=NO_CACHE, task_run_name="files-{code}")
-def premium_files_task(ctx: RunContext, files: FileLog, code: str, rows, planned, quarantined):
-    return premium_zorgkas_files(ctx, files, code, rows, planned, quarantined)
-
-
 def held_members(ctx: RunContext, ingested: Ingested) -> pl.DataFrame:
     """insz, zorgkas of the members held this run: their quarantined rows go to their zorgkas."""
     return held_persons(ctx, ingested).join(ingested.valid("members").select("insz", "zorgkas"), on="insz")
 
 
-def premium_run(ctx: RunContext, target: Target, plan: Callable, steps: Steps, ingest_one) -> dict:
-    """An invoice or fine run, the state's lock held: complete an unpublished run, read the feeds, plan
-    against the ledger (`plan(con, ingested) -> Planned`), emit, publish."""
-    with hold_state(ctx.state, ctx.kind, target.run_key(target.key)), open_state(ctx.state) as con:
-        completed = begin_premium_run(con, ctx, target.run_key(target.key))
-        ingested = ingest(ctx, steps, ingest_one=ingest_one)
-        with steps.step(f"plan {ctx.kind}") as shown:
-            planned = maybe_task(plan_task)(plan, con, ingested, ctx.kind)
-            held = held_members(ctx, ingested)
-            release_feeds(ingested)
-            shown["new"] = planned.new.height
+def premium_run(ctx: RunContext, state: State, target: Target, steps: Steps) -> dict:
+    """An invoice or fine run (the state open, its lock held), top to bottom; only its first lines (completing an
+    unpublished run, `state.before`) and its last (`publish`) touch the state."""
+    completed = begin_premium_run(state, ctx, target.run_key(target.key))
+    before = state.before(ctx, target.run_key(target.key))  # the ledgers before the run
+    feeds = ingest(ctx, steps)  # Parquet -> valid rows and quarantine
+    with steps.step(f"plan {ctx.kind}") as shown:
+        planned = plan_invoice_run(ctx, feeds, before) if ctx.kind == "invoices" else plan_fine_run(ctx, feeds, before)
+        held = held_members(ctx, feeds)
+        shown["new"] = planned.new.height
+    feeds = feeds.counted()  # the valid rows let go: the run keeps counts, deliveries and quarantines
+    built = build_premium(ctx, target, feeds, planned, held, before, steps)  # the files, as the key's version
+    published = publish(state, built)
+    return premium_result(ctx, published, completed, planned)
 
-        def build(con, run: RunFolder, run_key: str) -> Built:
-            with steps.step("files"):
-                files_one = maybe_task(premium_files_task)
-                files = FileLog(run)
-                rows = {planned.table: premium_rows(con, planned.table, run_key, planned.new)}
-                export_state(files, con, ctx.kind, run_key, ctx.run_date, False, rows)  # for vsb rebuild-state
-                manifest = emit_premium(ctx, files, ingested, planned, steps.timings, run_key, held, files_one)
-            with steps.step("report"):
-                trend = maybe_task(report_task)(run, con, ctx.kind, run_key, steps.timings, steps.started)
-            change = insert_rows(planned.table, planned.new, run_key)
-            return Built(run, manifest, change=with_trend(change, ctx.kind, run_key, trend, steps.started))
 
-        commit = steps.timed(maybe_task(publish_task))
-        published, _ = publish_run(con, ctx.outbox, target, build, ctx.options.replace, commit=commit)
+def build_premium(ctx, target: Target, feeds: Ingested, planned, held, before: Before, steps: Steps) -> Built:
+    """The run's files as the latest published version of its key, and again as the next one when it differs
+    and --replace was passed (flows/publication/protocol.py)."""
+    version = first_version(ctx.outbox, target)
+    built = premium_version(ctx, feeds, planned, held, before.of(version.run_key), version, steps)
+    again = again_as(built, ctx.options.replace)
+    return premium_version(ctx, feeds, planned, held, before.of(again.run_key), again, steps) if again else built
+
+
+def premium_version(ctx, feeds: Ingested, planned, held, before: Before, version: Version, steps: Steps) -> Built:
+    """Every file of the run as `version` in a staging folder, its report and `_state/`, and its state change."""
+    run, run_key = version.folder(ctx.outbox), before.run_key
+    try:
+        with steps.step("files"):
+            files = FileLog(run)
+            rows = {planned.table: before.premium_rows(planned.table, planned.new)}
+            export_state(files, run_info(ctx.kind, run_key, ctx.run_date, before.seq(ctx.kind), False), rows)
+            manifest = emit_premium(ctx, files, feeds, planned, steps.timings, run_key, held)
+        with steps.step("report"):
+            trend = write_report(run, before.trends(ctx.kind), steps.timings, steps.started)
+    except BaseException:
+        run.discard()
+        raise
+    new = {planned.table: planned.new.with_columns(pl.lit(run_key).alias("run_key"))}
+    change = Change(ctx.kind, run_key, ctx.run_date, new, replaces=False, trend=trend, started=steps.started)
+    return Built(run, manifest, change, version)
+
+
+def premium_result(ctx: RunContext, published, completed: list[Path], planned: Planned) -> dict:
+    """The run's result, announced (its log line and Prefect artifacts)."""
     status, new = published.status, planned.new.height
     if status == "identical" and published.path in completed:
         status = "published"  # this very run published its folder, left by a killed attempt
@@ -154,47 +151,56 @@ def published_count(folder: Path, kind: str) -> int:
     return int(report[kind]["issued" if kind == "invoices" else "proposed"])
 
 
-@releasing_frames_on_error
-def invoice_run(ctx: RunContext, steps: Steps | None = None, ingest_one=ingest_feed) -> dict:
-    """The invoice run of premium year `ctx.year` on invoice date D (flows and benchmarks call it)."""
+@step("plan", "plan-invoices")
+def plan_invoice_run(ctx: RunContext, ingested: Ingested, before: Before) -> Planned:
+    """The invoices of premium year `ctx.year` on invoice date D against the ledger: those issued on D by an
+    earlier attempt, and the members liable that no run has invoiced yet (pipelines/premium/invoices.py)."""
     year, invoice_date = ctx.year, ctx.run_date
     premium = premium_amounts(ctx.reference, year)
+    members = ingested.valid("members").lazy()
+    residence, allowance = ingested.valid("residence_periods").lazy(), ingested.valid("increased_allowance").lazy()
+    due = premium_due(members, residence, allowance, year, invoice_date, ctx.params, premium).collect()
+    ledger, last_bases = before.invoices_of_year(year), before.last_reference_bases()
+    held = held_persons(ctx, ingested)
+    planned = plan_invoices(due, members, held, ledger, last_bases, year, invoice_date, ctx.params)
+    rows = published_invoices(planned.rows.lazy()).collect()
+    counts, order = planned.counts, "reference_base"
+    letters = invoice_letters_of(ctx, rows, member_letter_columns(members.collect().join(rows, on="insz", how="semi")))
+    return logged(Planned(rows, planned.new, counts, "premium_invoices", Invoices, order, invoice_totals, letters))
 
-    def plan(con, ingested: Ingested):
-        members = ingested.valid("members").lazy()
-        residence, allowance = ingested.valid("residence_periods").lazy(), ingested.valid("increased_allowance").lazy()
-        due = premium_due(members, residence, allowance, year, invoice_date, ctx.params, premium).collect()
-        ledger, last_bases = invoices_of_year(con, year), last_reference_bases(con)
-        held = held_persons(ctx, ingested)
-        planned = plan_invoices(due, members, held, ledger, last_bases, year, invoice_date, ctx.params)
-        rows = published_invoices(planned.rows.lazy()).collect()
-        counts, order = planned.counts, "reference_base"
-        letters = invoice_letters_of(
-            ctx, rows, member_letter_columns(members.collect().join(rows, on="insz", how="semi"))
-        )
-        return Planned(rows, planned.new, counts, "premium_invoices", Invoices, order, invoice_totals, letters)
 
-    target = Target("invoices", f"invoices/{year}", invoice_date.isoformat(), invoice_date)
-    result = premium_run(ctx, target, plan, steps or Steps(quiet=True), ingest_one)
+@step("plan", "plan-fines")
+def plan_fine_run(ctx: RunContext, ingested: Ingested, before: Before) -> Planned:
+    """The fine candidates of fine year `ctx.year` against the fine ledger (F-FINE: pipelines/premium/fines.py)."""
+    valid, fine = ingested.valid, fine_amounts(ctx.reference, ctx.run_date)
+    candidates = fine_candidates(
+        valid("members").lazy(), valid("premium_payments").lazy(), valid("increased_allowance").lazy(),
+        ctx.year, ctx.params, fine,
+    ).collect()  # fmt: skip
+    planned = plan_fines(candidates, held_persons(ctx, ingested), before.fines_of_year(ctx.year))
+    return logged(Planned(planned.rows, planned.new, planned.counts, "premium_fines", Fines, "insz", fine_totals))
+
+
+def logged(planned: Planned) -> Planned:
+    """`planned`, its counts in the run's log from inside the plan step that made them (issue 22)."""
+    counts = {k.replace("_", " "): v for k, v in planned.counts.items() if isinstance(v, int)}
+    log_counts(f"plan {planned.table.removeprefix('premium_')}", counts)
+    return planned
+
+
+@releasing_frames_on_error
+def invoice_run(ctx: RunContext, state: State, steps: Steps | None = None) -> dict:
+    """The invoice run of premium year `ctx.year` on invoice date D (flows and benchmarks call it)."""
+    target = Target("invoices", f"invoices/{ctx.year}", ctx.run_date.isoformat(), ctx.run_date)
+    result = premium_run(ctx, state, target, steps or Steps(quiet=True))
     return result | {"issued": result.pop("new")}
 
 
 @releasing_frames_on_error
-def fine_run(ctx: RunContext, steps: Steps | None = None, ingest_one=ingest_feed) -> dict:
+def fine_run(ctx: RunContext, state: State, steps: Steps | None = None) -> dict:
     """The fine run of fine year `ctx.year`, judged on its fine reference date D (flows and benchmarks)."""
-    year, fine = ctx.year, fine_amounts(ctx.reference, ctx.run_date)
-
-    def plan(con, ingested: Ingested):
-        valid = ingested.valid
-        candidates = fine_candidates(
-            valid("members").lazy(), valid("premium_payments").lazy(), valid("increased_allowance").lazy(),
-            year, ctx.params, fine,
-        ).collect()  # fmt: skip
-        planned = plan_fines(candidates, held_persons(ctx, ingested), fines_of_year(con, year))
-        return Planned(planned.rows, planned.new, planned.counts, "premium_fines", Fines, "insz", fine_totals)
-
-    target = Target("fines", "fines", str(year), ctx.run_date)
-    result = premium_run(ctx, target, plan, steps or Steps(quiet=True), ingest_one)
+    target = Target("fines", "fines", str(ctx.year), ctx.run_date)
+    result = premium_run(ctx, state, target, steps or Steps(quiet=True))
     return result | {"proposed": result.pop("new")}
 
 
@@ -248,9 +254,9 @@ def run_invoices(
     options = Options(
         frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
     )
-    with hold_state(state, "invoices", f"{year}/{as_of.isoformat()}"):  # first: a second run exits at once
+    with State.open(state, "invoices", f"{year}/{as_of.isoformat()}") as opened:  # first: a second run exits at once
         ctx = invoice_context(year, as_of, landing, outbox, state, options)
-        return invoice_run(ctx, Steps(quiet=quiet), ingest_one=ingest_feed_task)
+        return invoice_run(ctx, opened, Steps(quiet=quiet))
 
 
 @flow(name="vsb-fines", flow_run_name=fines_name, validate_parameters=False)
@@ -272,5 +278,5 @@ def run_fines(
     options = Options(
         frozenset(accept_shrink), replace=replace, quiet=quiet, accept_quarantine=frozenset(accept_quarantine)
     )
-    with hold_state(state, "fines", str(year)):  # first: a second run exits at once
-        return fine_run(fine_context(year, landing, outbox, state, options), Steps(quiet=quiet), ingest_feed_task)
+    with State.open(state, "fines", str(year)) as opened:  # first: a second run exits at once
+        return fine_run(fine_context(year, landing, outbox, state, options), opened, Steps(quiet=quiet))

@@ -17,12 +17,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import duckdb
 import polars as pl
 
 from flows.codes import load_codes
 from flows.publication.folder import RunFolder
-from flows.state.trends import earlier_trends
 from pipelines.emit.report import EVENTS, TRENDS_COLUMNS, report_html, trend_row
 from pipelines.emit.summary import key_figures, report_reference, summary_markdown, zorgkas_table
 
@@ -62,17 +60,9 @@ def in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
-def maybe_task(prefect_task):
-    """A step's Prefect task inside a flow run; its plain function outside one (a benchmark or a test calling
-    the run directly: no Prefect API to record it in)."""
-    return prefect_task if in_flow_run() else prefect_task.fn
-
-
-def write_report_page(
-    run: RunFolder, con: duckdb.DuckDBPyConnection, kind: str, run_key: str, timings: dict, started: float | None = None
-) -> dict:
-    """Complete `_report.json` with the timings known now and write `_report.html` beside it (with the trends
-    of the earlier runs of its kind in the state, this run's point marked); returns this run's trends row.
+def write_report_page(run: RunFolder, earlier: pl.DataFrame, timings: dict, started: float | None = None) -> dict:
+    """Complete `_report.json` with the timings known now and write `_report.html` beside it (with `earlier`, the
+    trends of the earlier runs of its kind in the state, and this run's point marked); returns its trends row.
     `started`: the run's start (time.perf_counter(), flows/progress.py Steps): its wall time up to now."""
     report = json.loads((run.staging / REPORT_JSON).read_text())
     report["timings_seconds"] = dict(timings)
@@ -81,8 +71,7 @@ def write_report_page(
     report["timings_note"] = TIMINGS_NOTE
     run.write_json(REPORT_JSON, report)
     row = trend_row(report, active_grants=report.get("grants", {}).get("active_after"))
-    date = row["run_date"]
-    trends = pl.concat([earlier_trends(con, kind, run_key, date), pl.DataFrame([row], schema=TRENDS_COLUMNS)])
+    trends = pl.concat([earlier, pl.DataFrame([row], schema=TRENDS_COLUMNS)])
     run.write_bytes(REPORT_HTML, report_html(report, trends, load_codes().frame()).encode())
     return row
 

@@ -19,10 +19,8 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from flows.context import Options, RunContext
 from flows.io.landing import Delivery
 from flows.runtime import code_version
 
@@ -40,7 +38,7 @@ class ClusterError(RuntimeError):
 def cluster(address: str) -> Iterator:
     """A client of the Dask scheduler at `address` (e.g. tcp://10.0.0.5:8786); a one-line ClusterError when
     it cannot be reached."""
-    from distributed import Client
+    from distributed import Client  # optional and heavy: imported only when a cluster is asked for
 
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
@@ -86,72 +84,29 @@ def deliveries_key(landing: Path, run_date: dt.date, deliveries: dict[str, Deliv
     return (str(landing), run_date, files)
 
 
-# --- the nights of a backfill -------------------------------------------------------------------------
+# --- jobs whose results are taken in order ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NightJob:
-    """What a worker needs to decide one night: paths and options (the driver's absolute paths)."""
+def results_in_order(client, work: Callable, jobs: list, prefix: str, ahead: int | None = None) -> Iterator:
+    """`work(job)` of each job on the cluster, at most `ahead` jobs ahead of the caller (default: two per worker),
+    its result given in the jobs' order (a backfill's nights: flows/nightly.py). `work` returns (result, code
+    version): a worker that runs other code stops the run. Closed early (the caller failed): the jobs not taken
+    are cancelled."""
+    ahead = ahead or max(2, 2 * len(client.scheduler_info()["workers"]))
+    pending, futures = list(enumerate(jobs)), []
 
-    day: dt.date
-    landing: Path
-    outbox: Path
-    state: Path
-    options: Options
+    def submit() -> None:
+        while pending and len(futures) < ahead:
+            number, job = pending.pop(0)
+            futures.append(client.submit(work, job, key=f"{prefix}-{number}-{id(job):x}", pure=False, retries=0))
 
-
-def decide_night_job(job: NightJob):
-    """On a worker: the first half of a night (ingest, validate, decide, what settling needs), as the nightly
-    run does it (flows/nightly.py decide_night, with the plain functions instead of Prefect tasks)."""
-    from flows.decide import run_decisions
-    from flows.ingest import ingest_feed
-    from flows.nightly import decide_night, night_context
-    from flows.progress import Steps
-
-    ctx: RunContext = night_context(job.day, job.landing, job.outbox, job.state, job.options)
-    decided = decide_night(ctx, Steps(quiet=True), ingest_one=ingest_feed, decide=run_decisions, read_state=False)
-    return decided, code_version()
-
-
-def parallel_nights(
-    address: str, jobs: list[NightJob], finish: Callable[[object], dict], ahead: int | None = None
-) -> list[dict]:
-    """Decide the nights on the cluster, at most `ahead` nights ahead of the driver (default: two per worker),
-    and `finish` each on the driver in date order (settle and publish). The first night that fails, on the
-    cluster or here, stops the run: the nights before it are published, the ones after it are cancelled."""
-    results = []
-    with cluster(address) as client:
-        ahead = ahead or max(2, 2 * len(client.scheduler_info()["workers"]))
-        pending = list(jobs)
-        futures = []
-
-        def submit() -> None:
-            while pending and len(futures) < ahead:
-                job = pending.pop(0)
-                key = f"vsb-night-{job.day.isoformat()}-{id(job):x}"
-                futures.append(client.submit(decide_night_job, job, key=key, pure=False, retries=0))
-
-        submit()
-        try:
-            while futures:
-                decided, version = futures.pop(0).result()
-                same_code([version])
-                submit()
-                results.append(finish(decided))
-        finally:
-            for future in futures:
-                future.cancel()
-    return results
-
-
-def backfill_on_cluster(
-    address: str, days: list[dt.date], landing: Path, outbox: Path, state: Path, options: Options, completed
-) -> list[dict]:
-    """The nights `days` of a backfill (the lock held, begin_nights done): decided on the cluster, settled
-    and published here in date order by the nightly run's own second half (flows/nightly.py publish_night)."""
-    from flows.nightly import publish_night
-    from flows.progress import Steps
-
-    landing = Path(landing).resolve()  # the workers' working folder is not ours
-    jobs = [NightJob(day, landing, Path(outbox), Path(state), options) for day in days]
-    return parallel_nights(address, jobs, lambda decided: publish_night(decided, Steps(quiet=options.quiet), completed))
+    submit()
+    try:
+        while futures:
+            result, version = futures.pop(0).result()
+            same_code([version])
+            submit()
+            yield result
+    finally:
+        for future in futures:
+            future.cancel()

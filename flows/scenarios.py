@@ -1,8 +1,8 @@
 """Scenarios of a simulation: the baseline, and the baseline with a reform file's values; and a scenario's
 decide stage, here or on a Dask worker.
 
-Without Prefect (a Dask worker and `vsb explain --reform` import this module alone): the flow is in
-flows/simulate.py.
+The flow is in flows/simulate.py; a scenario's decide stage is its step "decide-scenario" there, a plain
+function on a Dask worker and in `vsb explain --reform` (flows/tasks.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from flows.context import Options, RunContext
 from flows.decide import DECIDE_FEEDS, compact
 from flows.ingest import Ingested, ingest
 from flows.io.landing import Delivery
+from flows.progress import log_counts
 from flows.reference import Reference
 from flows.runtime import code_version
+from flows.scaleout import deliveries_key, read_once
+from flows.tasks import step
 from pipelines.decide.decisions import Amounts, Feeds, decide
 from pipelines.params import ParameterError, ParameterTable
 from pipelines.simulate.compare import SCENARIO_COLUMNS
@@ -100,6 +103,7 @@ def simulation_name(scenarios: list[Scenario], given: str | None) -> str:
     return name
 
 
+@step("decide-scenario", "decide-{scenario.name}")
 def scenario_periods(ctx: RunContext, ingested: Ingested, scenario: Scenario) -> pl.DataFrame:
     """The decide stage of the nightly run (pipelines/decide/decisions.py `decide`, on the feeds as
     flows/decide.py `run_decisions` gives them) under the scenario's parameters: its decided periods, the
@@ -108,6 +112,8 @@ def scenario_periods(ctx: RunContext, ingested: Ingested, scenario: Scenario) ->
     ctx = ctx.with_reference(scenario.reference)
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
     periods = decide(feeds, ctx.params, ctx.amounts, ctx.run_date).periods.select(SCENARIO_COLUMNS).collect()
+    entitled = periods.filter(pl.col("entitled"))["insz"].n_unique()
+    log_counts(f"decide {scenario.name}", {"persons with an entitled month": entitled})  # from inside the step
     return compact(periods)  # its own buffers: it may be kept, or pickled back from a Dask worker
 
 
@@ -126,7 +132,6 @@ class ScenarioJob:
 def decide_scenario_job(job: ScenarioJob) -> tuple[str, pl.DataFrame, dict, list[str], str]:
     """On a worker: read the landing zone (once per worker and simulation), decide the scenario; returns its
     name, periods, the ingest counts and warnings, and the worker's code version."""
-    from flows.scaleout import deliveries_key, read_once
 
     ctx = RunContext(
         "simulate", job.run_date, job.landing, Path("."), Path("."), job.scenario.reference,

@@ -33,17 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from flows.context import Options, RunContext, start
 from flows.decide import DECIDE_FEEDS
-from flows.ingest import Ingested, ingest, ingest_feed
-from flows.progress import Steps, log_counts
+from flows.ingest import ingest
+from flows.progress import Steps
 from flows.publication.folder import RunFolder, folders_up_to, fsync_path, writing
 from flows.publication.protocol import drop_stray_simulations
 from flows.reference import Reference, load_reference
 from flows.runtime import code_version
+from flows.scaleout import cluster, forget_reads, same_code
 from flows.scenarios import (
     Scenario,
     ScenarioJob,
@@ -89,19 +89,6 @@ def simulation_context(
 # --- the scenarios ------------------------------------------------------------------------------------
 
 
-@task(name="ingest-feed", cache_policy=NO_CACHE, task_run_name="ingest-{feed}")
-def ingest_feed_task(ctx: RunContext, feed: str, members=None, narrow=None):
-    return ingest_feed(ctx, feed, members=members, narrow=narrow)
-
-
-@task(name="decide-scenario", cache_policy=NO_CACHE, task_run_name="decide-{scenario.name}")
-def decide_scenario_task(ctx: RunContext, ingested: Ingested, scenario: Scenario) -> pl.DataFrame:
-    periods = scenario_periods(ctx, ingested, scenario)
-    entitled = periods.filter(pl.col("entitled"))["insz"].n_unique()
-    log_counts(f"decide {scenario.name}", {"persons with an entitled month": entitled})  # from inside the task
-    return periods
-
-
 @dataclass(frozen=True)
 class Decided:
     """Each scenario's periods, and the counts of the ingest they were decided on."""
@@ -111,28 +98,19 @@ class Decided:
     warnings: list[str]
 
 
-def decide_here(
-    ctx: RunContext,
-    scenarios: list[Scenario],
-    steps: Steps,
-    ingest_one=ingest_feed_task,
-    decide=decide_scenario_task,
-) -> Decided:
-    """Read the deliveries once, then decide each scenario in turn on the same frames (`ingest_one`, `decide`:
-    the Prefect tasks in the flow; their plain functions in benchmarks/simulate.py)."""
-    ingested = ingest(ctx, steps, ingest_one=ingest_one, keep=set(DECIDE_FEEDS))
+def decide_here(ctx: RunContext, scenarios: list[Scenario], steps: Steps) -> Decided:
+    """Read the deliveries once (the night's own ingest), then decide each scenario in turn on the same frames."""
+    ingested = ingest(ctx, steps, keep=set(DECIDE_FEEDS))
     periods = {}
     for scenario in scenarios:
         with steps.step(f"decide {scenario.name}") as shown:
-            periods[scenario.name] = decide(ctx, ingested, scenario)
+            periods[scenario.name] = scenario_periods(ctx, ingested, scenario)
             shown["periods"] = periods[scenario.name].height
     return Decided(periods, ingested.counts, ingested.warnings)
 
 
 def decide_on_cluster(address: str, ctx: RunContext, scenarios: list[Scenario], steps: Steps) -> Decided:
     """Each scenario a task on the Dask cluster at `address`; each worker reads the landing zone itself."""
-    from flows.scaleout import cluster, forget_reads, same_code
-
     landing = Path(ctx.landing).resolve()
     deliveries = {feed: absolute(d) for feed, d in ctx.deliveries.items()}
     jobs = [ScenarioJob(landing, ctx.run_date, deliveries, ctx.options, ctx.warnings, s) for s in scenarios]

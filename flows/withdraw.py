@@ -22,8 +22,6 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
-
 from flows.publication.folder import (
     DIR_MODE,
     FILE_MODE,
@@ -34,13 +32,12 @@ from flows.publication.folder import (
     publish_staging,
     writing,
 )
-from flows.state.store import transaction
+from flows.state.state import State
 
 WITHDRAWN = "withdrawn"
 INTENT = ".withdraw.json"
 MARK = "_withdrawn.json"
 KINDS = ("nightly", "invoices", "fines")
-RUN_KIND_TABLES = ("runs", "run_trends")  # their `kind` is the run's (elsewhere a run key names one kind's run)
 
 
 class WithdrawError(Exception):
@@ -63,34 +60,20 @@ def write_atomically(path: Path, data: bytes) -> None:
         fsync_path(path.parent)
 
 
-def later_run(con: duckdb.DuckDBPyConnection, seq: int) -> tuple | None:
-    found = con.execute(
-        "SELECT kind, run_key, run_date FROM runs WHERE seq > ? ORDER BY seq DESC LIMIT 1", [seq]
-    ).fetchall()
-    return found[0] if found else None
-
-
 def withdraw_command(kind: str, run_key: str, run_date: dt.date) -> str:
     if kind == "invoices":
         return f"vsb withdraw --kind invoices --as-of {run_date}"
     return f"vsb withdraw --kind {kind} --as-of {run_date}"
 
 
-def the_run(con: duckdb.DuckDBPyConnection, kind: str, day: dt.date) -> tuple:
+def the_run(state: State, kind: str, day: dt.date) -> tuple:
     """The latest run of `kind` dated `day` (its latest version), checked to be the state's latest run."""
-    found = con.execute(
-        "SELECT kind, run_key, folder, manifest_sha256, run_date, seq FROM runs "
-        "WHERE kind = ? AND run_date = ? ORDER BY seq DESC LIMIT 1",
-        [kind, day],
-    ).fetchall()
-    if not found:
-        latest = con.execute(
-            "SELECT run_key, run_date FROM runs WHERE kind = ? ORDER BY seq DESC LIMIT 1", [kind]
-        ).fetchall()
-        known = f" (the latest {kind} run is {latest[0][0]}, dated {latest[0][1]})" if latest else ""
+    row = state.the_run(kind, day)
+    if row is None:
+        latest = state.latest_run(kind)
+        known = f" (the latest {kind} run is {latest[1]}, dated {latest[2]})" if latest else ""
         raise WithdrawError(f"no published {kind} run dated {day} in the state{known}: check --kind and --as-of")
-    row = found[0]
-    later = later_run(con, row[5])
+    later = state.run_after(row[5])
     if later:
         raise WithdrawError(
             f"{kind} {row[1]} is not the latest run: {later[0]} {later[1]} came after it and only the latest run "
@@ -109,14 +92,14 @@ def withdrawn_target(outbox: Path, folder: str) -> str:
     return target
 
 
-def withdraw(outbox: Path, con: duckdb.DuckDBPyConnection, kind: str, day: dt.date, reason: str, now: str) -> dict:
+def withdraw(outbox: Path, state: State, kind: str, day: dt.date, reason: str, now: str) -> dict:
     """Withdraw the latest run of `kind` dated `day` (the state's lock held, interrupted runs completed first);
     returns its kind, run key and where its folder went. `now`: when (read by the command line)."""
     if kind not in KINDS:
         raise WithdrawError(f"--kind {kind}: choose nightly, invoices or fines")
     if not reason.strip():
         raise WithdrawError("--reason is empty: give the reason the run is withdrawn (it is kept in _withdrawn.json)")
-    run_kind, run_key, folder, manifest_sha256, run_date, _ = the_run(con, kind, day)
+    run_kind, run_key, folder, manifest_sha256, run_date, _ = the_run(state, kind, day)
     intent = {
         "kind": run_kind,
         "run_key": run_key,
@@ -129,11 +112,11 @@ def withdraw(outbox: Path, con: duckdb.DuckDBPyConnection, kind: str, day: dt.da
     }
     write_atomically(intent_path(outbox), canonical_json(intent))
     _crash_point("withdraw-intent")
-    carry_out(con, Path(outbox), intent)
+    carry_out(state, Path(outbox), intent)
     return intent
 
 
-def complete_withdrawal(con: duckdb.DuckDBPyConnection, outbox: Path) -> dict | None:
+def complete_withdrawal(state: State, outbox: Path) -> dict | None:
     """Complete a withdraw left by a killed `vsb withdraw` (its intent file); returns its intent, or None."""
     path = intent_path(outbox)
     if not path.is_file():
@@ -148,32 +131,15 @@ def complete_withdrawal(con: duckdb.DuckDBPyConnection, outbox: Path) -> dict | 
             f"an interrupted withdraw of {intent['kind']} {intent['run_key']} ({path}) finds neither {folder} nor "
             f"{target}: check the outbox (the folder was moved by hand?), then remove {path}"
         )
-    carry_out(con, Path(outbox), intent)
+    carry_out(state, Path(outbox), intent)
     return intent
 
 
-def remove_run_rows(con: duckdb.DuckDBPyConnection, kind: str, run_key: str) -> None:
-    """Every row of the run in the state, in the caller's transaction: each table with a run_key loses the rows of
-    this run (grant history, ledgers, letters, letter numbers, premium ledgers, trends, the run itself). Run keys
-    of different kinds never look alike (2026-11-26, 2026/2026-01-02, 2026); `runs` and `run_trends` also match
-    the kind."""
-    tables = con.execute(
-        "SELECT table_name, list(column_name) FROM information_schema.columns "
-        "WHERE table_schema = 'main' GROUP BY table_name ORDER BY table_name"
-    ).fetchall()
-    for table, columns in tables:
-        if "run_key" not in columns:
-            continue
-        if table in RUN_KIND_TABLES:
-            con.execute(f'DELETE FROM "{table}" WHERE kind = ? AND run_key = ?', [kind, run_key])
-        else:
-            con.execute(f'DELETE FROM "{table}" WHERE run_key = ?', [run_key])
-
-
-def carry_out(con: duckdb.DuckDBPyConnection, outbox: Path, intent: dict) -> None:
-    """The withdraw's steps, each idempotent: the state's rows, the move, the marks, then the intent removed."""
-    with transaction(con):
-        remove_run_rows(con, intent["kind"], intent["run_key"])
+def carry_out(state: State, outbox: Path, intent: dict) -> None:
+    """The withdraw's steps, each idempotent: the state's rows (`State.remove_run`: every table's rows of its run
+    key), the move, the marks, then the intent removed."""
+    with state.transaction():
+        state.remove_run(intent["kind"], intent["run_key"])
     _crash_point("withdraw-commit")
     source, target = outbox / intent["folder"], outbox / intent["target"]
     if source.is_dir() and not target.exists():
@@ -213,21 +179,3 @@ def mark(folder: Path, intent: dict) -> None:
         if path.is_file():
             zorgkas = json.loads(path.read_bytes())
             write_atomically(path, canonical_json(zorgkas | {"withdrawn": note}))
-
-
-def withdraw_run(outbox: Path, state: Path, kind: str, day: dt.date, reason: str, now: str) -> dict:
-    """The command's work: the lock, a pending withdraw and unpublished runs completed, then the withdraw.
-    Returns the intent with `status` "withdrawn", or "completed" when this very withdraw was left interrupted."""
-    import flows.state.letter_numbers  # noqa: F401  (every table of the state created: the rows of each go)
-    import flows.state.letters_ledger  # noqa: F401
-    import flows.state.premium_ledger  # noqa: F401
-    import flows.state.trends  # noqa: F401
-    from flows.publication.protocol import complete_unpublished
-    from flows.state.store import hold_state, open_state
-
-    with hold_state(state, "withdraw", f"{kind} {day}"), open_state(state) as con:
-        pending = complete_withdrawal(con, outbox)
-        if pending and pending["kind"] == kind and pending["run_date"] == day.isoformat():
-            return pending | {"status": "completed"}
-        complete_unpublished(con, Path(outbox), redo=lambda *_: False)
-        return withdraw(outbox, con, kind, day, reason, now) | {"status": "withdrawn"}

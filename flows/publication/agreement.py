@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
 KIND_FOLDERS = ("nightly", "invoices", "fines")
 
 
@@ -38,9 +36,9 @@ def published_folders(outbox: Path) -> list[str]:
     return [f.relative_to(outbox).as_posix() for f in found]
 
 
-def check_agreement(con: duckdb.DuckDBPyConnection, outbox: Path) -> None:
-    """Refuse a state that does not know a published folder of `outbox` (StateBehindError, one line)."""
-    known = {r[0] for r in con.sql("SELECT folder FROM runs").fetchall()}
+def check_agreement(known: set[str], outbox: Path) -> None:
+    """Refuse a state that does not know a published folder of `outbox` (StateBehindError, one line). `known`: the
+    folders of the state's runs (flows/state/state.py `State.folders`)."""
     unknown = [f for f in published_folders(outbox) if f not in known]
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""

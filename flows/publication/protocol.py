@@ -1,10 +1,12 @@
 """The runs of a state: how a run ends (commit, then publish), and what the next run does first.
 
 docs/spec/outputs.md, Guarantees (Atomic, Ordered, Durable). Every run of every kind (nightly, invoices,
-fines) ends the same way (`commit_and_publish`): its staging folder is sealed (the run manifest
-written last, everything flushed to disk); its state change and its row in `runs`, with the
-manifest's digest and `published = false`, are committed in one transaction; the folder is
-published by one rename; a second small transaction sets `published`.
+fines) ends the same way (`publish`): it was built as the latest published version of its key (`first_version`),
+and built again as the next one when it differs and the operator passed --replace (`again_as`); an identical
+run is a no-op. Then (`commit_and_publish`) its staging folder is sealed (the run manifest written last,
+everything flushed to disk); its state change (flows/state/state.py `Change`) and its row in `runs`, with the
+manifest's digest and `published = false`, are committed in one transaction; the folder is published by one
+rename; a second small transaction sets `published`.
 
 A run killed between the commit and the rename leaves a committed run without a folder. The next
 run of any kind, holding the state's lock, first completes it (`complete_unpublished`): the sealed
@@ -27,8 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from flows.publication.agreement import check_agreement
 from flows.publication.folder import (
     Published,
@@ -43,7 +43,9 @@ from flows.publication.folder import (
     versions_of,
     writing,
 )
-from flows.state.store import transaction
+from flows.state.state import Change, State
+from flows.tasks import step
+from flows.withdraw import complete_withdrawal
 
 KINDS = ("nightly", "invoices", "fines")
 
@@ -52,54 +54,26 @@ class RunOrderError(Exception):
     """A run that cannot go ahead: an earlier run cannot be completed, or a night out of date order."""
 
 
-def record_run_row(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    run_key: str,
-    folder: str,
-    manifest_sha256: str,
-    run_date: dt.date,
-    payment_run: bool = False,
-) -> None:
-    """The run's row, committed with its state change, not yet published; an earlier attempt's row is replaced."""
-    con.execute("DELETE FROM runs WHERE kind = ? AND run_key = ?", [kind, run_key])
-    con.execute(
-        "INSERT INTO runs (kind, run_key, folder, manifest_sha256, run_date, seq, payment_run, published) "
-        "SELECT ?, ?, ?, ?, ?, coalesce(max(seq), 0) + 1, ?, false FROM runs",
-        [kind, run_key, folder, manifest_sha256, run_date, payment_run],
-    )
-
-
-def mark_published(con: duckdb.DuckDBPyConnection, kind: str, run_key: str) -> None:
-    con.execute("UPDATE runs SET published = true WHERE kind = ? AND run_key = ?", [kind, run_key])
-
-
-def commit_and_publish(
-    con: duckdb.DuckDBPyConnection,
-    run: RunFolder,
-    name: str,
-    manifest: dict,
-    kind: str,
-    run_key: str,
-    run_date: dt.date,
-    change: Callable[[duckdb.DuckDBPyConnection], None],
-    payment_run: bool = False,
-) -> Path:
-    """Seal the staging folder, commit `change` with the run's row, publish the folder as `name`, mark it so.
+@step("publish")
+def commit_and_publish(state: State, built: Built) -> Path:
+    """Seal the staging folder, commit the run's change with its row, publish the folder as `version`, mark it so.
 
     Once the commit may have happened the staging folder is no longer dropped on a failure: the next run
     publishes it (the run's row is there) or drops it (it is not).
     """
+    run, manifest, version = built.run, built.manifest, built.version
+    target = version.target
     run.seal(manifest)
-    folder = (run.parent / name).relative_to(run.outbox).as_posix()
+    folder = (run.parent / version.name).relative_to(run.outbox).as_posix()
+    digest = sha256_bytes(canonical_json(manifest))
     _crash_point("before-commit")
-    with transaction(con):
-        change(con)
-        record_run_row(con, kind, run_key, folder, sha256_bytes(canonical_json(manifest)), run_date, payment_run)
+    with state.transaction():
+        state.record(built.change)
+        state.record_run_row(target.kind, version.run_key, folder, digest, target.run_date, built.payment_run)
         run.committing = True
     _crash_point("after-commit")
-    path = run.rename(name)
-    mark_published(con, kind, run_key)
+    path = run.rename(version.name)
+    state.mark_published(target.kind, version.run_key)
     return path
 
 
@@ -122,78 +96,76 @@ class Target:
         return f"{below}/{name}" if below else name
 
 
+@dataclass(frozen=True)
+class Version:
+    """The folder a run is built as: `<key>` or, when published before, its latest version (`<key>.v2`), or the
+    next one (`replaces`: the run differs from the latest and the operator passed --replace)."""
+
+    target: Target
+    name: str
+    published: int  # versions of the key published so far
+    replaces: bool = False
+
+    @property
+    def run_key(self) -> str:
+        return self.target.run_key(self.name)
+
+    def folder(self, outbox: Path) -> RunFolder:
+        """A fresh staging folder for the run."""
+        return RunFolder(outbox, self.target.parent, self.target.key)
+
+
+def first_version(outbox: Path, target: Target) -> Version:
+    """The version a run is built as first: the latest published one of its key (to compare with), else the key."""
+    versions = versions_of(outbox / target.parent, target.key)
+    return Version(target, versions[-1].name if versions else target.key, len(versions))
+
+
 @dataclass
 class Built:
     """A run built in its staging folder, ready to be committed and published."""
 
     run: RunFolder
     manifest: dict
-    change: Callable[[duckdb.DuckDBPyConnection], None]  # the run's state change, committed with it
+    change: Change  # the run's state change, committed with it
+    version: Version  # the folder it is built as
     payment_run: bool = False
     refusal: str | None = None  # a guard's refusal (S-MASS-CHANGE), unless the operator accepts it
     result: dict = field(default_factory=dict)  # counts for the command's one line and the flow's return
 
 
-def built_as(con: duckdb.DuckDBPyConnection, outbox: Path, target: Target, build: Callable, name: str) -> Built:
-    """The run built in a fresh staging folder as its version `name`; the folder dropped if that fails."""
-    run = RunFolder(outbox, target.parent, target.key)
-    try:
-        return build(con, run, target.run_key(name))
-    except BaseException:
-        run.discard()
-        raise
-
-
-def publish_run(
-    con: duckdb.DuckDBPyConnection,
-    outbox: Path,
-    target: Target,
-    build: Callable[[duckdb.DuckDBPyConnection, RunFolder, str], Built],
-    replace: bool,
-    accept_refusal: bool = False,
-    commit: Callable = commit_and_publish,
-) -> tuple[Published, Built]:
-    """The one publication protocol of every run (docs/spec/outputs.md, Guarantees): build, compare, commit, rename.
-
-    The run is built (`build(con, staging folder, run key)`: the state is an argument, never captured, so
-    that a traceback's frames, once cleared, hold no DuckDB handle) as the latest published version of its key, if
-    any: an identical manifest is a no-op; a different one is refused unless `replace`, and then built
-    again as the next version (`<key>.v2`). A guard's refusal stops it unless accepted. Then
-    `commit_and_publish` (or `commit`, the same wrapped as a Prefect task): seal, one state transaction, one
-    rename, published.
-    """
-    versions = versions_of(outbox / target.parent, target.key)
-    name = versions[-1].name if versions else target.key
-    built = built_as(con, outbox, target, build, name)
+def again_as(built: Built, replace: bool) -> Version | None:
+    """The version to build the run again as: when it differs from the latest published version of its key, the
+    next version if `replace` (its staging folder dropped), else a PublishError; None when it is new or identical."""
+    version = built.version
+    if version.replaces:
+        return None
     status, latest = built.run.compare(built.manifest)
-    if status == "identical":
-        built.run.discard()
-        return Published(latest, "identical"), built
-    if status == "different":
-        built.run.discard()
-        if not replace:
-            raise PublishError(built.run.refusal(latest))
-        name = built.run.version_name(len(versions) + 1)
-        built = built_as(con, outbox, target, build, name)
+    if status != "different":
+        return None
+    built.run.discard()
+    if not replace:
+        raise PublishError(built.run.refusal(latest))
+    return Version(version.target, built.run.version_name(version.published + 1), version.published, True)
+
+
+def publish(state: State, built: Built, accept_refusal: bool = False) -> Published:
+    """The end of every run (docs/spec/outputs.md, Guarantees): an identical run is a no-op; a guard's refusal
+    stops it unless accepted; then `commit_and_publish`: seal, one state transaction, one rename, published."""
+    if not built.version.replaces:
+        status, latest = built.run.compare(built.manifest)
+        if status == "identical":
+            built.run.discard()
+            return Published(latest, "identical")
     if built.refusal and not accept_refusal:
         built.run.discard()
         raise GuardError(built.refusal)
     try:
-        path = commit(
-            con,
-            built.run,
-            name,
-            built.manifest,
-            target.kind,
-            target.run_key(name),
-            target.run_date,
-            built.change,
-            built.payment_run,
-        )
+        path = commit_and_publish(state, built)
     except BaseException:
         built.run.discard()  # kept once the commit may have happened: the next run completes it
         raise
-    return Published(path, "replaced" if status == "different" else "published"), built
+    return Published(path, "replaced" if built.version.replaces else "published")
 
 
 # --- what every run does first ------------------------------------------------------------------------
@@ -209,9 +181,7 @@ def rerun_command(kind: str, run_key: str, run_date: dt.date | None) -> str:
     return f"vsb {kind} --as-of {run_date}{replace}"
 
 
-def complete_unpublished(
-    con: duckdb.DuckDBPyConnection, outbox: Path, redo: Callable[[str, str, dt.date | None], bool]
-) -> list[Path]:
+def complete_unpublished(state: State, outbox: Path, redo: Callable[[str, str, dt.date | None], bool]) -> list[Path]:
     """Publish every run committed to the state but not published; returns the folders it published.
 
     First an interrupted `vsb withdraw` is completed (flows/withdraw.py); last the outbox's published folders are
@@ -221,23 +191,18 @@ def complete_unpublished(
     it is the run about to start (`redo(kind, run_key, run_date)`), else a RunOrderError naming it.
     Then staging folders of runs that never committed are dropped.
     """
-    from flows.withdraw import complete_withdrawal
-
-    complete_withdrawal(con, outbox)
-    pending = con.sql(
-        "SELECT kind, run_key, folder, manifest_sha256, run_date FROM runs WHERE NOT published ORDER BY seq, kind"
-    ).fetchall()
+    complete_withdrawal(state, outbox)
     done = []
-    for kind, run_key, folder, manifest_sha256, run_date in pending:
+    for kind, run_key, folder, manifest_sha256, run_date in state.unpublished():
         target = outbox / folder
         if target.is_dir():
-            mark_published(con, kind, run_key)
+            state.mark_published(kind, run_key)
             continue
         staging = staging_of(target)
         if is_complete(staging, manifest_sha256):
             with writing(target):
                 publish_staging(staging, target, outbox)
-            mark_published(con, kind, run_key)
+            state.mark_published(kind, run_key)
             done.append(target)
             continue
         if redo(kind, run_key, run_date):
@@ -248,7 +213,7 @@ def complete_unpublished(
             f"{what}: rerun `{rerun_command(kind, run_key, run_date)}` first"
         )
     drop_stray_staging(outbox)
-    check_agreement(con, outbox)
+    check_agreement(state.folders(), outbox)
     return done
 
 
@@ -292,16 +257,16 @@ def nightly_runs_of(first: dt.date, last: dt.date) -> Callable[[str, str, dt.dat
     return lambda kind, run_key, run_date: kind == "nightly" and run_date is not None and first <= run_date <= last
 
 
-def check_order(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> None:
+def check_order(state: State, first: dt.date, last: dt.date) -> None:
     """Refuse nights first..last before the latest committed nightly run that were never run (a rerun is fine).
 
     A night computed after a later one would decide its grant events against the later night and could
     be a second payment run of its month: nights run in date order.
     """
-    latest = con.sql("SELECT max(run_date) FROM runs WHERE kind = 'nightly'").fetchall()[0][0]
+    ran = state.night_dates() - {None}
+    latest = max(ran, default=None)
     if latest is None or first >= latest:
         return
-    ran = {r[0] for r in con.sql("SELECT DISTINCT run_date FROM runs WHERE kind = 'nightly'").fetchall()}
     never = []
     day = first
     while day <= last and day < latest:

@@ -25,6 +25,7 @@ import polars as pl
 
 from flows.io.outbox import FileLog
 from flows.publication.folder import canonical_json
+from flows.state.ledger import frame_of
 
 STATE_DIR = "_state"
 RUN_FILE = f"{STATE_DIR}/run.json"
@@ -42,8 +43,6 @@ def premium_rows(con: duckdb.DuckDBPyConnection, table: str, run_key: str, new: 
     """The ledger rows of a premium run `run_key`: those an earlier attempt of the same run key issued (a rerun
     issues only what no run issued) and `new`, with the run key, in key order: the same for a rerun as for the
     first attempt, so an identical rerun stays a no-op."""
-    from flows.state.ledger import frame_of
-
     new = new.with_columns(pl.lit(run_key).alias("run_key"))
     columns = ", ".join(f'"{c}"' for c in new.columns)
     earlier = frame_of(con, f'SELECT {columns} FROM "{table}" WHERE run_key = ?', [run_key], dict(new.schema))
@@ -51,23 +50,20 @@ def premium_rows(con: duckdb.DuckDBPyConnection, table: str, run_key: str, new: 
     return pl.concat([earlier, new]).unique(subset=keys, keep="first").sort(keys)
 
 
-def export_state(
-    files: FileLog,
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    run_key: str,
-    run_date: dt.date,
-    payment_run: bool,
-    tables: dict[str, pl.DataFrame],
-) -> None:
-    """Write the run's `_state/` files into its staging folder (logged for the run manifest)."""
-    info = {
-        "kind": kind,
-        "run_key": run_key,
-        "run_date": run_date.isoformat(),
-        "seq": run_seq(con, kind, run_key),
-        "payment_run": bool(payment_run),
-    }
+def export_state(files: FileLog, info: dict, tables: dict[str, pl.DataFrame]) -> None:
+    """Write the run's `_state/` files into its staging folder (logged for the run manifest): `info` (kind,
+    run_key, run_date, seq, payment_run: `run_info`) and the run's rows of each table."""
     files.bytes(RUN_FILE, canonical_json(info), 1)
     for table, frame in sorted(tables.items()):
         files.parquet(f"{STATE_DIR}/{table}.parquet", frame)
+
+
+def run_info(kind: str, run_key: str, run_date: dt.date, seq: int, payment_run: bool) -> dict:
+    """`_state/run.json`: the run's kind, key, date, place in the commit order and whether it paid."""
+    return {
+        "kind": kind,
+        "run_key": run_key,
+        "run_date": run_date.isoformat(),
+        "seq": seq,
+        "payment_run": bool(payment_run),
+    }

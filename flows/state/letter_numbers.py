@@ -20,33 +20,14 @@ import duckdb
 import polars as pl
 
 from flows.state.ledger import frame_of
-from flows.state.store import register
+from flows.state.queries import query
 
-TABLE = """
-CREATE TABLE IF NOT EXISTS letter_numbers (
-    run_key VARCHAR NOT NULL,       -- the nightly run that used the numbers
-    letter_date DATE NOT NULL,
-    zorgkas VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,          -- L-DECISION, L-RECOVERY, L-REQUEST
-    last_number BIGINT NOT NULL,    -- the highest n of the run's letter ids of that zorgkas and kind
-    PRIMARY KEY (run_key, zorgkas, kind)
-);
-"""
 OFFSET_COLUMNS = {"zorgkas": pl.String, "kind": pl.String, "offset": pl.Int64}
-
-
-@register
-def ensure_letter_numbers(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(TABLE)
 
 
 def letter_offsets(con: duckdb.DuckDBPyConnection, run_key: str, letter_date: dt.date) -> pl.DataFrame:
     """Per zorgkas and kind, the highest letter number that other runs of `letter_date` used (OFFSET_COLUMNS)."""
-    sql = (
-        "SELECT zorgkas, kind, max(last_number) AS offset FROM letter_numbers "
-        "WHERE letter_date = ? AND run_key <> ? GROUP BY zorgkas, kind ORDER BY zorgkas, kind"
-    )
-    return frame_of(con, sql, [letter_date, run_key], OFFSET_COLUMNS)
+    return frame_of(con, query("letter_offsets"), {"letter_date": letter_date, "run_key": run_key}, OFFSET_COLUMNS)
 
 
 def used_numbers(manifest: dict, offsets: pl.DataFrame) -> pl.DataFrame:

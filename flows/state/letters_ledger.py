@@ -2,10 +2,11 @@
 
 letters_ledger: one row per (insz, code, since) whose request letter a nightly run sent: a request for
 W-IBAN-MISSING, W-CHECK-RESIDENCE, W-APPLY-SPECIAL or W-APPLY-FACILITY goes out in the run in which its
-work-list row first appears, and not again while the row stays (`requests_sent`). The rows are
-written in the transaction that commits the run (`record_requests`, flows/publication/protocol.py
-`Built.change`), like the payment ledger; a run reads the ledger as it was before the run itself
-(flows/state/ledger.py `not_before`), so a rerun of the same run key sends the same letters again.
+work-list row first appears, and not again while the row stays (`requests_sent`). The rows are written in
+the transaction that commits the run (flows/state/state.py `State.record`: an earlier attempt's rows replaced,
+a row a later night already holds kept, as that letter went out), like the payment ledger; a run reads the
+ledger as it was before the run itself (flows/state/ledger.py `not_before`), so a rerun of the same run key
+sends the same letters again.
 """
 
 from __future__ import annotations
@@ -16,26 +17,9 @@ import duckdb
 import polars as pl
 
 from flows.state.ledger import frame_of, not_before
-from flows.state.store import register
+from flows.state.queries import query
 
-TABLE = """
-CREATE TABLE IF NOT EXISTS letters_ledger (
-    insz VARCHAR NOT NULL,
-    code VARCHAR NOT NULL,              -- the W- code the request letter is about
-    since DATE NOT NULL,                -- the work-list row's since: a new since is a new request
-    letter_id VARCHAR NOT NULL,
-    run_key VARCHAR NOT NULL,           -- the nightly run that sent it
-    sent_on DATE NOT NULL,
-    PRIMARY KEY (insz, code, since)
-);
-"""
 REQUEST_KEY = {"insz": pl.String, "code": pl.String, "since": pl.Date}
-
-
-@register
-def ensure_letters_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    """The letters ledger, created with the state (flows/state/store.py `register`)."""
-    con.execute(TABLE)
 
 
 def requests_sent(
@@ -51,12 +35,8 @@ def requests_sent(
     """
     con.register("wanted_requests", wanted.select(list(REQUEST_KEY)).unique().to_arrow())
     try:
-        sql = (
-            "SELECT DISTINCT w.insz, w.code, w.since FROM wanted_requests w JOIN letters_ledger l "
-            "ON l.insz = w.insz AND l.code = w.code AND (l.since = w.since OR (w.since = ? AND l.since <= ?)) "
-            "WHERE NOT list_contains(?, l.run_key)"
-        )
-        return frame_of(con, sql, [window_first, window_first, not_before(con, run_key)], REQUEST_KEY)
+        params = {"window_first": window_first, "unseen": not_before(con, run_key)}
+        return frame_of(con, query("l_request_sent"), params, REQUEST_KEY)
     finally:
         con.unregister("wanted_requests")
 
@@ -66,36 +46,15 @@ def request_rows(run_key: str, run_date: dt.date, sent: pl.DataFrame) -> pl.Data
     return sent.select(*REQUEST_KEY, "letter_id", pl.lit(run_key).alias("run_key"), pl.lit(run_date).alias("sent_on"))
 
 
-def record_requests(con: duckdb.DuckDBPyConnection, run_key: str, run_date: dt.date, sent: pl.DataFrame) -> None:
-    """The request letters of the run (insz, code, since, letter_id), inside the transaction that commits it.
-
-    An earlier attempt's rows of the same run key are replaced. A row that a later night already holds (a
-    --replace rerun of an older date) is kept as it is: that letter went out.
-    """
-    rows = request_rows(run_key, run_date, sent)
-    con.execute("DELETE FROM letters_ledger WHERE run_key = ?", [run_key])
-    con.register("new_requests", rows.to_arrow())
-    try:
-        con.execute("INSERT OR IGNORE INTO letters_ledger SELECT * FROM new_requests")
-    finally:
-        con.unregister("new_requests")
-
-
 def letter_persons(con: duckdb.DuckDBPyConnection, run_key: str, window_first: dt.date, payments: bool) -> pl.DataFrame:
     """Persons (insz) the state says may get a letter in the run `run_key` though this run decided nothing for
     them: those with a grant in the latest nightly run or in the run before `run_key` (a cancelled grant), and
     on a payment run those paid for a month of the window (a recovery). A superset: the run takes their names
     and addresses before it lets the members feed go."""
-    sql = (
-        "SELECT DISTINCT insz FROM grant_history WHERE run_key IN ("
-        "  SELECT run_key FROM runs WHERE kind = 'nightly' ORDER BY seq DESC LIMIT 1)"
-        " OR run_key IN ("
-        "  SELECT run_key FROM runs WHERE kind = 'nightly' AND NOT list_contains(?, run_key) ORDER BY seq DESC LIMIT 1)"
-    )
-    params: list = [not_before(con, run_key)]
+    sql, params = query("letter_persons"), {"unseen": not_before(con, run_key)}
     if payments:
-        sql += " UNION SELECT DISTINCT insz FROM payment_ledger WHERE month >= ?"
-        params.append(window_first)
+        sql += "\nUNION SELECT DISTINCT insz FROM payment_ledger WHERE month >= $window_first"
+        params["window_first"] = window_first
     return frame_of(con, sql, params, {"insz": pl.String})
 
 
@@ -108,16 +67,6 @@ def granted_evidence(con: duckdb.DuckDBPyConnection, run_key: str, recovered: pl
         return pl.DataFrame(schema=schema)
     con.register("recovered_months", recovered.select("insz", "budget", "month").unique().to_arrow())
     try:
-        sql = (
-            "SELECT DISTINCT insz, budget, unnest(evidence) AS evidence FROM ("
-            " SELECT r.insz, r.budget, g.evidence FROM recovered_months r"
-            " JOIN grant_history g ON g.insz = r.insz AND g.budget = r.budget AND g.first_month <= r.month"
-            " AND (g.last_month IS NULL OR g.last_month >= r.month)"
-            " JOIN runs u ON u.run_key = g.run_key AND u.kind = 'nightly'"
-            " WHERE NOT list_contains(?, g.run_key)"
-            " QUALIFY u.seq = max(u.seq) OVER (PARTITION BY r.insz, r.budget, r.month))"
-            " ORDER BY ALL"
-        )
-        return frame_of(con, sql, [not_before(con, run_key)], schema)
+        return frame_of(con, query("l_reason_granted_evidence"), {"unseen": not_before(con, run_key)}, schema)
     finally:
         con.unregister("recovered_months")

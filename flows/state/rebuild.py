@@ -19,26 +19,17 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from flows.publication.agreement import published_folders
 from flows.publication.folder import MANIFEST, fsync_path, is_complete, sha256_bytes
 from flows.state.export import RUN_FILE, STATE_DIR
-
-# tables whose rows a later run may already hold (record_requests: INSERT OR IGNORE)
-IGNORE_DUPLICATES = {"letters_ledger"}
+from flows.state.state import Change, State
+from pipelines.emit.report import trend_row
 
 
 class RebuildError(Exception):
     """The state cannot be rebuilt from this outbox (a folder that does not match its manifest, no `_state/`)."""
-
-
-def _state_tables() -> None:
-    import flows.state.letter_numbers  # noqa: F401  (every table of the state created)
-    import flows.state.letters_ledger  # noqa: F401
-    import flows.state.premium_ledger  # noqa: F401
-    import flows.state.trends  # noqa: F401
 
 
 def checked_runs(outbox: Path) -> list[tuple[dict, str, str]]:
@@ -81,47 +72,24 @@ def letter_numbers_of(path: Path) -> pl.DataFrame:
     )
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("rebuilt_rows", frame.to_arrow())
-    try:
-        ignore = "OR IGNORE " if table in IGNORE_DUPLICATES else ""
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
-        con.execute(f'INSERT {ignore}INTO "{table}" ({columns}) SELECT {columns} FROM rebuilt_rows')
-    finally:
-        con.unregister("rebuilt_rows")
-
-
-def add_run(con: duckdb.DuckDBPyConnection, outbox: Path, info: dict, folder: str, digest: str) -> None:
+def add_run(state: State, outbox: Path, info: dict, folder: str, digest: str) -> None:
     """One published run into the state being rebuilt: its row, its `_state/` tables, letter numbers, trends."""
-    from flows.state.letter_numbers import record_letter_numbers
-    from flows.state.trends import record_trend
-    from pipelines.emit.report import trend_row
-
     path = Path(outbox) / folder
-    kind, run_key, run_date = info["kind"], info["run_key"], info["run_date"]
-    con.execute(
-        "INSERT INTO runs (kind, run_key, folder, manifest_sha256, run_date, seq, payment_run, published) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, true)",
-        [kind, run_key, folder, digest, run_date, info["seq"], info["payment_run"]],
-    )
-    for table in sorted((path / STATE_DIR).glob("*.parquet")):
-        insert_frame(con, table.stem, pl.read_parquet(table))
-    if kind == "nightly":
-        numbers = letter_numbers_of(path)
-        if numbers.height:
-            record_letter_numbers(con, run_key, dt.date.fromisoformat(run_date), numbers)
+    kind, run_key, run_date = info["kind"], info["run_key"], dt.date.fromisoformat(info["run_date"])
+    state.add_published_run(info, folder, digest)
+    tables = {table.stem: pl.read_parquet(table) for table in sorted((path / STATE_DIR).glob("*.parquet"))}
+    numbers = letter_numbers_of(path) if kind == "nightly" else None
+    row = None
     report = path / "_report.json"
     if report.is_file():
         body = json.loads(report.read_bytes())
         row = trend_row(body, active_grants=body.get("grants", {}).get("active_after")) | {"seconds": None}
-        record_trend(con, kind, run_key, row)
+    numbers = numbers if numbers is not None and numbers.height else None
+    state.record(Change(kind, run_key, run_date, tables, replaces=False, letter_numbers=numbers, trend=row))
 
 
 def rebuild_state(outbox: Path, state: Path) -> dict:
     """Rebuild the state `state` (which must not exist) from the published folders of `outbox`; returns counts."""
-    from flows.state.store import open_state, transaction
-
-    _state_tables()
     state, outbox = Path(state), Path(outbox)
     if state.exists():
         raise RebuildError(
@@ -134,9 +102,13 @@ def rebuild_state(outbox: Path, state: Path) -> dict:
     partial = state.with_name(state.name + ".rebuilding")
     for leftover in (partial, partial.with_name(partial.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a killed rebuild's
-    with open_state(partial) as con, transaction(con):
-        for info, folder, digest in runs:
-            add_run(con, outbox, info, folder, digest)
+    rebuilt = State(partial)  # a new file, no lock of its own: the command holds the lock of `state`
+    try:
+        with rebuilt.transaction():
+            for info, folder, digest in runs:
+                add_run(rebuilt, outbox, info, folder, digest)
+    finally:
+        rebuilt.close()
     fsync_path(partial)
     os.replace(partial, state)
     fsync_path(state.parent)

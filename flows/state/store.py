@@ -1,10 +1,10 @@
 """The state: an embedded DuckDB file (`--state`, default state/vsb.duckdb), and the lock that runs hold on it.
 
-Each feature keeps its tables here and creates them itself (`CREATE TABLE IF NOT EXISTS` in
-its own `ensure_*` function, run on every open), so a fresh file or an older one is brought
-up to date by the code. A run changes the state in one transaction, committed only once
-its output folder is complete in staging (see flows/publication/folder.py); a run that fails leaves
-the state as it was.
+The state's low-level parts: the one way to open DuckDB (`connect`), the checks that a file is a vsb state,
+the lock, and a connection opened and migrated (`open_state`: the tables are made by the numbered migrations
+of flows/state/migrations.py). Runs use them through `State` (flows/state/state.py), which alone holds the
+connection. A run changes the state in one transaction, committed only once its output folder is complete in
+staging (see flows/publication/folder.py); a run that fails leaves the state as it was.
 
 docs/spec/outputs.md, Only a vsb state: the file carries a marker table `vsb_state` with its schema version
 (`STATE_VERSION`). A file that is not DuckDB (SQLite, text, empty), or a DuckDB file with a table of its own
@@ -28,27 +28,13 @@ import fcntl
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    kind VARCHAR NOT NULL,          -- nightly, invoices, fines
-    run_key VARCHAR NOT NULL,       -- e.g. 2026-11-26, 2026-11-26.v2, 2026/2026-01-02
-    folder VARCHAR NOT NULL,        -- the published folder, relative to the outbox
-    manifest_sha256 VARCHAR NOT NULL,
-    run_date DATE,
-    seq BIGINT,                     -- commit order
-    payment_run BOOLEAN DEFAULT FALSE,
-    published BOOLEAN NOT NULL DEFAULT FALSE,  -- false between the state commit and the rename (protocol.py)
-    PRIMARY KEY (kind, run_key)
-);
-"""
-
-_ensure: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+from flows.state.migrations import migrate
 
 STATE_VERSION = 1  # the schema version the marker carries (vsb_state.schema_version)
 MARKER = "vsb_state"
@@ -69,20 +55,6 @@ class StateError(Exception):
 
 class StateInUse(StateError):
     """Another run holds the state's lock."""
-
-
-def register(ensure: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    """Register a feature's table creation, run on every open."""
-    _ensure.append(ensure)
-    return ensure
-
-
-def ensure_runs(con: duckdb.DuckDBPyConnection) -> None:
-    """The runs table; a state from before `published` gets the column, its runs counted as published."""
-    con.execute(SCHEMA)
-    columns = con.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'").fetchall()
-    if ("published",) not in columns:
-        con.execute("ALTER TABLE runs ADD COLUMN published BOOLEAN DEFAULT TRUE")
 
 
 def state_failure(path: Path, exc: BaseException) -> StateError | None:
@@ -158,7 +130,7 @@ def check_marker(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     schema version than this code knows is refused too."""
     tables = _tables(con)
     if MARKER in tables:
-        (version,) = con.execute(f"SELECT max(schema_version) FROM {MARKER}").fetchone()
+        ((version,),) = con.execute(f"SELECT max(schema_version) FROM {MARKER}").fetchall()
         if version is not None and version > STATE_VERSION:
             raise StateError(
                 f"the state {path} has schema version {version}, newer than this vsb knows ({STATE_VERSION}): "
@@ -186,7 +158,7 @@ def _pre_marker_state(con: duckdb.DuckDBPyConnection, tables: set[str]) -> bool:
 def ensure_marker(con: duckdb.DuckDBPyConnection) -> None:
     """The marker table with the schema version (outputs.md, Only a vsb state)."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {MARKER} (schema_version INTEGER NOT NULL)")
-    if con.execute(f"SELECT count(*) FROM {MARKER}").fetchone()[0] == 0:
+    if con.execute(f"SELECT count(*) FROM {MARKER}").fetchall()[0][0] == 0:
         con.execute(f"INSERT INTO {MARKER} VALUES ({STATE_VERSION})")
 
 
@@ -202,9 +174,8 @@ def state_errors(path: Path, kinds: tuple[type[BaseException], ...] = (duckdb.Er
         raise failure from exc
 
 
-@contextmanager
-def open_state(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The state database, created and migrated if needed; closed on exit."""
+def open_connection(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to the state database, created and migrated if needed (flows/state/migrations.py)."""
     path = Path(path)
     check_state_header(path)
     with state_errors(path):
@@ -212,17 +183,27 @@ def open_state(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         # bounded: the ledger set differences spill to disk rather than grow the run (512 MB: 256 MB fails on
         # the go-live night, which inserts 6.5M ledger rows in one transaction)
         con = connect(path, memory_limit="512MB")
-    # inside the block only DuckDB's errors are the state's: an OSError there is another file's
-    with state_errors(path, (duckdb.Error,)):
-        try:
+    try:
+        with state_errors(path, (duckdb.Error,)):
             check_marker(con, path)  # again, now that this run holds the file
             ensure_marker(con)
-            ensure_runs(con)
-            for ensure in _ensure:
-                ensure(con)
+            migrate(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextmanager
+def open_state(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The state database, created and migrated if needed; closed on exit (runs use `State`, flows/state/state.py)."""
+    con = open_connection(path)
+    # inside the block only DuckDB's errors are the state's: an OSError there is another file's
+    try:
+        with state_errors(Path(path), (duckdb.Error,)):
             yield con
-        finally:
-            con.close()
+    finally:
+        con.close()
 
 
 @contextmanager
@@ -238,8 +219,6 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 # --- the lock -----------------------------------------------------------------------------------------
-
-_held: dict[str, list] = {}  # lock file -> [descriptor, depth]: the locks this process holds
 
 
 def lock_path(state: Path) -> Path:
@@ -257,20 +236,11 @@ def describe_holder(holder: dict) -> str:
 def hold_state(state: Path, kind: str, run: str) -> Iterator[None]:
     """Hold the state's exclusive lock while the block runs; another holder makes it fail at once.
 
-    `kind` and `run` describe this run to whoever finds the state in use (`nightly`, `2026-11-26`).
-    Re-entrant within a process: a backfill holds the lock for all its nights, and the command holds
-    it before the flow starts (so a second run exits at once, without starting Prefect).
+    `kind` and `run` describe this run to whoever finds the state in use (`nightly`, `2026-11-26`). Taken once
+    per run, by `State.open` (flows/state/state.py): a second taking, in this process too, is refused.
     """
     state = Path(state)
     path = lock_path(state)
-    key = os.path.abspath(path)
-    if key in _held:
-        _held[key][1] += 1
-        try:
-            yield
-        finally:
-            _held[key][1] -= 1
-        return
     with state_errors(state):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
@@ -287,11 +257,9 @@ def hold_state(state: Path, kind: str, run: str) -> Iterator[None]:
         content = json.dumps({"kind": kind, "run": run, "pid": os.getpid(), "since": since}).encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, content, 0)
-        _held[key] = [fd, 1]
         try:
             yield
         finally:
-            del _held[key]
             os.ftruncate(fd, 0)  # the next reader finds no stale holder
     finally:
         os.close(fd)  # releases the lock

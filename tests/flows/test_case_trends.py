@@ -10,6 +10,7 @@ import json
 import lxml.html
 
 from flows.state.rebuild import add_run, rebuild_state
+from flows.state.state import State
 from flows.state.store import connect, open_state, transaction
 from flows.state.trends import TABLE, earlier_trends, record_trend
 from tests.emit.test_report_html import section
@@ -60,8 +61,8 @@ def test_rebuild_fills_the_case_columns_from_the_report(tmp_path):
     }
     (folder / "_report.json").write_text(json.dumps(report))
     info = {"kind": "nightly", "run_key": "2026-11-26", "run_date": "2026-11-26", "seq": 1, "payment_run": False}
-    with open_state(tmp_path / "vsb.duckdb") as con, transaction(con):
-        add_run(con, tmp_path / "out", info, "nightly/2026-11-26", "0" * 64)
+    with State.open(tmp_path / "vsb.duckdb", "rebuild-state", "test") as state, state.transaction():
+        add_run(state, tmp_path / "out", info, "nightly/2026-11-26", "0" * 64)
     assert trends_rows(tmp_path / "vsb.duckdb") == [("nightly", "2026-11-26", D(2026, 11, 26), 12, 5, 3, 4)]
 
 

@@ -287,14 +287,14 @@ def test_a_killed_letter_worker_names_the_letters_step():
     assert with_advice(exc, str(exc)).startswith("the letters step failed: a letter worker process ended abruptly")
 
 
-def test_the_date_order_refusal_says_what_to_run():
+def test_the_date_order_refusal_says_what_to_run(tmp_path):
     from flows.publication.protocol import RunOrderError, check_order
+    from flows.state.state import State
 
-    with connect() as con:
-        con.execute("CREATE TABLE runs (kind VARCHAR, run_date DATE)")
-        con.execute("INSERT INTO runs VALUES ('nightly', DATE '2026-11-27')")
+    with State.open(tmp_path / "vsb.duckdb", "nightly", "2026-11-26") as state:
+        state.record_run_row("nightly", "2026-11-27", "nightly/2026-11-27", "x", D(2026, 11, 27), False)
         with pytest.raises(RunOrderError) as refusal:
-            check_order(con, D(2026, 11, 26), D(2026, 11, 26))
+            check_order(state, D(2026, 11, 26), D(2026, 11, 26))
     reason = str(refusal.value)
     assert with_advice(refusal.value, reason) == reason  # no "run again with --debug"
     assert reason.endswith(

@@ -16,10 +16,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.cli import withdraw_run
 from flows.publication.agreement import StateBehindError
 from flows.state.rebuild import RebuildError, rebuild_state
 from flows.state.store import connect
-from flows.withdraw import WithdrawError, withdraw_run
+from flows.withdraw import WithdrawError
 from pipelines.emit.letters.content import shifted_ids
 from tests.helpers.builders import INSZ_1985, valid_rows, write_delivery
 from tests.helpers.runs import PAYMENT_DAY, files_of, ledger, nightly, two_members

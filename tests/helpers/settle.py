@@ -15,9 +15,9 @@ import duckdb
 import polars as pl
 
 from flows.reference import load_reference
-from flows.state.ledger import pay_once
 from flows.state.ledger import previous as state_before
-from flows.state.store import connect, ensure_runs
+from flows.state.migrations import migrate
+from flows.state.store import connect
 from pipelines.decide.absence import ABSENCE_COLUMNS
 from pipelines.decide.decisions import PERIOD_COLUMNS
 from pipelines.decide.worklist import WORKLIST_COLUMNS
@@ -166,8 +166,7 @@ def state_with(before: Before) -> duckdb.DuckDBPyConnection:
     """An in-memory state holding `before` as the nightly run records it (flows/state tables): the previous
     night's grants, its payment ledger and the recoveries already listed."""
     con = connect()
-    ensure_runs(con)
-    pay_once(con)
+    migrate(con)  # every table of the state (flows/state/migrations.py)
     con.execute(
         "INSERT INTO runs (kind, run_key, folder, manifest_sha256, run_date, seq, published) "
         "VALUES ('nightly', 'before', 'nightly/before', '', DATE '2026-10-27', 1, true)"
@@ -254,7 +253,7 @@ def run(
 
 
 def ledger_of(*settlements: Settlement, paid_on: dt.date = RUN) -> list[dict]:
-    """The ledger rows a run records for its payments (flows/state/ledger.py record_run)."""
+    """The ledger rows a run records for its payments (flows/state/ledger.py run_rows, written by State.record)."""
     return [
         paid(r["month"], r["budget"], str(r["amount"]), r["insz"], paid_on)
         for s in settlements

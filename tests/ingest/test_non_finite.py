@@ -136,7 +136,7 @@ def test_finding_2_a_non_finite_amount_is_quarantined_and_the_night_goes_on(tmp_
     held = s_hold({f: s.quarantine for f, s in got.feeds.items()}, None, RUN.year)
     assert held.rows() == [(INSZ_1985, "premium_payments", "R-RANGE")]
     ctx = context_at(tmp_path, RUN)
-    kept = for_settlement(ctx, got, run_decisions(ctx, got))  # the step that stopped the night
+    kept = for_settlement(ctx, got, run_decisions(ctx, got), None)  # the step that stopped the night
     assert kept.arrears["detail"].to_list() == ["2 premium years in default: 2024, 2025"]
 
 
@@ -154,5 +154,5 @@ def test_finding_2_a_huge_finite_amount_does_not_stop_the_night(tmp_path):
     ]
     assert got.valid("premium_payments").is_empty()
     ctx = context_at(tmp_path, RUN)
-    kept = for_settlement(ctx, got, run_decisions(ctx, got))  # the night goes on
+    kept = for_settlement(ctx, got, run_decisions(ctx, got), None)  # the night goes on
     assert kept.arrears.is_empty()
