@@ -39,7 +39,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.context import Options, RunContext, start
 from flows.decide import DECIDE_FEEDS
 from flows.ingest import Ingested, ingest, ingest_feed
-from flows.progress import Steps, log_counts
+from flows.progress import Steps
 from flows.publication.folder import RunFolder, folders_up_to, fsync_path, writing
 from flows.publication.protocol import drop_stray_simulations
 from flows.reference import Reference, load_reference
@@ -96,10 +96,7 @@ def ingest_feed_task(ctx: RunContext, feed: str, members=None, narrow=None):
 
 @task(name="decide-scenario", cache_policy=NO_CACHE, task_run_name="decide-{scenario.name}")
 def decide_scenario_task(ctx: RunContext, ingested: Ingested, scenario: Scenario) -> pl.DataFrame:
-    periods = scenario_periods(ctx, ingested, scenario)
-    entitled = periods.filter(pl.col("entitled"))["insz"].n_unique()
-    log_counts(f"decide {scenario.name}", {"persons with an entitled month": entitled})  # from inside the task
-    return periods
+    return scenario_periods(ctx, ingested, scenario)
 
 
 @dataclass(frozen=True)
