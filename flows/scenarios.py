@@ -24,7 +24,7 @@ from flows.reference import Reference
 from flows.runtime import code_version
 from flows.scaleout import deliveries_key, read_once
 from flows.tasks import step
-from pipelines.decide.decisions import Amounts, Feeds, decide
+from pipelines.decide.decisions import ENTITLED, Amounts, Feeds, decide
 from pipelines.params import ParameterError, ParameterTable
 from pipelines.simulate.compare import SCENARIO_COLUMNS
 from pipelines.simulate.reform import BASELINE, NAME, Reform, ReformError, parse_reform, reformed_spec
@@ -112,8 +112,8 @@ def scenario_periods(ctx: RunContext, ingested: Ingested, scenario: Scenario) ->
     ctx = ctx.with_reference(scenario.reference)
     feeds = Feeds(**{name: ingested.valid(name).lazy() for name in DECIDE_FEEDS})
     periods = decide(feeds, ctx.params, ctx.amounts, ctx.run_date).periods.select(SCENARIO_COLUMNS).collect()
-    entitled = periods.filter(pl.col("entitled"))["insz"].n_unique()
-    log_counts(f"decide {scenario.name}", {"persons with an entitled month": entitled})  # from inside the step
+    entitled = periods.filter(pl.col("status") == ENTITLED)["insz"].n_unique()
+    log_counts(f"decide {scenario.name}", {"persons with an entitled month": entitled})  # inside its task
     return compact(periods)  # its own buffers: it may be kept, or pickled back from a Dask worker
 
 
