@@ -6,6 +6,12 @@ Generates the landing zones once (benchmarks/cache/, git-ignored), then measures
 fresh process: the floor (DuckDB reads every column of every input file once) and the ingest
 (locate, read, row rules, quarantine, pandera validation of the valid rows, counts).
 Targets at 7M members: ingest <= 20 s and <= 4 GiB peak RSS.
+
+    .venv/bin/python benchmarks/ingest.py --members 1000000 --step
+
+`--step` runs the ingest in this very process and prints its figures, to time the whole process from outside
+(CPU seconds and peak RSS, e.g. with /usr/bin/time -v), A/B against another checkout of the code in turn:
+benchmarks/results/ingest_cpu.json.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import argparse
 import datetime as dt
 import json
 
-from common import ROOT, floor, landing_for, measure
+from common import ROOT, floor, landing_for, measure, vm_hwm_gib
 
 INGEST_CODE = """
 import datetime as dt
@@ -29,11 +35,23 @@ result = {{"rows": sum(s.rows_read for s in got.feeds.values()),
 """
 
 
+def step(members: int, as_of: dt.date) -> None:
+    """The ingest in this process (no benchmark around it): for timing the whole process."""
+    scope: dict = {}
+    exec(INGEST_CODE.format(landing=str(landing_for(members)), as_of=as_of.isoformat()), scope)
+    print(json.dumps(scope["result"] | {"peak_rss_gib": round(vm_hwm_gib(), 2)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, nargs="+", default=[1_000_000, 7_000_000])
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 20))
+    parser.add_argument("--step", action="store_true", help="the ingest only, in this process")
     args = parser.parse_args()
+    if args.step:
+        for members in args.members:
+            step(members, args.as_of)
+        return
     results = []
     for members in args.members:
         landing = landing_for(members)

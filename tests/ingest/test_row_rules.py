@@ -9,7 +9,16 @@ import polars as pl
 import pytest
 
 from flows.reference import load_reference
-from pipelines.ingest.quarantine import exact_duplicates, range_maxima, repeated_hashes
+from pipelines.ingest.insz import insz_number
+from pipelines.ingest.quarantine import (
+    INSZ_NUMBER,
+    duplicate_rows,
+    exact_duplicates,
+    range_maxima,
+    repeated_hashes,
+    row_checks,
+    with_duplicate_flag,
+)
 from pipelines.ingest.staging import stage_feed
 from schemas.feeds import FEEDS
 from tests.helpers.builders import INSZ_1985, INSZ_2000, frame, valid_rows
@@ -230,3 +239,31 @@ def test_the_maxima_come_from_the_parameters_not_from_literals():
     assert staged.quarantine["rule"].to_list() == ["R-RANGE"]
     with pytest.raises(KeyError, match="no maximum given for adl_score"):
         stage_feed(raw, contract, DELIVERY, RUN, REFERENCE, maxima={"total_score": 30.0, "iadl_score": 30.0})
+
+
+@pytest.mark.parametrize("feed", sorted({case[1] for case in CASES}))
+def test_the_split_agrees_with_the_first_broken_check_of_every_row_and_valid_columns_keep_the_rows(feed):
+    """split_rows finds the broken rows with one boolean and their first rule on them alone: the same rows and rules
+    as the first broken check of every row (the formulation before, computed here over all the feed's cases at once,
+    a null check not broken); `valid_columns` (a feed only counted) keeps the same valid rows, fewer columns."""
+    rows = [one(f, **changes) for _, f, changes, _ in CASES if f == feed]
+    raw = frame(feed, rows).with_columns(
+        pl.lit("f.parquet").alias("source_file"), pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number")
+    )
+    contract, maxima = FEEDS[feed], range_maxima(FEEDS[feed], PARAMS)
+    staged = stage_feed(raw, contract, DELIVERY, RUN, REFERENCE, maxima=maxima)
+    counted = stage_feed(raw, contract, DELIVERY, RUN, REFERENCE, maxima=maxima, valid_columns=["insz"])
+    checks = row_checks(contract, DELIVERY, RUN.year, REFERENCE, maxima)
+    flagged = raw
+    if contract.key:
+        flagged = with_duplicate_flag(raw, duplicate_rows(raw.select(list(contract.key)), contract.key))
+    flagged = flagged.with_columns(insz_number(pl.col("insz")).alias(INSZ_NUMBER))
+    first = pl.coalesce([pl.when(c.broken).then(pl.lit(i)) for i, c in enumerate(checks)])
+    expected = flagged.select("row_number", first.alias("first")).filter(pl.col("first").is_not_null())
+    rules = [checks[i].rule for i in expected["first"]]
+    assert staged.quarantine["row_number"].to_list() == expected["row_number"].to_list()
+    assert staged.quarantine["rule"].to_list() == rules
+    assert staged.quarantine.equals(counted.quarantine)
+    assert counted.valid.columns == ["insz"]
+    assert counted.valid["insz"].to_list() == staged.valid["insz"].to_list()
+    assert staged.valid.height == raw.height - len(rules)
