@@ -93,21 +93,7 @@ def ingest_feed(
         raw = pl.concat([read_file(contract, path, landing, where) for path in delivery.files], how="diagonal")
         staged = counted(stage_feed(raw, contract, delivery.delivery_date, as_of, codes, maxima=maxima))
     else:
-        duplicates = pl.Series([], dtype=pl.UInt32)
-        if contract.key:  # hashes of the whole delivery, then the exact keys of the few repeated ones
-            candidates = repeated_hashes(read_key_hashes(contract, delivery, key_hash(contract.key)))
-            duplicates = exact_duplicates(read_key_rows(contract, delivery, candidates), contract.key)
-        parts, offset = [], 0
-        for path in delivery.files:
-            raw = read_file(contract, path, landing)
-            mine = duplicates.filter((duplicates >= offset) & (duplicates < offset + raw.height)) - offset
-            staged_file = stage_feed(
-                raw, contract, delivery.delivery_date, as_of, codes, mine, maxima=maxima, valid_columns=valid_columns
-            )
-            parts.append(counted(staged_file))
-            offset += raw.height
-            del raw
-        staged = combine(parts)
+        staged = _staged_by_file(ctx, contract, codes, maxima, counted, valid_columns)
     staged.extra_columns = extra
     with pandera_config.config_context(validation_depth=pandera_config.ValidationDepth.SCHEMA_ONLY):
         contract.model.validate(staged.valid.select(list(contract.columns)))
@@ -115,6 +101,27 @@ def ingest_feed(
     shown = {"rows read": counts["rows_read"], "valid": counts["rows_valid"], "quarantined": counts["rows_quarantined"]}
     log_counts(f"ingest {feed}", shown | {"delivery": counts["delivery_date"]})
     return staged
+
+
+def _staged_by_file(ctx: RunContext, contract, codes: dict, maxima, counted, valid_columns) -> StagedFeed:
+    """A delivery staged file by file (memory holds one file's rows at a time besides the valid rows), its
+    R-DUPLICATE judged over the whole delivery first, on the key columns only."""
+    delivery = ctx.deliveries[contract.name]
+    duplicates = pl.Series([], dtype=pl.UInt32)
+    if contract.key:  # hashes of the whole delivery, then the exact keys of the few repeated ones
+        candidates = repeated_hashes(read_key_hashes(contract, delivery, key_hash(contract.key)))
+        duplicates = exact_duplicates(read_key_rows(contract, delivery, candidates), contract.key)
+    parts, offset = [], 0
+    for path in delivery.files:
+        raw = read_file(contract, path, ctx.landing)
+        mine = duplicates.filter((duplicates >= offset) & (duplicates < offset + raw.height)) - offset
+        staged_file = stage_feed(
+            raw, contract, delivery.delivery_date, ctx.run_date, codes, mine, maxima=maxima, valid_columns=valid_columns
+        )
+        parts.append(counted(staged_file))
+        offset += raw.height
+        del raw
+    return combine(parts)
 
 
 def _none(valid: pl.DataFrame) -> pl.DataFrame:
