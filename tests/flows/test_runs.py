@@ -333,17 +333,15 @@ def test_an_older_state_keeps_its_runs_and_its_premium_flags(tmp_path):
 
 
 def test_every_file_and_folder_is_flushed_before_the_commit_and_the_outbox_after_the_rename(tmp_path, monkeypatch):
-    import flows.publication.protocol
+    from flows.state.state import State
 
     events = []
-    fsync, replace, record = os.fsync, os.replace, flows.publication.protocol.record_run_row
+    fsync, replace, record = os.fsync, os.replace, State.record_run_row
     monkeypatch.setattr(
         os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))), fsync(fd))
     )
     monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("rename", str(b))), replace(a, b)))
-    monkeypatch.setattr(
-        flows.publication.protocol, "record_run_row", lambda *a, **k: (events.append(("commit", "")), record(*a, **k))
-    )
+    monkeypatch.setattr(State, "record_run_row", lambda *a, **k: (events.append(("commit", "")), record(*a, **k)))
     landing = two_members(tmp_path / "landing")
     folder = Path(nightly(tmp_path, landing, PAYMENT_DAY)["path"]).resolve()
     staging = folder.parent / ".staging-2026-11-26"
