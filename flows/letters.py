@@ -31,8 +31,10 @@ from flows.codes import load_codes
 from flows.context import RunContext
 from flows.io.letters import LetterPress
 from flows.io.outbox import FileLog
+from flows.progress import log_counts
 from flows.reference import load_agency
 from flows.state.state import Before
+from flows.tasks import step
 from pipelines.emit.files import zorgkas_slices
 from pipelines.emit.letters.appeal import AppealTerms, appeal_terms
 from pipelines.emit.letters.content import (
@@ -220,6 +222,7 @@ def letter_texts_with_titles() -> dict[str, dict[str, Any]]:
     return texts
 
 
+@step("letters")
 def emit_letters(ctx: RunContext, files: FileLog, letters_of: Callable[[str], pl.DataFrame]) -> dict[str, dict]:
     """Each zorgkas's <zorgkas>/letters/NNNN.pdf and letters.parquet (Letters model); returns each zorgkas's letter
     counts. `letters_of(code)`: the zorgkas's letters (content.LETTER_COLUMNS), built when its turn comes.
@@ -244,6 +247,7 @@ def emit_letters(ctx: RunContext, files: FileLog, letters_of: Callable[[str], pl
                 totals[done] = log_letters(files, done, press.rows(done))
         for done in waiting:
             totals[done] = log_letters(files, done, press.rows(done))
+    log_counts("letters", {f"letters {code}": found["letters"] for code, found in totals.items()})  # in its task
     return totals
 
 

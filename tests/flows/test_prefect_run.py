@@ -106,7 +106,10 @@ def test_the_nightly_flow_run_is_named_after_its_date_with_a_task_per_step(runs)
     _, found = runs
     night = found["nightly-2026-11-26"]
     assert night["run"].state.type.value == "COMPLETED"
-    steps = ["decide", "publish", "report", "settle", *(f"files-{c}" for c in CODES), *(f"ingest-{f}" for f in FEEDS)]
+    steps = [
+        "decide", "letters", "publish", "report", "settle",
+        *(f"files-{c}" for c in CODES), *(f"ingest-{f}" for f in FEEDS),
+    ]  # fmt: skip
     assert sorted(night["tasks"]) == sorted(steps)
 
 
@@ -120,6 +123,7 @@ def test_the_run_logs_its_counts_from_inside_each_task(runs):
     assert "decide: persons with an entitled month 1, persons decided 1, months entitled" in tasks
     assert "settle: events NEW 2, payment rows" in tasks
     assert "files ZK100: grant events 2, work-list rows" in tasks
+    assert "letters: letters ZK100 " in tasks  # the letters step is a task of its own (outputs.md, Prefect)
     assert "rows read" not in flow and "persons with an entitled month 1," not in flow  # no counts after a task
     assert re.search(r"^decide: \d+\.\d s$", flow, re.MULTILINE)  # the step's time, by the flow
     assert "nightly 2026-11-26 published: Persons with an entitled month 1; Grant events NEW 2" in flow
