@@ -525,7 +525,9 @@ def _cases(report: Mapping, page: _Page) -> str:
     zorgkassen = report.get("per_zorgkas")
     if not zorgkassen or report["run"].get("kind", "nightly") != "nightly":
         return ""
-    codes = {"applications_open": "W-APPLICATION-OPEN", "applications_overdue": "W-APPLICATION-OVERDUE"}
+    # the first column counts every open application, within its term or past it (M-APPLICATION), not only the rows
+    # W-APPLICATION-OPEN; the others are one code each (CASE_COUNTS)
+    codes = {"applications_open": "M-APPLICATION", "applications_overdue": "W-APPLICATION-OVERDUE"}
     codes["appeals_open"] = "W-APPEAL-OPEN"
     head = "<tr><th>Zorgkas</th>" + "".join(f"<th>{_e(CASE_LABELS[k])} ({page.code(c)})</th>" for k, c in codes.items())
     rows, totals = [], dict.fromkeys(CASE_COUNTS, 0)

@@ -43,6 +43,8 @@ def test_report_shows_applications_and_appeals_per_zorgkas():
         ["Total", "6", "3", "1"],
     ]
     assert "W-APPLICATION-OVERDUE" in cells[0][2] and "W-APPEAL-OPEN" in cells[0][3]
+    # ZK200's overdue application is open too: the column names M-APPLICATION, not the within-term W-APPLICATION-OPEN
+    assert "M-APPLICATION" in cells[0][1] and "W-APPLICATION-OPEN" not in cells[0][1]
 
 
 def test_summary_and_table_artifacts_count_them():
